@@ -1,0 +1,46 @@
+"""Pydantic models of every kind jetkube serves, with Kubernetes' field names.
+
+The canonical form of an object is a plain camelCase dict (see docs/CONTRACTS.md); these models are
+what that dict is checked against (``Model.model_validate(obj)``) and what code that prefers typed
+access may build from it. Validate by the wire names: ``Pod.model_validate({"spec": {...}})``.
+"""
+
+from schemas.models.config import ConfigMap, Event, Lease, LimitRange, ResourceQuota, Secret
+from schemas.models.container import Container, ContainerStatus, Probe
+from schemas.models.meta import LabelSelector, ObjectMeta, ObjectReference, OwnerReference
+from schemas.models.node import Namespace, Node
+from schemas.models.pod import Pod, PodSpec, PodStatus, PodTemplateSpec
+from schemas.models.service import Endpoints, Service
+from schemas.models.volumes import Volume
+from schemas.models.workloads import CronJob, DaemonSet, Deployment, Job, ReplicaSet, ReplicationController
+
+__all__ = [
+    "ConfigMap",
+    "Container",
+    "ContainerStatus",
+    "CronJob",
+    "DaemonSet",
+    "Deployment",
+    "Endpoints",
+    "Event",
+    "Job",
+    "LabelSelector",
+    "Lease",
+    "LimitRange",
+    "Namespace",
+    "Node",
+    "ObjectMeta",
+    "ObjectReference",
+    "OwnerReference",
+    "Pod",
+    "PodSpec",
+    "PodStatus",
+    "PodTemplateSpec",
+    "Probe",
+    "ReplicaSet",
+    "ReplicationController",
+    "ResourceQuota",
+    "Secret",
+    "Service",
+    "Volume",
+]

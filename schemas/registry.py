@@ -1,0 +1,156 @@
+"""Every resource jetkube serves: names, group, storage version, scope, model.
+
+:func:`lookup` resolves any spelling kubectl accepts (``po``, ``pods``, ``pod``, ``Pod``,
+``deployments.apps``, ``deployments.v1.apps``) to a :class:`ResourceInfo`;
+:func:`by_api_version_kind` resolves a manifest's ``apiVersion``/``kind`` pair. Unknown names raise
+BadRequest in kubectl's words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from schemas import models
+from schemas.errors import BadRequest
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    plural: str
+    singular: str
+    kind: str
+    group: str  # "" for the core group
+    version: str  # the storage version
+    namespaced: bool
+    short_names: tuple[str, ...]
+    served: tuple[str, ...]  # group versions accepted in manifests, storage first
+    list_kind: str
+    model: type[BaseModel]
+    has_status: bool
+
+    @property
+    def api_version(self) -> str:
+        """The storage group version, as written in ``apiVersion``: ``v1``, ``apps/v1``."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_resource(self) -> str:
+        """``pods``, ``deployments.apps``."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _info(
+    plural: str,
+    kind: str,
+    group: str,
+    model: type[BaseModel],
+    *,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    old: tuple[str, ...] = (),
+    status: bool = True,
+    version: str = "v1",
+) -> ResourceInfo:
+    storage = f"{group}/{version}" if group else version
+    return ResourceInfo(
+        plural=plural,
+        singular=kind.lower(),
+        kind=kind,
+        group=group,
+        version=version,
+        namespaced=namespaced,
+        short_names=short,
+        served=(storage, *old),
+        list_kind=f"{kind}List",
+        model=model,
+        has_status=status,
+    )
+
+
+RESOURCES: tuple[ResourceInfo, ...] = (
+    _info("pods", "Pod", "", models.Pod, short=("po",)),
+    _info("nodes", "Node", "", models.Node, namespaced=False, short=("no",)),
+    _info("namespaces", "Namespace", "", models.Namespace, namespaced=False, short=("ns",)),
+    _info("services", "Service", "", models.Service, short=("svc",)),
+    _info("endpoints", "Endpoints", "", models.Endpoints, short=("ep",), status=False),
+    _info("configmaps", "ConfigMap", "", models.ConfigMap, short=("cm",), status=False),
+    _info("secrets", "Secret", "", models.Secret, status=False),
+    _info("replicationcontrollers", "ReplicationController", "", models.ReplicationController, short=("rc",)),
+    _info("events", "Event", "", models.Event, short=("ev",), status=False),
+    _info("resourcequotas", "ResourceQuota", "", models.ResourceQuota, short=("quota",)),
+    _info("limitranges", "LimitRange", "", models.LimitRange, short=("limits",), status=False),
+    _info(
+        "deployments",
+        "Deployment",
+        "apps",
+        models.Deployment,
+        short=("deploy",),
+        old=("extensions/v1beta1", "apps/v1beta1", "apps/v1beta2"),
+    ),
+    _info(
+        "replicasets",
+        "ReplicaSet",
+        "apps",
+        models.ReplicaSet,
+        short=("rs",),
+        old=("extensions/v1beta1", "apps/v1beta2"),
+    ),
+    _info(
+        "daemonsets",
+        "DaemonSet",
+        "apps",
+        models.DaemonSet,
+        short=("ds",),
+        old=("extensions/v1beta1", "apps/v1beta2"),
+    ),
+    _info("jobs", "Job", "batch", models.Job),
+    _info(
+        "cronjobs", "CronJob", "batch", models.CronJob, short=("cj",), old=("batch/v1beta1", "batch/v2alpha1")
+    ),
+    _info("leases", "Lease", "coordination.k8s.io", models.Lease, status=False),
+)
+
+BY_KIND: dict[str, ResourceInfo] = {r.kind: r for r in RESOURCES}
+BY_PLURAL: dict[str, ResourceInfo] = {r.plural: r for r in RESOURCES}
+
+_NAMES: dict[str, ResourceInfo] = {}
+for _r in RESOURCES:
+    for _n in (_r.plural, _r.singular, _r.kind.lower(), *_r.short_names):
+        _NAMES[_n] = _r
+        if _r.group:
+            _NAMES[f"{_n}.{_r.group}"] = _r
+            for _gv in _r.served:
+                _g, _v = _gv.split("/")
+                _NAMES[f"{_n}.{_v}.{_g}"] = _r
+                _NAMES[f"{_n}.{_g}"] = _r
+        else:
+            _NAMES[f"{_n}.v1"] = _r
+
+
+def lookup(name: str) -> ResourceInfo:
+    """Any spelling of a resource, case-insensitive. Raises BadRequest for unknown names."""
+    info = _NAMES.get(name.lower())
+    if info is None:
+        raise BadRequest(f'the server doesn\'t have a resource type "{name}"')
+    return info
+
+
+def by_api_version_kind(api_version: str, kind: str) -> tuple[ResourceInfo, bool]:
+    """The resource a manifest's ``apiVersion``/``kind`` names, and whether that version is served.
+
+    Raises BadRequest (``no matches for kind "Foo" in version "v1"``) when no version serves the kind.
+    """
+    info = BY_KIND.get(kind)
+    if info is None:
+        raise BadRequest(no_match_message(api_version, kind))
+    return info, api_version in info.served
+
+
+def no_match_message(api_version: str, kind: str) -> str:
+    return f'no matches for kind "{kind}" in version "{api_version}"'
+
+
+def all_resources() -> tuple[ResourceInfo, ...]:
+    return RESOURCES

@@ -1,0 +1,42 @@
+"""Semantic validation of canonical objects, kind by kind, in Kubernetes' words.
+
+``errors_for(kind, obj)`` runs on an object that already passed the structural (pydantic) check and
+has its defaults applied, as Kubernetes validates after defaulting; it returns every broken rule as a
+:class:`~schemas.errors.FieldError` naming the field path (``spec.containers[0].image``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from schemas.errors import FieldError
+from schemas.validation import core, pod, workloads
+
+Validator = Callable[[dict[str, Any], list[FieldError]], None]
+
+VALIDATORS: dict[str, Validator] = {
+    "Pod": pod.pod_errors,
+    "Node": core.node_errors,
+    "Namespace": core.namespace_errors,
+    "Service": core.service_errors,
+    "Endpoints": core.endpoints_errors,
+    "ConfigMap": core.config_map_errors,
+    "Secret": core.secret_errors,
+    "ReplicationController": workloads.replication_controller_errors,
+    "Event": core.event_errors,
+    "ResourceQuota": core.resource_quota_errors,
+    "LimitRange": core.limit_range_errors,
+    "Deployment": workloads.deployment_errors,
+    "ReplicaSet": workloads.replica_set_errors,
+    "DaemonSet": workloads.daemon_set_errors,
+    "Job": workloads.job_errors,
+    "CronJob": workloads.cron_job_errors,
+    "Lease": core.lease_errors,
+}
+
+
+def errors_for(kind: str, obj: dict[str, Any]) -> list[FieldError]:
+    out: list[FieldError] = []
+    VALIDATORS[kind](obj, out)
+    return out

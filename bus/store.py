@@ -1,0 +1,459 @@
+"""The state log: every object of the cluster in one JetStream KV bucket.
+
+Layout (a public interface, documented in the README):
+
+* Key ``<resource>.<namespace>.<name>`` (``_`` for cluster-scoped kinds), subject
+  ``$KV.<bucket>.<key>`` on the stream ``KV_<bucket>``; the value is msgpack of the object's API
+  form without ``metadata.resourceVersion``.
+* ``metadata.resourceVersion`` *is* the stream sequence of the message that wrote the object (a
+  revision global to the bucket, as etcd's). It is injected on every read, never stored: a message
+  cannot carry its own sequence.
+* Every write is compare-and-set: a publish with ``Nats-Expected-Last-Subject-Sequence`` set to the
+  revision the writer read (``0`` for a create). A mismatch is a :class:`Conflict`.
+* A delete is a tombstone: a message with ``KV-Operation: DEL`` whose payload is the object's last
+  state, so watchers get a DELETED event with the object, as Kubernetes' watch gives. It too is
+  compare-and-set on the revision the deleter saw.
+* ``Jetkube-Op: create|update|delete`` tells watchers which change a message is.
+
+Reads use JetStream's direct get (any replica answers). ``list`` and ``watch`` use one ordered
+push consumer on the resource's subjects: ``list`` asks for the last message per subject and stops
+when nothing is pending, which is a consistent snapshot at revision R; ``watch`` continues the same
+consumer after the snapshot (so list-then-watch can neither miss nor repeat a change) or starts
+from a given revision. The bucket keeps one message per key (history 1): a watcher from an old
+revision sees the latest state of every key that changed since, which is what a level-triggered
+controller needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.js import api as jsapi
+
+from bus.codec import decode, encode
+from bus.connection import Bus
+from bus.keys import object_key
+from schemas.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    InternalError,
+    JetkubeError,
+    NotFound,
+    ServiceUnavailable,
+    Timeout,
+)
+from schemas.labels import matches_fields, parse_field_selector, parse_selector
+
+log = structlog.get_logger(__name__)
+
+OP_HEADER = "Jetkube-Op"
+KV_OP = "KV-Operation"
+EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence"
+WRONG_LAST_SEQUENCE = 10071
+DEFAULT_BUCKET = "jetkube"
+MAX_VALUE_SIZE = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One change: ``type`` is ADDED, MODIFIED, DELETED or BOOKMARK (end of the initial list)."""
+
+    type: str
+    object: dict[str, Any]
+    revision: int
+
+
+def now_rfc3339() -> str:
+    from schemas.status import now_rfc3339 as _now
+
+    return _now()
+
+
+def display_resource(resource: str) -> str:
+    """How Kubernetes names a resource in messages: ``pods``, ``deployments.apps``."""
+    try:
+        from schemas.registry import lookup
+
+        info = lookup(resource)
+    except (ImportError, JetkubeError):
+        return resource
+    return f"{info.plural}.{info.group}" if info.group else info.plural
+
+
+def not_found(resource: str, name: str) -> NotFound:
+    return NotFound(f'{display_resource(resource)} "{name}" not found', details={"name": name})
+
+
+def conflict(resource: str, name: str) -> Conflict:
+    return Conflict(
+        f'Operation cannot be fulfilled on {display_resource(resource)} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        details={"name": name},
+    )
+
+
+def spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Generation moves when anything but metadata and status changed (Kubernetes' rule)."""
+    keys = (set(old) | set(new)) - {"metadata", "status", "apiVersion", "kind"}
+    return any(old.get(k) != new.get(k) for k in keys)
+
+
+def _translate(err: Exception, what: str) -> JetkubeError:
+    if isinstance(err, JetkubeError):
+        return err
+    if isinstance(err, asyncio.TimeoutError | nats.errors.TimeoutError):
+        return Timeout(f"the state store did not answer in time ({what})")
+    if isinstance(err, nats.js.errors.ServiceUnavailableError | nats.errors.NoRespondersError):
+        return ServiceUnavailable(f"JetStream is unavailable ({what}): {err}")
+    if isinstance(err, nats.errors.ConnectionClosedError | nats.errors.StaleConnectionError):
+        return ServiceUnavailable(f"the NATS connection is closed ({what})")
+    return InternalError(f"state store error ({what}): {err}")
+
+
+class Store:
+    """Typed CRUD + watch over the state bucket. Objects in and out are plain API dicts."""
+
+    def __init__(self, bus: Bus, bucket: str = DEFAULT_BUCKET) -> None:
+        self.bus = bus
+        self.js = bus.js
+        self.bucket = bucket
+        self.stream = f"KV_{bucket}"
+        self.prefix = f"$KV.{bucket}."
+
+    @classmethod
+    async def open(cls, bus: Bus, bucket: str = DEFAULT_BUCKET, *, replicas: int = 1) -> Store:
+        """Open the bucket, creating it (history 1, file storage, direct get) if it is missing."""
+        store = cls(bus, bucket)
+        try:
+            await bus.js.stream_info(store.stream)
+        except nats.js.errors.NotFoundError:
+            try:
+                await bus.js.create_key_value(
+                    bucket=bucket,
+                    history=1,
+                    storage=jsapi.StorageType.FILE,
+                    replicas=replicas,
+                    direct=True,
+                    max_value_size=MAX_VALUE_SIZE,
+                )
+            except nats.js.errors.BadRequestError:
+                await bus.js.stream_info(store.stream)  # created concurrently by another process
+        except Exception as err:
+            raise _translate(err, "open bucket") from err
+        return store
+
+    # ------------------------------------------------------------------ reads
+
+    def _subject(self, resource: str, namespace: str | None, name: str) -> str:
+        return self.prefix + object_key(resource, namespace, name)
+
+    def _decode_msg(self, data: bytes | None, seq: int) -> dict[str, Any]:
+        obj = decode(data) if data else {}
+        if not isinstance(obj, dict):
+            raise InternalError(f"corrupt value at revision {seq}")
+        meta = obj.setdefault("metadata", {})
+        meta["resourceVersion"] = str(seq)
+        return obj
+
+    async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
+        try:
+            return await self.js.get_msg(self.stream, subject=subject, direct=True)
+        except nats.js.errors.NotFoundError:
+            return None
+        except Exception as err:
+            raise _translate(err, "get") from err
+
+    async def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
+        msg = await self._last(self._subject(resource, namespace, name))
+        if msg is None or _is_tombstone(msg.headers):
+            raise not_found(resource, name)
+        return self._decode_msg(msg.data, msg.seq)
+
+    async def revision(self) -> int:
+        """The bucket's current revision (last sequence of its stream)."""
+        try:
+            info = await self.js.stream_info(self.stream)
+        except Exception as err:
+            raise _translate(err, "stream info") from err
+        return int(info.state.last_seq)
+
+    async def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Every live object of a resource (optionally one namespace), and the snapshot's revision."""
+        labels = parse_selector(label_selector) if label_selector else None
+        fields = parse_field_selector(field_selector) if field_selector else None
+        items: list[dict[str, Any]] = []
+        revision = 0
+        async with contextlib.aclosing(self.watch(resource, namespace)) as events:
+            async for event in events:
+                if event.type == "BOOKMARK":
+                    revision = event.revision
+                    break
+                obj = event.object
+                if labels is not None and not labels.matches(obj["metadata"].get("labels") or {}):
+                    continue
+                if fields is not None and not matches_fields(obj, fields):
+                    continue
+                items.append(obj)
+        return items, revision
+
+    async def watch(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        from_revision: int | None = None,
+    ) -> AsyncIterator[WatchEvent]:
+        """Changes of a resource. Without ``from_revision``: the current objects (ADDED), a
+        BOOKMARK with the snapshot's revision, then live changes. With it: every change after it."""
+        subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
+        snapshot = from_revision is None
+        try:
+            start_rev = await self.revision() if snapshot else from_revision
+            if snapshot:
+                sub = await self.js.subscribe(
+                    subject,
+                    ordered_consumer=True,
+                    deliver_policy=jsapi.DeliverPolicy.LAST_PER_SUBJECT,
+                    stream=self.stream,
+                )
+            else:
+                sub = await self.js.subscribe(
+                    subject,
+                    ordered_consumer=True,
+                    config=jsapi.ConsumerConfig(
+                        deliver_policy=jsapi.DeliverPolicy.BY_START_SEQUENCE,
+                        opt_start_seq=int(from_revision or 0) + 1,
+                    ),
+                    stream=self.stream,
+                )
+        except Exception as err:
+            raise _translate(err, "watch") from err
+        try:
+            if snapshot:
+                info = await sub.consumer_info()
+                # Nothing pending *and* nothing delivered yet: the snapshot is empty. (Messages the
+                # server already pushed into our buffer count as delivered, not pending.)
+                delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
+                listed = int(start_rev or 0)
+                if int(info.num_pending) == 0 and delivered == 0:
+                    yield WatchEvent("BOOKMARK", {}, listed)
+                else:
+                    while True:
+                        msg = await sub.next_msg(timeout=30)
+                        meta = msg.metadata
+                        seq = int(meta.sequence.stream)
+                        listed = max(listed, seq)
+                        if not _is_tombstone(msg.headers):
+                            yield WatchEvent("ADDED", self._decode_msg(msg.data, seq), seq)
+                        if int(meta.num_pending) == 0:
+                            break
+                    yield WatchEvent("BOOKMARK", {}, listed)
+            while True:
+                try:
+                    msg = await sub.next_msg(timeout=None)
+                except nats.errors.TimeoutError:
+                    continue
+                yield self._event(msg)
+        except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError) as err:
+            raise ServiceUnavailable(f"watch of {resource} ended: {err}") from err
+        except nats.errors.TimeoutError as err:
+            raise Timeout(f"listing {resource} stalled") from err
+        finally:
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, asyncio.CancelledError):
+                pass
+
+    def _event(self, msg: Any) -> WatchEvent:
+        seq = int(msg.metadata.sequence.stream)
+        headers = msg.headers or {}
+        if _is_tombstone(headers):
+            obj = (
+                self._decode_msg(msg.data, seq) if msg.data else _stub_from_subject(msg.subject, self.prefix)
+            )
+            obj["metadata"]["resourceVersion"] = str(seq)
+            return WatchEvent("DELETED", obj, seq)
+        op = headers.get(OP_HEADER)
+        return WatchEvent("ADDED" if op == "create" else "MODIFIED", self._decode_msg(msg.data, seq), seq)
+
+    # ----------------------------------------------------------------- writes
+
+    async def _publish(self, subject: str, payload: bytes, expected: int, op: str) -> int:
+        headers = {EXPECTED_LAST: str(expected), OP_HEADER: op}
+        if op == "delete":
+            headers[KV_OP] = "DEL"
+        try:
+            ack = await self.js.publish(subject, payload, headers=headers)
+        except nats.js.errors.APIError as err:
+            if err.err_code == WRONG_LAST_SEQUENCE:
+                raise _WrongLast() from err
+            raise _translate(err, op) from err
+        except Exception as err:
+            raise _translate(err, op) from err
+        return int(ack.seq)
+
+    async def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
+        """Store a new object; the store sets uid, creationTimestamp and generation."""
+        stored = _prepare_new(obj)
+        meta = stored["metadata"]
+        name = meta.get("name")
+        if not name:
+            raise BadRequest("metadata.name: Required value")
+        subject = self._subject(resource, meta.get("namespace"), name)
+        payload = encode(stored)
+        try:
+            seq = await self._publish(subject, payload, 0, "create")
+        except _WrongLast:
+            last = await self._last(subject)
+            if last is None or not _is_tombstone(last.headers):
+                raise AlreadyExists(
+                    f'{display_resource(resource)} "{name}" already exists', details={"name": name}
+                ) from None
+            try:
+                seq = await self._publish(subject, payload, int(last.seq), "create")
+            except _WrongLast:
+                raise AlreadyExists(
+                    f'{display_resource(resource)} "{name}" already exists', details={"name": name}
+                ) from None
+        meta["resourceVersion"] = str(seq)
+        return stored
+
+    async def update(
+        self, resource: str, obj: dict[str, Any], *, old: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Compare-and-set on ``metadata.resourceVersion``; generation moves on spec changes only."""
+        meta = obj.get("metadata") or {}
+        name = meta.get("name") or ""
+        rv = meta.get("resourceVersion")
+        if not rv:
+            raise BadRequest("metadata.resourceVersion: Required value: must be specified for an update")
+        if old is None:
+            old = await self.get(resource, meta.get("namespace"), name)
+        if str(old["metadata"].get("resourceVersion")) != str(rv):
+            raise conflict(resource, name)
+        stored = _prepare_update(obj, old)
+        subject = self._subject(resource, meta.get("namespace"), name)
+        try:
+            seq = await self._publish(subject, encode(stored), int(rv), "update")
+        except _WrongLast:
+            raise conflict(resource, name) from None
+        stored["metadata"]["resourceVersion"] = str(seq)
+        return stored
+
+    async def update_batch(
+        self, resource: str, pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *, window: int = 512
+    ) -> list[dict[str, Any] | JetkubeError]:
+        """Many compare-and-set updates in flight at once (``(new, old)`` pairs, old as read).
+
+        Each result is the stored object or the error for that one write (Conflict when it lost).
+        Used where throughput matters (the scheduler's binds). The writes are concurrent requests
+        (up to ``window`` in flight) rather than ``js.publish_async``: nats-py's async-publish reply
+        handler raises instead of failing the future when the server refuses a write (as it does
+        for a lost compare-and-set), which would leave the caller waiting forever."""
+
+        async def one(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any] | JetkubeError:
+            meta = new["metadata"]
+            name = meta.get("name", "")
+            rv = str(meta.get("resourceVersion") or "")
+            if rv != str(old["metadata"].get("resourceVersion")):
+                return conflict(resource, name)
+            stored = _prepare_update(new, old)
+            subject = self._subject(resource, meta.get("namespace"), name)
+            try:
+                seq = await self._publish(subject, encode(stored), int(rv), "update")
+            except _WrongLast:
+                return conflict(resource, name)
+            except JetkubeError as err:
+                return err
+            stored["metadata"]["resourceVersion"] = str(seq)
+            return stored
+
+        items = list(pairs)
+        results: list[dict[str, Any] | JetkubeError] = []
+        for i in range(0, len(items), window):
+            chunk = items[i : i + window]
+            results.extend(await asyncio.gather(*(one(new, old) for new, old in chunk)))
+        return results
+
+    async def delete(
+        self,
+        resource: str,
+        namespace: str | None,
+        name: str,
+        *,
+        resource_version: str | None = None,
+        old: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Remove an object (a tombstone carrying its last state); CAS on the revision read."""
+        if old is None:
+            old = await self.get(resource, namespace, name)
+        current = str(old["metadata"]["resourceVersion"])
+        if resource_version is not None and str(resource_version) != current:
+            raise conflict(resource, name)
+        last = copy.deepcopy(old)
+        last["metadata"].pop("resourceVersion", None)
+        subject = self._subject(resource, namespace, name)
+        try:
+            seq = await self._publish(subject, encode(last), int(current), "delete")
+        except _WrongLast:
+            raise conflict(resource, name) from None
+        last["metadata"]["resourceVersion"] = str(seq)
+        return last
+
+
+class _WrongLast(Exception):
+    """Internal: the expected-last-sequence check failed (becomes Conflict/AlreadyExists)."""
+
+
+def _is_tombstone(headers: dict[str, str] | None) -> bool:
+    return bool(headers) and headers.get(KV_OP) in ("DEL", "PURGE")  # type: ignore[union-attr]
+
+
+def _stub_from_subject(subject: str, prefix: str) -> dict[str, Any]:
+    from bus.keys import parse_key
+
+    _resource, ns, name = parse_key(subject[len(prefix) :])
+    meta: dict[str, Any] = {"name": name}
+    if ns:
+        meta["namespace"] = ns
+    return {"metadata": meta}
+
+
+def _prepare_new(obj: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(obj)
+    meta = dict(stored.get("metadata") or {})
+    meta.pop("resourceVersion", None)
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = now_rfc3339()
+    meta["generation"] = 1
+    meta.pop("deletionTimestamp", None)
+    stored["metadata"] = meta
+    return stored
+
+
+def _prepare_update(obj: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(obj)
+    meta = dict(stored.get("metadata") or {})
+    old_meta = old.get("metadata") or {}
+    meta.pop("resourceVersion", None)
+    meta["uid"] = old_meta.get("uid")
+    meta["creationTimestamp"] = old_meta.get("creationTimestamp")
+    generation = int(old_meta.get("generation") or 1)
+    meta["generation"] = generation + 1 if spec_changed(old, stored) else generation
+    stored["metadata"] = meta
+    return stored

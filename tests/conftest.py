@@ -1,0 +1,78 @@
+"""Shared fixtures: a real nats-server per test (free port, temporary store), a Bus, the Store,
+and an in-process control plane (the api actor) with an ApiClient.
+
+``store_dir -> nats_server -> bus -> store``, as nats.py's own tests are built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bus.connection import Bus
+from bus.embedded import EmbeddedNats, free_port
+from bus.store import Store
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
+    server = EmbeddedNats(data_dir=tmp_path / "nats", port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nats_url(nats_server: EmbeddedNats) -> str:
+    return nats_server.url
+
+
+@pytest.fixture
+async def bus(nats_url: str) -> AsyncIterator[Bus]:
+    b = await Bus.connect(nats_url, name="test")
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+@pytest.fixture
+async def store(bus: Bus) -> Store:
+    return await Store.open(bus)
+
+
+@pytest.fixture
+async def control_plane(bus: Bus, store: Store) -> AsyncIterator[object]:
+    """The api actor running in this process, ready to serve; yields the ApiActor."""
+    from actors.api.actor import ApiActor
+    from actors.runtime.supervisor import Supervisor
+
+    sup = Supervisor()
+    actor = ApiActor(bus, store)
+    actor.start(sup)
+    await actor.ready()
+    await asyncio.wait_for(_until_namespaces(store), 10)
+    try:
+        yield actor
+    finally:
+        await sup.stop()
+
+
+async def _until_namespaces(store: Store) -> None:
+    while True:
+        items, _ = await store.list("namespaces")
+        if {"default", "kube-system"} <= {n["metadata"]["name"] for n in items}:
+            return
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def api(bus: Bus, control_plane: object):
+    from bus.client import ApiClient
+
+    return ApiClient(bus)

@@ -1,0 +1,149 @@
+"""The informer's cache: objects by key, plus secondary indexes (pods by node, by owner ...).
+
+A key is ``"namespace/name"``, or ``"name"`` for cluster-scoped objects (client-go's
+``MetaNamespaceKeyFunc``). An index function maps an object to the index values it belongs under
+(a string, a list of strings, or None); :meth:`Cache.by_index` returns the objects under one value.
+
+Cached objects are shared and read-only: ``copy.deepcopy`` one before changing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+IndexFunc = Callable[[dict[str, Any]], str | Iterable[str] | None]
+
+
+def key_of(obj: dict[str, Any]) -> str:
+    """``"ns/name"`` for a namespaced object, ``"name"`` for a cluster-scoped one."""
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace")
+    name = meta.get("name", "")
+    return f"{namespace}/{name}" if namespace else name
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """``"ns/name"`` -> ``("ns", "name")``; ``"name"`` -> ``(None, "name")``."""
+    namespace, sep, name = key.partition("/")
+    return (namespace, name) if sep else (None, key)
+
+
+def revision_of(obj: dict[str, Any]) -> int | None:
+    """``metadata.resourceVersion`` as an int, or None when it is missing or not a number."""
+    rv = (obj.get("metadata") or {}).get("resourceVersion")
+    try:
+        return int(rv) if rv not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def by_node_name(obj: dict[str, Any]) -> str | None:
+    """Index function: a pod's ``spec.nodeName``."""
+    return (obj.get("spec") or {}).get("nodeName") or None
+
+
+def by_owner_uid(obj: dict[str, Any]) -> list[str]:
+    """Index function: the uids of an object's ``metadata.ownerReferences``."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return [ref["uid"] for ref in refs if ref.get("uid")]
+
+
+def by_namespace(obj: dict[str, Any]) -> str | None:
+    """Index function: ``metadata.namespace``."""
+    return (obj.get("metadata") or {}).get("namespace") or None
+
+
+def _values(fn: IndexFunc, obj: dict[str, Any]) -> set[str]:
+    try:
+        out = fn(obj)
+    except Exception as exc:  # a buggy index function must not break the cache
+        log.error("cache.index_failed", key=key_of(obj), exc_info=exc)
+        return set()
+    if out is None:
+        return set()
+    if isinstance(out, str):
+        return {out}
+    return set(out)
+
+
+class Cache:
+    """Objects by key with secondary indexes kept in step on every change."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, dict[str, Any]] = {}
+        self._index_funcs: dict[str, IndexFunc] = {}
+        self._indices: dict[str, dict[str, set[str]]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._items.get(key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def keys(self) -> list[str]:
+        return list(self._items)
+
+    def list(self) -> list[dict[str, Any]]:
+        return list(self._items.values())
+
+    def items(self) -> list[tuple[str, dict[str, Any]]]:
+        return list(self._items.items())
+
+    def put(self, key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
+        """Store ``obj`` under ``key``; return the object it replaced."""
+        old = self._items.get(key)
+        if old is not None:
+            self._unindex(key, old)
+        self._items[key] = obj
+        self._index(key, obj)
+        return old
+
+    def pop(self, key: str) -> dict[str, Any] | None:
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._unindex(key, old)
+        return old
+
+    def add_index(self, name: str, fn: IndexFunc) -> None:
+        """Register index ``name`` and build it over the objects already cached."""
+        self._index_funcs[name] = fn
+        self._indices[name] = {}
+        for key, obj in self._items.items():
+            self._index_one(name, fn, key, obj)
+
+    def index_keys(self, name: str, value: str) -> list[str]:
+        """Keys of the objects under ``value`` in index ``name`` (KeyError if no such index)."""
+        return sorted(self._indices[name].get(value, ()))
+
+    def by_index(self, name: str, value: str) -> list[dict[str, Any]]:
+        return [self._items[k] for k in self.index_keys(name, value)]
+
+    def index_values(self, name: str) -> list[str]:
+        return list(self._indices[name])
+
+    def _index(self, key: str, obj: dict[str, Any]) -> None:
+        for name, fn in self._index_funcs.items():
+            self._index_one(name, fn, key, obj)
+
+    def _index_one(self, name: str, fn: IndexFunc, key: str, obj: dict[str, Any]) -> None:
+        index = self._indices[name]
+        for value in _values(fn, obj):
+            index.setdefault(value, set()).add(key)
+
+    def _unindex(self, key: str, obj: dict[str, Any]) -> None:
+        for name, fn in self._index_funcs.items():
+            index = self._indices[name]
+            for value in _values(fn, obj):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]

@@ -1,0 +1,84 @@
+"""Wiring of the api actor: its mirrors, the node relay, the responder and the bootstrap.
+
+``ApiActor.start(supervisor)`` spawns, in order: the namespaces and pods mirrors, the node relay,
+the bootstrap (one-shot: the default namespaces), and the responder on ``jetkube.api.*`` in the
+queue group ``jetkube-api`` (every replica serves; NATS spreads requests over them). Stopping the
+supervisor stops them in reverse order: the responder first, so no request is half-served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from actors.api.handlers import Api
+from actors.api.mirror import Mirror
+from actors.api.noderelay import NodeRelay
+from actors.runtime.supervisor import Supervisor
+from bus.client import API_PREFIX
+from bus.connection import Bus
+from bus.events import ensure_stream
+from bus.rpc import Responder
+from bus.store import Store
+from schemas.errors import AlreadyExists
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
+QUEUE_GROUP = "jetkube-api"
+
+
+class ApiActor:
+    def __init__(
+        self, bus: Bus, store: Store, *, concurrency: int = 64, hooks: list[Any] | None = None
+    ) -> None:
+        self.bus = bus
+        self.store = store
+        self.namespaces = Mirror(store, "namespaces")
+        self.pods = Mirror(store, "pods")
+        self.relay = NodeRelay(bus, self.pods)
+        self.api = Api(store, namespaces=self.namespaces, pods=self.pods, relay=self.relay, bus=bus)
+        self.before_serving: list[Callable[[], Awaitable[Any]]] = []
+        self.responder = Responder(
+            bus, f"{API_PREFIX}.*", self.api.handle, queue=QUEUE_GROUP, concurrency=concurrency, name="api"
+        )
+
+    async def bootstrap(self) -> None:
+        await ensure_stream(self.bus)
+        for name in DEFAULT_NAMESPACES:
+            try:
+                await self.store.create(
+                    "namespaces",
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Namespace",
+                        "metadata": {"name": name},
+                        "spec": {"finalizers": ["kubernetes"]},
+                        "status": {"phase": "Active"},
+                    },
+                )
+                log.info("api.namespace_created", namespace=name)
+            except AlreadyExists:
+                pass
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        """Wait until the mirrors have synced (the api answers correctly from then on)."""
+        await self.namespaces.wait_synced(timeout)
+        await self.pods.wait_synced(timeout)
+        await asyncio.wait_for(self.responder.serving.wait(), timeout)
+
+    def start(self, sup: Supervisor) -> None:
+        sup.spawn("api.mirror.namespaces", self.namespaces.run)
+        sup.spawn("api.mirror.pods", self.pods.run)
+        sup.spawn("api.noderelay", self.relay.run)
+        sup.spawn("api.responder", self.serve)
+
+    async def serve(self) -> None:
+        """Bootstrap (idempotent), then answer requests until cancelled."""
+        await self.bootstrap()
+        for wait in self.before_serving:
+            await wait()
+        await self.responder.run()

@@ -1,0 +1,351 @@
+"""The api's verbs: parse, convert, default, validate, admit, then compare-and-set in the store.
+
+Every request is a msgpack map (``resource``, ``namespace``, ``name``, ``body`` and the verb's
+options); :meth:`Api.handle` dispatches on the verb and returns the object (or list) for the
+reply. Rules kept here, as Kubernetes keeps them:
+
+* create: ``generateName``, the namespace must exist and not be Terminating, status is reset
+  (a pod starts Pending with its QoS class), admission hooks run (ClusterIP, quota, limits...).
+* update: the body's ``resourceVersion`` is the compare-and-set precondition (an update without one
+  applies to the current revision). A main-resource write keeps the stored status; a status write
+  (``subresource: status``) takes only ``.status``. A write that changes nothing is not written.
+* patch: merge (RFC 7386), JSON (RFC 6902) or strategic merge onto the current object, retried on
+  Conflict (the patch is re-applied to the new current object), as the Kubernetes api-server does.
+* delete: graceful pods, finalizers and propagation policies (see ``deletion.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
+from actors.api.mirror import Mirror
+from actors.api.noderelay import NodeRelay
+from actors.api.podstatus import initial_pod_status
+from bus.events import list_events
+from bus.store import Store
+from schemas.decode import normalize
+from schemas.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound
+from schemas.labels import matches_fields, parse_field_selector, parse_selector
+from schemas.patch import apply_patch
+from schemas.registry import ResourceInfo, lookup
+
+log = structlog.get_logger(__name__)
+
+AdmitHook = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
+PATCH_RETRIES = 8
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+
+def generate_name(prefix: str) -> str:
+    return prefix + "".join(random.choices(_NAME_CHARS, k=5))
+
+
+def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("resourceVersion", None)
+    return {**obj, "metadata": meta}
+
+
+def _list_kind(info: ResourceInfo) -> str:
+    return getattr(info, "list_kind", None) or f"{info.kind}List"
+
+
+def _api_version(info: ResourceInfo) -> str:
+    return f"{info.group}/{info.version}" if info.group else info.version
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        namespaces: Mirror,
+        pods: Mirror | None = None,
+        relay: NodeRelay | None = None,
+        bus: Any = None,
+    ) -> None:
+        self.store = store
+        self.bus = bus if bus is not None else store.bus
+        self.namespaces = namespaces
+        self.pods = pods
+        self.relay = relay
+        self.create_hooks: list[AdmitHook] = []
+        self.update_hooks: list[AdmitHook] = []
+        self.delete_hooks: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+
+    # ---------------------------------------------------------------- dispatch
+
+    async def handle(self, verb: str, payload: dict[str, Any], _msg: Any = None) -> Any:
+        if verb == "nodepods":
+            return self.nodepods(str(payload.get("node") or ""))
+        resource = payload.get("resource")
+        if not isinstance(resource, str) or not resource:
+            raise BadRequest("resource: Required value")
+        info = lookup(resource)
+        ns = payload.get("namespace") if info.namespaced else None
+        if ns is not None and not isinstance(ns, str):
+            raise BadRequest("namespace: must be a string")
+        name = payload.get("name")
+        if verb == "create":
+            return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
+        if verb == "list":
+            return await self.list(info, ns, payload.get("labelSelector"), payload.get("fieldSelector"))
+        if not isinstance(name, str) or not name:
+            raise BadRequest("name: Required value")
+        if info.namespaced and not ns:
+            ns = "default"
+        if verb == "get":
+            return await self.get(info, ns, name)
+        if verb == "update":
+            return await self.update(info, ns, name, payload.get("body"), payload.get("subresource"))
+        if verb == "patch":
+            return await self.patch(
+                info,
+                ns,
+                name,
+                payload.get("body"),
+                payload.get("patchType") or "merge",
+                payload.get("subresource"),
+            )
+        if verb == "delete":
+            return await self.delete(
+                info,
+                ns,
+                name,
+                grace_period_seconds=payload.get("gracePeriodSeconds"),
+                propagation_policy=payload.get("propagationPolicy"),
+                resource_version=payload.get("resourceVersion"),
+            )
+        raise MethodNotAllowed(f'the verb "{verb}" is not supported')
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, info: ResourceInfo, ns: str | None, name: str) -> dict[str, Any]:
+        if info.plural == "events":
+            for ev in await list_events(self.bus, ns):
+                if ev["metadata"].get("name") == name:
+                    return ev
+            raise NotFound(f'events "{name}" not found')
+        return await self.store.get(info.plural, ns, name)
+
+    async def list(
+        self, info: ResourceInfo, ns: str | None, label_selector: str | None, field_selector: str | None
+    ) -> dict[str, Any]:
+        if info.plural == "events":
+            items = await list_events(self.bus, ns)
+            revision = 0
+            if label_selector:
+                sel = parse_selector(label_selector)
+                items = [e for e in items if sel.matches(e["metadata"].get("labels") or {})]
+            if field_selector:
+                reqs = parse_field_selector(field_selector)
+                items = [e for e in items if matches_fields(e, reqs)]
+        else:
+            items, revision = await self.store.list(info.plural, ns, label_selector, field_selector)
+        return {
+            "apiVersion": _api_version(info),
+            "kind": _list_kind(info),
+            "metadata": {"resourceVersion": str(revision)},
+            "items": items,
+        }
+
+    def nodepods(self, node: str) -> dict[str, Any]:
+        if not node:
+            raise BadRequest("node: Required value")
+        if self.relay is None:
+            raise MethodNotAllowed("this api replica does not relay node pods")
+        return self.relay.pods_on(node)
+
+    # ----------------------------------------------------------------- writes
+
+    async def _check_namespace(self, info: ResourceInfo, ns: str | None, name: str) -> None:
+        if not info.namespaced or ns is None:
+            return
+        if not self.namespaces.synced.is_set():
+            await self.namespaces.wait_synced()
+        namespace = self.namespaces.objects.get(ns)
+        if namespace is None:
+            try:  # the mirror may lag a namespace created a moment ago
+                namespace = await self.store.get("namespaces", None, ns)
+            except NotFound:
+                raise NotFound(f'namespaces "{ns}" not found', details={"name": ns}) from None
+        if (namespace.get("metadata") or {}).get("deletionTimestamp"):
+            raise Forbidden(
+                f'{info.plural} "{name}" is forbidden: unable to create new content in namespace {ns} '
+                "because it is being terminated"
+            )
+
+    async def create(
+        self, info: ResourceInfo, ns: str | None, body: Any, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadRequest("body: must be an object")
+        body = dict(body)
+        body.setdefault("apiVersion", _api_version(info))
+        body.setdefault("kind", info.kind)
+        meta = dict(body.get("metadata") or {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = generate_name(str(meta["generateName"]))
+        body["metadata"] = meta
+        obj = normalize(body, default_namespace=ns or "default")
+        if lookup(obj["kind"]).plural != info.plural:
+            raise BadRequest(f"the body is a {obj['kind']}, the request is for {info.plural}")
+        meta = obj["metadata"]
+        if info.namespaced and ns and meta.get("namespace") != ns:
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
+        await self._check_namespace(info, meta.get("namespace"), meta["name"])
+        if info.plural == "pods":
+            obj["status"] = initial_pod_status(obj)
+        elif info.plural == "namespaces":
+            obj["status"] = {"phase": "Active"}
+        elif info.plural not in ("nodes", "events"):
+            obj.pop("status", None)
+        for hook in self.create_hooks:
+            obj = await hook(info.plural, obj, None)
+        if dry_run:
+            return obj
+        return await self.store.create(info.plural, obj)
+
+    async def update(
+        self, info: ResourceInfo, ns: str | None, name: str, body: Any, subresource: str | None
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise BadRequest("body: must be an object")
+        old = await self.store.get(info.plural, ns, name)
+        return await self._write(info, old, body, subresource)
+
+    async def _write(
+        self, info: ResourceInfo, old: dict[str, Any], body: dict[str, Any], subresource: str | None
+    ) -> dict[str, Any]:
+        old_meta = old["metadata"]
+        name = old_meta["name"]
+        body_meta = body.get("metadata") or {}
+        rv = body_meta.get("resourceVersion")
+        if rv not in (None, "") and str(rv) != str(old_meta.get("resourceVersion")):
+            raise Conflict(
+                f'Operation cannot be fulfilled on {info.plural} "{name}": the object has been modified; '
+                "please apply your changes to the latest version and try again"
+            )
+        if body_meta.get("name") not in (None, name):
+            raise BadRequest(f'metadata.name: Invalid value: "{body_meta.get("name")}": field is immutable')
+        if subresource == "status":
+            merged = copy.deepcopy(old)
+            merged["status"] = body.get("status")
+            if merged["status"] is None:
+                merged.pop("status")
+        elif subresource not in (None, ""):
+            raise MethodNotAllowed(f'the subresource "{subresource}" is not supported')
+        else:
+            merged = copy.deepcopy(body)
+            merged.setdefault("apiVersion", old.get("apiVersion"))
+            merged.setdefault("kind", old.get("kind"))
+            meta = dict(merged.get("metadata") or {})
+            for field in (
+                "namespace",
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+            ):
+                if field in old_meta:
+                    meta[field] = old_meta[field]
+                else:
+                    meta.pop(field, None)
+            merged["metadata"] = meta
+            if "status" in old and getattr(info, "has_status", True):
+                merged["status"] = old["status"]
+            else:
+                merged.pop("status", None)
+        merged["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+        new = normalize(merged, default_namespace=old_meta.get("namespace") or "default")
+        new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+        for hook in self.update_hooks:
+            new = await hook(info.plural, new, old)
+        if _strip_rv(new) == _strip_rv(old):
+            return old
+        if should_remove_after_update(info.plural, new):
+            return await self.store.delete(info.plural, old_meta.get("namespace"), name, old=old)
+        return await self.store.update(info.plural, new, old=old)
+
+    async def patch(
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        name: str,
+        patch: Any,
+        patch_type: str,
+        subresource: str | None,
+    ) -> dict[str, Any]:
+        if patch_type not in ("merge", "json", "strategic"):
+            raise BadRequest(
+                f'patchType: Unsupported value: "{patch_type}": supported values: '
+                '"json", "merge", "strategic"'
+            )
+        for _attempt in range(PATCH_RETRIES):
+            old = await self.store.get(info.plural, ns, name)
+            patched = apply_patch(copy.deepcopy(old), patch, patch_type)
+            if not isinstance(patched, dict):
+                raise BadRequest("the patch must leave an object")
+            patched.setdefault("metadata", {})["resourceVersion"] = old["metadata"]["resourceVersion"]
+            if subresource != "status" and "status" in patched and patched.get("status") != old.get("status"):
+                # A patch of the main resource that touches status: Kubernetes ignores the status part.
+                patched["status"] = old.get("status")
+            try:
+                return await self._write(info, old, patched, subresource)
+            except Conflict:
+                continue
+        raise Conflict(f'{info.plural} "{name}" kept changing; the patch was not applied, try again')
+
+    async def delete(
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        name: str,
+        *,
+        grace_period_seconds: int | None,
+        propagation_policy: str | None,
+        resource_version: str | None,
+    ) -> dict[str, Any]:
+        if propagation_policy not in (None, "Background", "Foreground", "Orphan"):
+            raise BadRequest(
+                f'propagationPolicy: Unsupported value: "{propagation_policy}": supported '
+                'values: "Background", "Foreground", "Orphan"'
+            )
+        if info.plural == "namespaces" and name in PROTECTED_NAMESPACES:
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')
+        for _attempt in range(PATCH_RETRIES):
+            old = await self.store.get(info.plural, ns, name)
+            if resource_version and str(resource_version) != old["metadata"]["resourceVersion"]:
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {info.plural} "{name}": the ResourceVersion in the '
+                    "precondition does not match the ResourceVersion in record"
+                )
+            decision = plan_delete(
+                info.plural,
+                old,
+                grace_period_seconds=grace_period_seconds,
+                propagation_policy=propagation_policy,
+                now=datetime.now(UTC),
+            )
+            try:
+                if decision.action == "noop":
+                    return old
+                if decision.action == "mark":
+                    return await self.store.update(info.plural, decision.obj, old=old)
+                removed = await self.store.delete(info.plural, ns, name, old=old)
+                for hook in self.delete_hooks:
+                    await hook(info.plural, removed)
+                return removed
+            except Conflict:
+                continue
+        raise Conflict(f'{info.plural} "{name}" kept changing; delete again')

@@ -1,0 +1,164 @@
+"""Assembly of the control plane: which actors run, in which order, under which leases.
+
+``start_control_plane`` is shared by ``jetkube up`` (everything in one process on the embedded
+NATS) and ``jetkube controlplane`` (one replica of the control plane for the multi-node test bed).
+The api actor runs in every replica (a queue group shares the requests); the scheduler and every
+controller are singletons, each under its own lease, so two replicas never both act.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from actors.api.actor import ApiActor
+from actors.runtime.supervisor import Supervisor
+from bus.connection import Bus
+from bus.store import Store
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ControlPlaneSettings:
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}")
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+    node_monitor_grace_period: float = 40.0
+    pod_eviction_timeout: float = 300.0
+    terminated_pod_gc_threshold: int = 12500
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    controllers: tuple[str, ...] | None = None  # None: all of them
+
+
+ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
+
+
+def singleton(
+    sup: Supervisor,
+    bus: Bus,
+    store: Store,
+    settings: ControlPlaneSettings,
+    name: str,
+    run: Callable[[], Awaitable[Any]],
+) -> None:
+    """Run ``run`` only while this replica holds the lease ``name``."""
+    from actors.runtime.leader import LeaderElector, StoreLeaseBackend
+
+    elector = LeaderElector(
+        StoreLeaseBackend(store),
+        name,
+        settings.identity,
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.renew_deadline,
+        retry_period=settings.retry_period,
+    )
+    sup.spawn(f"lease.{name}", lambda: elector.run(run))
+
+
+ALL_CONTROLLERS = (
+    "scheduler",
+    "replicationcontroller",
+    "replicaset",
+    "deployment",
+    "daemonset",
+    "job",
+    "cronjob",
+    "endpoints",
+    "garbagecollector",
+    "nodelifecycle",
+    "namespace",
+    "resourcequota",
+)
+
+
+def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlaneSettings) -> list[Any]:
+    """One instance of every controller that ``settings.controllers`` asks for (all by default)."""
+    from actors.admission.quota_controller import ResourceQuotaController
+    from actors.cronjob.controller import CronJobController
+    from actors.daemonset.controller import DaemonSetController
+    from actors.deployment.controller import DeploymentController
+    from actors.endpoints.controller import EndpointsController
+    from actors.gc.controller import GarbageCollector
+    from actors.job.controller import JobController
+    from actors.namespace.controller import NamespaceController
+    from actors.nodelifecycle.controller import NodeLifecycleController
+    from actors.nodelifecycle.decide import Settings as NodeSettings
+    from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
+    from bus.events import EventRecorder
+
+    wanted = set(settings.controllers or ALL_CONTROLLERS)
+
+    def rec(component: str) -> EventRecorder:
+        return EventRecorder(bus, component)
+
+    makers: dict[str, Callable[[], Any]] = {
+        "replicationcontroller": lambda: ReplicationControllerManager(
+            api, informers, recorder=rec("replication-controller")
+        ),
+        "replicaset": lambda: ReplicaSetController(api, informers, recorder=rec("replicaset-controller")),
+        "deployment": lambda: DeploymentController(api, informers, recorder=rec("deployment-controller")),
+        "daemonset": lambda: DaemonSetController(api, informers, recorder=rec("daemonset-controller")),
+        "job": lambda: JobController(api, informers, recorder=rec("job-controller")),
+        "cronjob": lambda: CronJobController(api, informers, recorder=rec("cronjob-controller")),
+        "endpoints": lambda: EndpointsController(api, informers),
+        "garbagecollector": lambda: GarbageCollector(
+            api, informers, terminated_pod_gc_threshold=settings.terminated_pod_gc_threshold
+        ),
+        "nodelifecycle": lambda: NodeLifecycleController(
+            api,
+            informers,
+            NodeSettings(
+                node_monitor_grace_period=settings.node_monitor_grace_period,
+                pod_eviction_timeout=settings.pod_eviction_timeout,
+            ),
+            recorder=rec("node-controller"),
+        ),
+        "namespace": lambda: NamespaceController(api, informers),
+        "resourcequota": lambda: ResourceQuotaController(api, informers),
+    }
+    return [make() for name, make in makers.items() if name in wanted]
+
+
+def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: ControlPlaneSettings) -> ApiActor:
+    """The api actor (every replica) with its admission hooks, then the singletons under leases."""
+    from actors.admission.hooks import Admission
+    from actors.runtime.controller import run_controller
+    from actors.runtime.listwatch import StoreListWatcher
+    from actors.runtime.shared import SharedInformers
+    from bus.client import ApiClient
+
+    api_actor = ApiActor(bus, store)
+    admission = Admission(store, service_cluster_ip_range=settings.service_cluster_ip_range)
+    admission.start(sup)
+    api_actor.api.create_hooks.append(admission.admit_create)
+    api_actor.api.update_hooks.append(admission.admit_update)
+    api_actor.api.delete_hooks.append(admission.after_delete)
+    api_actor.before_serving.append(admission.ready)
+    api_actor.start(sup)
+
+    informers = SharedInformers(StoreListWatcher(store))
+    client = ApiClient(bus)
+    controllers = build_controllers(bus, client, informers, settings)
+    wanted = set(settings.controllers or ALL_CONTROLLERS)
+    if "scheduler" in wanted:
+        from actors.scheduler.actor import SchedulerActor
+        from bus.events import EventRecorder
+
+        scheduler = SchedulerActor(
+            store,
+            pods=informers.informer("pods"),
+            nodes=informers.informer("nodes"),
+            recorder=EventRecorder(bus, "default-scheduler"),
+        )
+        singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run)
+    informers.start(sup)
+    for ctrl in controllers:
+        singleton(sup, bus, store, settings, ctrl.name, lambda c=ctrl: run_controller(c))
+    return api_actor

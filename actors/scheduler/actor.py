@@ -1,0 +1,346 @@
+"""The scheduler actor: pending pods in, compare-and-set binds out, under leader election.
+
+Agents and data flow::
+
+    pod informer  --handlers-->  NodeCache (bound pods)  +  SchedulingQueue (pending pods)
+    node informer --handlers-->  NodeCache (nodes)       +  "move unschedulable pods back"
+    scheduling loop (leader only): batch of keys -> Scheduler.schedule (assumes) -> binder tasks
+    binder task: Store.update_batch (pipelined CAS publishes) -> Conflict: forget + requeue
+    reporter task: PodScheduled=False status (once per distinct message) + FailedScheduling event
+    event task: records Scheduled / FailedScheduling Events from a bounded backlog (beyond
+                ``EVENT_BACKLOG`` they are dropped, as client-go's broadcaster drops them), so
+                recording an Event (an acknowledged publish) never holds up binding
+
+Handlers run inside the informers' loops and only update the in-memory cache and queue. The loop
+decides a whole batch synchronously (a few tens of microseconds per pod, see :mod:`.decide`), then
+hands the binds to a guarded task and goes on with the next batch while the acks come back; at most
+``max_inflight`` batches are in flight, which bounds memory and gives back-pressure. When fewer than
+``batch_size`` pods wait, the loop lingers ``linger`` seconds (5 ms) first: informers deliver events
+one at a time, and without it a burst of creates turns into thousands of one-pod batches, each a
+separate socket write.
+
+A decided pod is *assumed* on its node at once, so the next decisions see its requests. The bind's
+outcome arrives twice: as the update_batch result (an error forgets the assumption and requeues the
+pod, a Conflict after re-reading it from the informer) and as the informer's event for the bound
+pod, which confirms the assumption. Pods bound by anyone else are accounted from the informer too,
+and released when deleted or finished (Succeeded/Failed).
+
+Unschedulable pods get PodScheduled=False/Unschedulable with kube-scheduler's message and a
+FailedScheduling Warning event, written only when the message changes, and wait in the queue's
+unschedulable set until a node is added or changes, or a bound pod goes away (never busy-looped;
+see :mod:`.queue`).
+
+Leadership: handlers run in every replica (a standby keeps a warm cache and a full queue); the loop
+runs only while this replica holds the ``kube-scheduler`` lease. Losing it cancels the loop and
+the in-flight binds, and every unconfirmed assumption is forgotten and requeued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from actors.runtime.informer import Informer
+from actors.runtime.leader import LeaderElector, StoreLeaseBackend
+from actors.runtime.listwatch import StoreListWatcher
+from actors.runtime.shared import SharedInformers
+from actors.runtime.supervisor import Supervisor, guarded_task
+from actors.scheduler.binding import (
+    DEFAULT_SCHEDULER,
+    bound_pod,
+    is_bound,
+    is_pending,
+    is_terminal,
+    unschedulable_pod,
+)
+from actors.scheduler.decide import Scheduler
+from actors.scheduler.nodeinfo import NodeCache
+from actors.scheduler.podinfo import pod_info, pod_key
+from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
+from schemas.errors import Conflict, JetkubeError, NotFound
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+LEASE_NAME = "kube-scheduler"  # the name actors/controlplane.py elects the scheduler under
+CONFLICT_RETRY = 0.05
+ERROR_RETRY = 1.0
+EVENT_BACKLOG = 10_000  # events waiting to be recorded; beyond it they are dropped, as client-go does
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _may_help(old: Obj, new: Obj) -> bool:
+    """An update to an unschedulable pod that could change the decision (not our own status write)."""
+    if old.get("spec") != new.get("spec"):
+        return True
+    o, n = old.get("metadata") or {}, new.get("metadata") or {}
+    return o.get("labels") != n.get("labels") or o.get("annotations") != n.get("annotations")
+
+
+class SchedulerActor:
+    """Binds pending pods; see the module docstring. ``run()`` is the leader's work."""
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        pods: Informer,
+        nodes: Informer,
+        recorder: Any = None,
+        scheduler_name: str = DEFAULT_SCHEDULER,
+        batch_size: int = 256,
+        linger: float = 0.005,
+        max_inflight: int = 8,
+        scheduled_events: bool = True,
+        move_interval: float = DEFAULT_MOVE_INTERVAL,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        scheduler: Scheduler | None = None,
+    ) -> None:
+        self.store = store
+        self.pods = pods
+        self.nodes = nodes
+        self.recorder = recorder
+        self.scheduler_name = scheduler_name
+        self.batch_size = batch_size
+        self.linger = linger
+        self.scheduled_events = scheduled_events
+        self.cache = scheduler.cache if scheduler is not None else NodeCache()
+        self.scheduler = scheduler or Scheduler(self.cache)
+        self.queue = SchedulingQueue(move_interval=move_interval, flush_interval=flush_interval)
+        self.stats: Counter[str] = Counter()
+        self._reported: dict[str, str] = {}  # pod key -> last FailedScheduling message
+        self._slots = asyncio.Semaphore(max_inflight)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._events: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(maxsize=EVENT_BACKLOG)
+        pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+        nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new), self._node_deleted)
+
+    # --- handlers (informer loops; no awaiting) -------------------------------------------------
+
+    def _pod_added(self, pod: Obj) -> None:
+        self._pod_changed(None, pod)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        self._pod_changed(old, new)
+
+    def _pod_changed(self, old: Obj | None, pod: Obj) -> None:
+        key = pod_key(pod)
+        if is_bound(pod):
+            self.cache.add_pod(pod)  # accounts, confirms an assumption, or releases a finished pod
+            self.queue.remove(key)
+            self._reported.pop(key, None)
+            if is_terminal(pod) and (old is None or not is_terminal(old)):
+                self.queue.request_move()
+            return
+        if not is_pending(pod, self.scheduler_name):
+            self.queue.remove(key)
+            return
+        if key in self.queue.unschedulable and old is not None and not _may_help(old, pod):
+            return  # e.g. our own Unschedulable status write
+        self.queue.add(key)
+
+    def _pod_deleted(self, pod: Obj) -> None:
+        key = pod_key(pod)
+        held = key in self.cache.pods
+        self.cache.remove_pod(key)
+        self.queue.remove(key)
+        self._reported.pop(key, None)
+        if held:
+            self.queue.request_move()
+
+    def _node_changed(self, node: Obj) -> None:
+        if self.cache.set_node(node):
+            self.queue.request_move()
+
+    def _node_deleted(self, node: Obj) -> None:
+        self.cache.remove_node(str((node.get("metadata") or {}).get("name")))
+
+    # --- the leader's loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.nodes.wait_synced()
+        await self.pods.wait_synced()
+        for pod in self.pods.list():
+            if is_pending(pod, self.scheduler_name) and not self.cache.is_assumed(pod_key(pod)):
+                self.queue.add(pod_key(pod))
+        log.info("scheduler.started", nodes=self.cache.num_nodes, pending=len(self.queue))
+        recorder = guarded_task("scheduler:events", self._record_events())
+        try:
+            while True:
+                await self.queue.wait()
+                if len(self.queue) < self.batch_size and self.linger > 0:
+                    await asyncio.sleep(self.linger)  # let a burst of arrivals make one batch
+                await self.schedule_batch(self.queue.pop_batch(self.batch_size))
+                self.queue.move_due()
+                await asyncio.sleep(0)  # let the informers deliver between batches
+        finally:
+            recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+            await self._stop()
+
+    async def _stop(self) -> None:
+        tasks = list(self._tasks)  # binders and reporters
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+        for key, rec in list(self.cache.pods.items()):
+            if rec.assumed:
+                self.cache.forget(key)
+                self.queue.add(key)
+        log.info("scheduler.stopped", **self.stats)
+
+    async def schedule_batch(self, keys: list[str]) -> None:
+        """Decide ``keys`` now; their binds and reports go out on background tasks."""
+        now = now_rfc3339()
+        binds: list[tuple[Obj, Obj]] = []
+        failed: list[tuple[Obj, str]] = []
+        for key in keys:
+            pod = self.pods.get(key)
+            if pod is None or not is_pending(pod, self.scheduler_name) or self.cache.is_assumed(key):
+                continue
+            decision = self.scheduler.schedule(pod_info(pod))
+            if decision.node_name is not None:
+                binds.append((bound_pod(pod, decision.node_name, now), pod))
+            else:
+                message = decision.message
+                self.queue.mark_unschedulable(key, message)
+                failed.append((pod, message))
+        if binds:
+            await self._spawn("scheduler:bind", self._bind(binds))
+        if failed:
+            self.stats["unschedulable"] += len(failed)
+            await self._spawn("scheduler:report", self._report(failed, now))
+
+    async def _spawn(self, name: str, coro: Any) -> None:
+        await self._slots.acquire()
+        task = guarded_task(name, coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _event(self, pod: Obj, type_: str, reason: str, message: str) -> None:
+        """Queue an Event for the recorder task: events never hold up binding."""
+        if self.recorder is None:
+            return
+        try:
+            self._events.put_nowait((pod, type_, reason, message))
+        except asyncio.QueueFull:
+            self.stats["events_dropped"] += 1
+
+    async def _record_events(self) -> None:
+        while True:
+            pod, type_, reason, message = await self._events.get()
+            if self.recorder is not None:
+                await self.recorder.record(pod, type_, reason, message)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+
+    async def _bind(self, pairs: list[tuple[Obj, Obj]]) -> None:
+        try:
+            results = await self.store.update_batch("pods", pairs)
+        except JetkubeError as err:
+            results = [err] * len(pairs)
+        loop = asyncio.get_running_loop()
+        freed = False
+        bound: list[Obj] = []
+        for (new, _old), result in zip(pairs, results, strict=True):
+            if not isinstance(result, JetkubeError):
+                self.stats["bound"] += 1
+                bound.append(result)
+                continue
+            key = pod_key(new)
+            self.cache.forget(key)
+            freed = True
+            if isinstance(result, Conflict | NotFound):
+                self.stats["conflicts"] += 1
+                loop.call_later(CONFLICT_RETRY, self._requeue, key)
+            else:
+                self.stats["bind_errors"] += 1
+                log.warning("scheduler.bind_failed", pod=key, node=new["spec"]["nodeName"], error=str(result))
+                loop.call_later(ERROR_RETRY, self._requeue, key)
+        if freed:
+            self.queue.request_move()
+        if self.scheduled_events:
+            for pod in bound:
+                where = f"{pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
+                self._event(
+                    pod, "Normal", "Scheduled", f"Successfully assigned {where} to {pod['spec']['nodeName']}"
+                )
+
+    def _requeue(self, key: str) -> None:
+        pod = self.pods.get(key)
+        if pod is not None and is_pending(pod, self.scheduler_name):
+            self.queue.add(key)
+
+    async def _report(self, failed: list[tuple[Obj, str]], now: str) -> None:
+        writes = [(new, pod) for pod, msg in failed if (new := unschedulable_pod(pod, msg, now)) is not None]
+        if writes:
+            results = await self.store.update_batch("pods", writes)
+            for (new, _), result in zip(writes, results, strict=True):
+                if isinstance(result, JetkubeError) and not isinstance(result, Conflict | NotFound):
+                    log.warning("scheduler.status_failed", pod=pod_key(new), error=str(result))
+        for pod, message in failed:
+            key = pod_key(pod)
+            if self._reported.get(key) == message:
+                continue
+            self._reported[key] = message
+            log.info("scheduler.unschedulable", pod=key, message=message)
+            self._event(pod, "Warning", "FailedScheduling", message)
+
+
+async def run_scheduler(
+    bus: Any,
+    store: Any,
+    *,
+    identity: str,
+    informers: SharedInformers | None = None,
+    supervisor: Supervisor | None = None,
+    lease_duration: float = 15.0,
+    renew_deadline: float = 10.0,
+    retry_period: float = 2.0,
+    **options: Any,
+) -> None:
+    """Run the scheduler as a leader-elected singleton until cancelled.
+
+    ``informers``: the process's SharedInformers (their pods/nodes informers are used and, when
+    ``supervisor`` is given, started under it); without them the scheduler lists and watches the
+    store itself. ``options`` go to :class:`SchedulerActor` (batch_size, max_inflight, ...).
+    """
+    from bus.events import EventRecorder
+
+    own_supervisor = supervisor is None
+    sup = supervisor or Supervisor("scheduler")
+    if informers is None:
+        informers = SharedInformers(StoreListWatcher(store))
+    actor = SchedulerActor(
+        store,
+        pods=informers.informer("pods"),
+        nodes=informers.informer("nodes"),
+        recorder=options.pop("recorder", None) or EventRecorder(bus, component=DEFAULT_SCHEDULER),
+        **options,
+    )
+    informers.start(sup)
+    elector = LeaderElector(
+        StoreLeaseBackend(store),
+        LEASE_NAME,
+        identity,
+        lease_duration=lease_duration,
+        renew_deadline=renew_deadline,
+        retry_period=retry_period,
+    )
+    try:
+        await elector.run(actor.run)
+    finally:
+        if own_supervisor:
+            with contextlib.suppress(Exception):
+                await sup.stop()

@@ -1,0 +1,155 @@
+"""The scheduler actor against a real nats-server (fixtures from tests/conftest.py).
+
+Nodes and pods are written straight into the store, as the api actor would; the scheduler runs under
+leader election with its own informers, as ``run_scheduler`` runs it in the control plane."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from actors.runtime.listwatch import StoreListWatcher
+from actors.runtime.shared import SharedInformers
+from actors.runtime.supervisor import Supervisor, guarded_task
+from actors.scheduler.actor import run_scheduler
+from bus.connection import Bus
+from bus.events import ensure_stream, list_events
+from bus.store import Store
+from tests.unit.scheduler.helpers import node, pod
+
+IMPOSSIBLE = "0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient cpu."
+
+
+async def until(fn: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll an async ``fn`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = await fn()
+        if got:
+            return got
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def scheduler(bus: Bus, store: Store) -> AsyncIterator[SharedInformers]:
+    await ensure_stream(bus)
+    sup = Supervisor("test")
+    informers = SharedInformers(StoreListWatcher(store))
+    task = guarded_task(
+        "test:scheduler",
+        run_scheduler(
+            bus,
+            store,
+            identity="test-scheduler",
+            informers=informers,
+            supervisor=sup,
+            lease_duration=3,
+            renew_deadline=2,
+            retry_period=0.5,
+            move_interval=0.1,
+        ),
+    )
+    try:
+        yield informers
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await sup.stop()
+
+
+async def pods_by_name(store: Store) -> dict[str, dict[str, Any]]:
+    items, _ = await store.list("pods")
+    return {p["metadata"]["name"]: p for p in items}
+
+
+def scheduled_condition(p: dict[str, Any]) -> dict[str, Any] | None:
+    for cond in (p.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "PodScheduled":
+            return cond
+    return None
+
+
+async def test_binds_filters_reports_and_retries(bus: Bus, store: Store, scheduler: SharedInformers) -> None:
+    await store.create("nodes", node("node-a", cpu="2", labels={"disk": "ssd"}))
+    await store.create("nodes", node("node-b", cpu="2"))
+    await store.create("nodes", node("cordoned", cpu="8", unschedulable=True))
+    names = [f"web-{i}" for i in range(8)]
+    for name in names:
+        await store.create("pods", pod(name, cpu="100m", owner="rs-web"))
+    await store.create("pods", pod("ssd-only", cpu="100m", nodeSelector={"disk": "ssd"}))
+    await store.create("pods", pod("huge", cpu="4"))
+
+    async def all_but_huge_bound() -> dict[str, Any] | None:
+        got = await pods_by_name(store)
+        ok = all((got[n].get("spec") or {}).get("nodeName") for n in [*names, "ssd-only"])
+        return got if ok else None
+
+    got = await until(all_but_huge_bound, what="the schedulable pods bound")
+    placed = {n: got[n]["spec"]["nodeName"] for n in [*names, "ssd-only"]}
+    assert "cordoned" not in placed.values()
+    assert placed["ssd-only"] == "node-a"
+    web = [placed[n] for n in names]
+    assert web.count("node-a") in (3, 4, 5) and web.count("node-b") in (3, 4, 5)  # spread by owner
+    cond = scheduled_condition(got["web-0"])
+    assert cond is not None and cond["status"] == "True"
+
+    async def huge_unschedulable() -> dict[str, Any] | None:
+        c = scheduled_condition((await pods_by_name(store))["huge"])
+        return c if c and c.get("status") == "False" else None
+
+    cond = await until(huge_unschedulable, what="huge marked Unschedulable")
+    assert cond["reason"] == "Unschedulable" and cond["message"] == IMPOSSIBLE
+    assert not (await pods_by_name(store))["huge"]["spec"].get("nodeName")
+
+    async def failed_scheduling() -> list[dict[str, Any]]:
+        events = await list_events(bus, "default", kind="Pod", name="huge")
+        return [e for e in events if e["reason"] == "FailedScheduling"]
+
+    events = await until(failed_scheduling, what="the FailedScheduling event")
+    assert events[0]["type"] == "Warning" and events[0]["message"] == IMPOSSIBLE
+
+    await store.create("nodes", node("big", cpu="16"))
+
+    async def huge_bound() -> str | None:
+        return (await pods_by_name(store))["huge"]["spec"].get("nodeName")
+
+    assert await until(huge_bound, what="huge bound once a fitting node appears") == "big"
+    cond = scheduled_condition((await pods_by_name(store))["huge"])
+    assert cond is not None and cond["status"] == "True"
+
+
+async def test_deleting_a_pod_frees_its_node(bus: Bus, store: Store, scheduler: SharedInformers) -> None:
+    await store.create("nodes", node("tiny", pods="1"))
+    await store.create("pods", pod("first"))
+
+    async def bound(name: str) -> str | None:
+        p = (await pods_by_name(store)).get(name)
+        return (p or {}).get("spec", {}).get("nodeName")
+
+    assert await until(lambda: bound("first")) == "tiny"
+    await store.create("pods", pod("second"))
+
+    async def second_unschedulable() -> bool:
+        c = scheduled_condition((await pods_by_name(store))["second"])
+        return bool(c and c.get("message") == "0/1 nodes are available: 1 Too many pods.")
+
+    await until(second_unschedulable, what="second unschedulable")
+    await store.delete("pods", "default", "first")
+    assert await until(lambda: bound("second")) == "tiny"
+
+
+async def test_other_schedulers_pods_are_left_alone(store: Store, scheduler: SharedInformers) -> None:
+    await store.create("nodes", node("a"))
+    await store.create("pods", pod("theirs", schedulerName="my-scheduler"))
+    await store.create("pods", pod("mine"))
+
+    async def mine_bound() -> bool:
+        return bool((await pods_by_name(store))["mine"]["spec"].get("nodeName"))
+
+    await until(mine_bound)  # the queue is FIFO: "theirs" was seen (and skipped) before "mine"
+    assert not (await pods_by_name(store))["theirs"]["spec"].get("nodeName")

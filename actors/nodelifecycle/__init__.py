@@ -1,0 +1,1 @@
+"""nodelifecycle actor."""

@@ -1,0 +1,1 @@
+"""How the test and example images are built locally (see build.py)."""

@@ -1,0 +1,64 @@
+"""Fixtures for the Docker runtime's end-to-end tests, against the real engine.
+
+Every container a test creates carries ``io.jetkube.node=<a node name unique to this run>``;
+the ``runtime`` fixture removes all of them afterwards, and a test's own node names come from
+``node_name()``. The images are built (cached) once per session by images/build.py.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from actors.kubelet.runtime import DockerRuntime
+
+REPO = Path(__file__).resolve().parents[3]
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/kubelet" in str(item.fspath):
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def images() -> None:
+    if shutil.which("docker") is None and not os.path.exists("/var/run/docker.sock"):
+        pytest.skip("no Docker engine")
+    from images.build import ensure_images
+
+    ensure_images(["busybox", "pause", "perl"])
+
+
+@pytest.fixture
+def node_names() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def node_name(node_names: list[str]) -> Callable[[str], str]:
+    def make(suffix: str = "a") -> str:
+        name = f"e2e-{RUN_ID}-{suffix}"
+        node_names.append(name)
+        return name
+
+    return make
+
+
+@pytest.fixture
+async def runtime(images: None, tmp_path: Path, node_names: list[str]) -> AsyncIterator[DockerRuntime]:
+    rt = await DockerRuntime.connect(state_dir=tmp_path / "state")
+    try:
+        yield rt
+    finally:
+        for node in set(node_names):
+            for c in await rt.list(node):
+                await rt.remove(c.id)
+        assert not [c for n in set(node_names) for c in await rt.list(n)], "containers left behind"
+        await rt.close()

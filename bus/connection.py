@@ -71,7 +71,10 @@ class Bus:
                 name=name,
                 connect_timeout=connect_timeout,
                 allow_reconnect=True,
-                max_reconnect_attempts=max_reconnect_attempts,
+                # nats-py uses the same budget for the first connection: with -1 an unreachable
+                # server would be retried forever. Try each server twice at first, then switch to
+                # the long-lived policy once connected.
+                max_reconnect_attempts=1,
                 reconnect_time_wait=0.5,
                 disconnected_cb=disconnected,
                 reconnected_cb=reconnected,
@@ -87,6 +90,7 @@ class Bus:
             ) from err
         except nats.errors.Error as err:
             raise ServiceUnavailable(f"cannot connect to NATS at {url}: {err}") from err
+        nc.options["max_reconnect_attempts"] = max_reconnect_attempts
         bus = cls(nc=nc, js=nc.jetstream(timeout=10.0), url=url, name=name)
         holder["bus"] = bus
         return bus

@@ -9,9 +9,11 @@ shows recent history and the stream's size stays bounded.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import socket
+from collections import deque
 from typing import Any
 
 import nats.errors
@@ -21,12 +23,14 @@ from nats.js import api as jsapi
 
 from bus.codec import decode, encode
 from bus.connection import Bus
+from bus.pipeline import pipeline_for
 
 log = structlog.get_logger(__name__)
 
 STREAM = "JETKUBE_EVENTS"
 SUBJECT_PREFIX = "jetkube.events"
 DEFAULT_MAX_AGE = 3600.0
+ACK_TIMEOUT = 10.0
 
 
 def _now() -> str:
@@ -57,11 +61,13 @@ def event_subject(namespace: str | None, kind: str, name: str) -> str:
 class EventRecorder:
     """Records Events about objects; never raises (an event lost is logged, not fatal)."""
 
-    def __init__(self, bus: Bus, component: str, host: str | None = None) -> None:
+    def __init__(self, bus: Bus, component: str, host: str | None = None, *, max_pending: int = 4096) -> None:
         self.bus = bus
         self.component = component
         self.host = host or socket.gethostname()
         self._seen: dict[str, dict[str, Any]] = {}
+        self.max_pending = max_pending
+        self._pending: deque[asyncio.Future[int]] = deque()
 
     async def record(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
         meta = obj.get("metadata") or {}
@@ -97,12 +103,57 @@ class EventRecorder:
         if len(self._seen) > 10000:
             self._seen.clear()
         self._seen[digest] = {"firstTimestamp": event["firstTimestamp"], "count": event["count"]}
+        # Fire and forget: the publish is pipelined (in order on this connection) and its ack
+        # checked by a callback; only past ``max_pending`` unacknowledged events does record()
+        # wait, for the oldest, so a slow store bounds the buffer instead of growing it.
+        while len(self._pending) >= self.max_pending:
+            oldest = self._pending.popleft()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(oldest), ACK_TIMEOUT)
         try:
-            await self.bus.js.publish(
-                event_subject(meta.get("namespace"), kind, meta.get("name", "")), encode(event)
+            fut = await pipeline_for(self.bus.nc).publish(
+                event_subject(meta.get("namespace"), kind, meta.get("name", "")), encode(event), {}
             )
         except (nats.errors.Error, OSError) as err:
             log.warning("event.lost", reason=reason, object=meta.get("name"), error=str(err))
+            return
+        self._pending.append(fut)
+        fut.add_done_callback(lambda f, r=reason, n=meta.get("name"): self._acked(f, r, n))
+
+    def _acked(self, fut: asyncio.Future[int], reason: str, name: str | None) -> None:
+        with contextlib.suppress(ValueError):
+            self._pending.remove(fut)
+        if fut.cancelled():
+            return
+        err = fut.exception()
+        if err is not None:
+            log.warning("event.lost", reason=reason, object=name, error=str(err))
+
+    async def flush(self, timeout: float = ACK_TIMEOUT) -> None:
+        """Wait until every event recorded so far is acknowledged (or ``timeout``)."""
+        pending = list(self._pending)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+
+async def publish_event(bus: Bus, event: dict[str, Any]) -> dict[str, Any]:
+    """Store one Event given through the api (it gets a uid and timestamps, as the store gives)."""
+    import uuid
+
+    event = dict(event)
+    meta = dict(event.get("metadata") or {})
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = _now()
+    event["metadata"] = meta
+    involved = event.get("involvedObject") or {}
+    subject = event_subject(
+        meta.get("namespace"),
+        str(involved.get("kind") or "object"),
+        str(involved.get("name") or meta.get("name")),
+    )
+    ack = await bus.js.publish(subject, encode(event))
+    meta["resourceVersion"] = str(ack.seq)
+    return event
 
 
 async def list_events(
@@ -127,7 +178,8 @@ async def list_events(
     latest: dict[str, dict[str, Any]] = {}
     try:
         cinfo = await sub.consumer_info()
-        if cinfo.num_pending:
+        delivered = int(cinfo.delivered.consumer_seq or 0) if cinfo.delivered else 0
+        if cinfo.num_pending or delivered:
             while True:
                 msg = await sub.next_msg(timeout=10)
                 ev = decode(msg.data)

@@ -42,6 +42,7 @@ from nats.js import api as jsapi
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.keys import object_key
+from bus.pipeline import WrongLastSequence, pipeline_for
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -222,11 +223,19 @@ class Store:
         BOOKMARK with the snapshot's revision, then live changes. With it: every change after it."""
         subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
         snapshot = from_revision is None
+        # Messages are handed over by a callback into a plain queue: ``next_msg`` would create a
+        # task and a timeout per message, which dominated the cost of a busy watch.
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def deliver(msg: Any) -> None:
+            inbox.put_nowait(msg)
+
         try:
             start_rev = await self.revision() if snapshot else from_revision
             if snapshot:
                 sub = await self.js.subscribe(
                     subject,
+                    cb=deliver,
                     ordered_consumer=True,
                     deliver_policy=jsapi.DeliverPolicy.LAST_PER_SUBJECT,
                     stream=self.stream,
@@ -234,6 +243,7 @@ class Store:
             else:
                 sub = await self.js.subscribe(
                     subject,
+                    cb=deliver,
                     ordered_consumer=True,
                     config=jsapi.ConsumerConfig(
                         deliver_policy=jsapi.DeliverPolicy.BY_START_SEQUENCE,
@@ -243,6 +253,7 @@ class Store:
                 )
         except Exception as err:
             raise _translate(err, "watch") from err
+        nc = self.bus.nc
         try:
             if snapshot:
                 info = await sub.consumer_info()
@@ -254,7 +265,14 @@ class Store:
                     yield WatchEvent("BOOKMARK", {}, listed)
                 else:
                     while True:
-                        msg = await sub.next_msg(timeout=30)
+                        if inbox.empty():
+                            try:
+                                async with asyncio.timeout(30):
+                                    msg = await inbox.get()
+                            except TimeoutError:
+                                raise Timeout(f"listing {resource} stalled") from None
+                        else:
+                            msg = inbox.get_nowait()
                         meta = msg.metadata
                         seq = int(meta.sequence.stream)
                         listed = max(listed, seq)
@@ -264,15 +282,19 @@ class Store:
                             break
                     yield WatchEvent("BOOKMARK", {}, listed)
             while True:
-                try:
-                    msg = await sub.next_msg(timeout=None)
-                except nats.errors.TimeoutError:
-                    continue
+                if inbox.empty():
+                    if nc.is_closed:
+                        raise ServiceUnavailable(f"watch of {resource} ended: the connection is closed")
+                    try:
+                        async with asyncio.timeout(5.0):  # a timer, not a task per message
+                            msg = await inbox.get()
+                    except TimeoutError:
+                        continue  # only to notice a closed connection
+                else:
+                    msg = inbox.get_nowait()
                 yield self._event(msg)
         except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError) as err:
             raise ServiceUnavailable(f"watch of {resource} ended: {err}") from err
-        except nats.errors.TimeoutError as err:
-            raise Timeout(f"listing {resource} stalled") from err
         finally:
             try:
                 await sub.unsubscribe()
@@ -356,38 +378,48 @@ class Store:
         return stored
 
     async def update_batch(
-        self, resource: str, pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]], *, window: int = 512
+        self,
+        resource: str,
+        pairs: Iterable[tuple[dict[str, Any], dict[str, Any]]],
+        *,
+        window: int = 512,
+        timeout: float = 10.0,
     ) -> list[dict[str, Any] | JetkubeError]:
         """Many compare-and-set updates in flight at once (``(new, old)`` pairs, old as read).
 
         Each result is the stored object or the error for that one write (Conflict when it lost).
-        Used where throughput matters (the scheduler's binds). The writes are concurrent requests
-        (up to ``window`` in flight) rather than ``js.publish_async``: nats-py's async-publish reply
-        handler raises instead of failing the future when the server refuses a write (as it does
-        for a lost compare-and-set), which would leave the caller waiting forever."""
-
-        async def one(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any] | JetkubeError:
-            meta = new["metadata"]
-            name = meta.get("name", "")
-            rv = str(meta.get("resourceVersion") or "")
-            if rv != str(old["metadata"].get("resourceVersion")):
-                return conflict(resource, name)
-            stored = _prepare_update(new, old)
-            subject = self._subject(resource, meta.get("namespace"), name)
-            try:
-                seq = await self._publish(subject, encode(stored), int(rv), "update")
-            except _WrongLast:
-                return conflict(resource, name)
-            except JetkubeError as err:
-                return err
-            stored["metadata"]["resourceVersion"] = str(seq)
-            return stored
-
+        Used where throughput matters (the scheduler's binds, hollow nodes' heartbeats). Up to
+        ``window`` writes are in flight on one reply inbox (:class:`bus.pipeline.AckPipeline`); a
+        write not acknowledged within ``timeout`` seconds is a :class:`Timeout`, never a hang."""
+        pipeline = pipeline_for(self.bus.nc)
         items = list(pairs)
         results: list[dict[str, Any] | JetkubeError] = []
         for i in range(0, len(items), window):
-            chunk = items[i : i + window]
-            results.extend(await asyncio.gather(*(one(new, old) for new, old in chunk)))
+            slots: list[dict[str, Any] | JetkubeError | None] = []
+            sent: list[tuple[int, dict[str, Any], str, asyncio.Future[int]]] = []
+            for new, old in items[i : i + window]:
+                meta = new["metadata"]
+                name = meta.get("name", "")
+                rv = str(meta.get("resourceVersion") or "")
+                if rv != str(old["metadata"].get("resourceVersion")):
+                    slots.append(conflict(resource, name))
+                    continue
+                stored = _prepare_update(new, old)
+                subject = self._subject(resource, meta.get("namespace"), name)
+                headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
+                fut = await pipeline.publish(subject, encode(stored), headers)
+                sent.append((len(slots), stored, name, fut))
+                slots.append(None)
+            acks = await pipeline.settle([f for _, _, _, f in sent], timeout)
+            for (slot, stored, name, _), ack in zip(sent, acks, strict=True):
+                if isinstance(ack, int):
+                    stored["metadata"]["resourceVersion"] = str(ack)
+                    slots[slot] = stored
+                elif isinstance(ack, WrongLastSequence):
+                    slots[slot] = conflict(resource, name)
+                else:
+                    slots[slot] = ack
+            results.extend(s for s in slots if s is not None)
         return results
 
     async def delete(

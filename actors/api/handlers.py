@@ -28,7 +28,7 @@ from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove
 from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
-from bus.events import list_events
+from bus.events import list_events, publish_event
 from bus.store import Store
 from schemas.decode import normalize
 from schemas.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound
@@ -213,6 +213,8 @@ class Api:
             obj = await hook(info.plural, obj, None)
         if dry_run:
             return obj
+        if info.plural == "events":
+            return await publish_event(self.bus, obj)
         return await self.store.create(info.plural, obj)
 
     async def update(
@@ -220,6 +222,10 @@ class Api:
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
+        if info.plural == "events":
+            raise MethodNotAllowed(
+                "events are kept on their own stream and cannot be changed; create a new one"
+            )
         old = await self.store.get(info.plural, ns, name)
         return await self._write(info, old, body, subresource)
 
@@ -291,6 +297,10 @@ class Api:
                 f'patchType: Unsupported value: "{patch_type}": supported values: '
                 '"json", "merge", "strategic"'
             )
+        if info.plural == "events":
+            raise MethodNotAllowed(
+                "events are kept on their own stream and cannot be changed; create a new one"
+            )
         for _attempt in range(PATCH_RETRIES):
             old = await self.store.get(info.plural, ns, name)
             patched = apply_patch(copy.deepcopy(old), patch, patch_type)
@@ -320,6 +330,10 @@ class Api:
             raise BadRequest(
                 f'propagationPolicy: Unsupported value: "{propagation_policy}": supported '
                 'values: "Background", "Foreground", "Orphan"'
+            )
+        if info.plural == "events":
+            raise MethodNotAllowed(
+                "events cannot be deleted; they leave the stream when they reach its maximum age"
             )
         if info.plural == "namespaces" and name in PROTECTED_NAMESPACES:
             raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted')

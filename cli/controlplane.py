@@ -1,0 +1,69 @@
+"""``jetkube controlplane``: one replica of the control plane (api, scheduler, controllers) on a
+NATS server of your own, e.g. the test bed's cluster. Singletons are leader-elected."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from schemas.errors import JetkubeError
+
+
+async def run_controlplane(server: str, identity: str | None, replicas: int, settings_kw: dict) -> None:
+    from actors.controlplane import ControlPlaneSettings, start_control_plane
+    from actors.runtime.supervisor import Supervisor
+    from bus.connection import Bus
+    from bus.events import ensure_stream
+    from bus.store import Store
+
+    bus = await Bus.connect(server, name="jetkube-controlplane")
+    store = await Store.open(bus, replicas=replicas)
+    await ensure_stream(bus, replicas=replicas)
+    settings = ControlPlaneSettings(**{k: v for k, v in settings_kw.items() if v is not None})
+    if identity:
+        settings.identity = identity
+    sup = Supervisor()
+    start_control_plane(sup, bus, store, settings)
+    try:
+        await sup.run_until_signal()
+    finally:
+        await sup.stop()
+        await bus.close()
+
+
+def controlplane(
+    server: Annotated[str, typer.Option("--server", envvar="JETKUBE_SERVER")] = "nats://127.0.0.1:4222",
+    identity: Annotated[str, typer.Option("--identity", help="Lease holder identity.")] = "",
+    replicas: Annotated[int, typer.Option("--replicas", help="JetStream replicas of the state.")] = 1,
+    node_monitor_grace_period: Annotated[float, typer.Option("--node-monitor-grace-period")] = 40.0,
+    pod_eviction_timeout: Annotated[float, typer.Option("--pod-eviction-timeout")] = 300.0,
+    terminated_pod_gc_threshold: Annotated[int, typer.Option("--terminated-pod-gc-threshold")] = 12500,
+    service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
+    lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
+    from cli.logsetup import configure_logging
+
+    configure_logging(log_level)
+    kw = {
+        "node_monitor_grace_period": node_monitor_grace_period,
+        "pod_eviction_timeout": pod_eviction_timeout,
+        "terminated_pod_gc_threshold": terminated_pod_gc_threshold,
+        "service_cluster_ip_range": service_cluster_ip_range,
+        "lease_duration": lease_duration,
+        "renew_deadline": lease_duration * 2 / 3,
+    }
+    try:
+        asyncio.run(run_controlplane(server, identity or None, replicas, kw))
+    except JetkubeError as err:
+        typer.echo(err.cli_line(), err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("controlplane")(controlplane)

@@ -177,17 +177,32 @@ class ApiClient:
         store = await self._watch_store()
         rev = int(resource_version) if resource_version not in (None, "", "0", 0) else None
         ns = namespace if info.namespaced else None
+        matched: set[str] = set()
+        filtered = labels is not None or fields is not None
         async with contextlib.aclosing(store.watch(info.plural, ns, rev)) as events:
             async for event in events:
+                if event.type == "BOOKMARK" or not filtered:
+                    yield event
+                    continue
                 obj = event.object
-                if event.type != "BOOKMARK":
-                    if labels is not None and not labels.matches(
-                        (obj.get("metadata") or {}).get("labels") or {}
-                    ):
-                        continue
-                    if fields is not None and not matches_fields(obj, fields):
-                        continue
-                yield event
+                meta = obj.get("metadata") or {}
+                key = f"{meta.get('namespace')}/{meta.get('name')}"
+                hit = (labels is None or labels.matches(meta.get("labels") or {})) and (
+                    fields is None or matches_fields(obj, fields)
+                )
+                if event.type == "DELETED":
+                    if key in matched or hit:
+                        matched.discard(key)
+                        yield event
+                elif hit:
+                    # An object that starts matching arrives as ADDED, as Kubernetes' watch sends it.
+                    kind = "MODIFIED" if key in matched else "ADDED"
+                    matched.add(key)
+                    yield WatchEvent(kind, obj, event.revision)
+                elif key in matched:
+                    # It stopped matching: watchers must forget it.
+                    matched.discard(key)
+                    yield WatchEvent("DELETED", obj, event.revision)
 
     async def watch_node_pods(self, node_name: str) -> AsyncIterator[WatchEvent]:
         """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.

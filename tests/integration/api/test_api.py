@@ -263,3 +263,23 @@ async def test_bad_requests_change_nothing(api: ApiClient, store: Store) -> None
         with pytest.raises((BadRequest, Invalid)):
             await api.create(resource, body)  # type: ignore[arg-type]
     assert await store.revision() == before
+
+
+async def test_watch_with_a_selector_sends_deleted_when_an_object_stops_matching(api: ApiClient) -> None:
+    await api.create("pods", {**pod("a"), "metadata": {"name": "a", "labels": {"app": "web"}}})
+    seen: list[tuple[str, str]] = []
+
+    async def follow() -> None:
+        async with contextlib.aclosing(api.watch("pods", "default", label_selector="app=web")) as events:
+            async for ev in events:
+                if ev.type == "BOOKMARK":
+                    await api.patch("pods", "a", {"metadata": {"labels": {"app": "db"}}}, "merge")
+                    await api.patch("pods", "a", {"metadata": {"labels": {"app": "web"}}}, "merge")
+                    await api.delete("pods", "a")
+                    continue
+                seen.append((ev.type, ev.object["metadata"]["labels"]["app"]))
+                if len(seen) == 4:
+                    return
+
+    await asyncio.wait_for(follow(), 10)
+    assert seen == [("ADDED", "web"), ("DELETED", "db"), ("ADDED", "web"), ("DELETED", "web")]

@@ -31,17 +31,28 @@ async def _populate(url: str) -> None:
     bus = await Bus.connect(url)
     try:
         api = ApiClient(bus)
-        await api.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+        await api.create(
+            "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}
+        )
         for i in range(5):
             await api.create(
                 "configmaps",
-                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"cm{i}"}, "data": {"i": str(i)}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": f"cm{i}"},
+                    "data": {"i": str(i)},
+                },
                 namespace="team",
             )
         await api.create(
             "services",
-            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-             "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}},
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+            },
         )
     finally:
         await bus.close()
@@ -65,13 +76,28 @@ def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:
         s.listen()
         port = s.getsockname()[1]
         proc = subprocess.run(
-            [sys.executable, "-m", "cli.main", "up", "--data-dir", str(tmp_path), "--port", str(port),
-             "--no-kubelet"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "up",
+                "--data-dir",
+                str(tmp_path),
+                "--port",
+                str(port),
+                "--no-kubelet",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert lines[-1] == f"error: port {port} on 127.0.0.1 is already in use: stop what listens there or pass --port"
+    assert (
+        lines[-1]
+        == f"error: port {port} on 127.0.0.1 is already in use: stop what listens there or pass --port"
+    )
     assert "Traceback" not in proc.stderr
 
 
@@ -81,7 +107,10 @@ def test_cli_without_a_cluster_says_so_in_one_line() -> None:
         port = s.getsockname()[1]
     proc = subprocess.run(
         [sys.executable, "-m", "cli.main", "--server", f"nats://127.0.0.1:{port}", "get", "pods"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr

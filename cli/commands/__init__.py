@@ -1,0 +1,1 @@
+"""One module per kubectl command (or family); each has ``register(app)``. See ``cli/main.py``."""

@@ -1,0 +1,173 @@
+"""``jetkube delete -f FILE | TYPE NAME... | TYPE/NAME | TYPE -l SEL | TYPE --all``.
+
+Prints ``pod "x" deleted`` as kubectl does, then (``--wait``, the default) waits until every
+deleted object is gone: a pod being deleted gracefully stays, Terminating, until its kubelet has
+stopped it. ``--now`` is a grace period of 1 s; ``--force --grace-period=0`` removes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+import typer
+
+from cli.commands.common import Errors, info_of, name_of
+from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, SelectorOpt, ServerOpt, fail, run, settings
+from cli.manifests import read_sources
+from cli.resources import object_namespace, parse_targets, qualified_kind
+from schemas.errors import BadRequest, JetkubeError, NotFound, Timeout
+from schemas.registry import ResourceInfo
+
+CASCADE = {
+    "background": "Background",
+    "foreground": "Foreground",
+    "orphan": "Orphan",
+    "true": "Background",
+    "false": "Orphan",
+}
+
+
+def propagation(cascade: str) -> str:
+    try:
+        return CASCADE[cascade.lower()]
+    except KeyError:
+        raise BadRequest(
+            f'invalid cascade value ({cascade}). Must be "background", "foreground", or "orphan".'
+        ) from None
+
+
+def grace_seconds(grace_period: int, now: bool, force: bool) -> int | None:
+    if now and grace_period >= 0:
+        raise BadRequest("--now and --grace-period cannot be specified together")
+    if now:
+        return 1
+    if force and grace_period < 0:
+        return 0
+    return grace_period if grace_period >= 0 else None
+
+
+def delete(
+    ctx: typer.Context,
+    args: Annotated[
+        list[str] | None, typer.Argument(help="TYPE NAME... | TYPE/NAME... | TYPE -l SEL | TYPE --all")
+    ] = None,
+    filename: FilenameOpt = None,
+    recursive: RecursiveOpt = False,
+    selector: SelectorOpt = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Delete every object of the type in the namespace")
+    ] = False,
+    all_namespaces: Annotated[bool, typer.Option("--all-namespaces", "-A")] = False,
+    grace_period: Annotated[
+        int, typer.Option("--grace-period", help="Seconds to terminate gracefully; -1: the object's own")
+    ] = -1,
+    now: Annotated[bool, typer.Option("--now", help="Signal immediate shutdown (grace period 1)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --grace-period=0: remove at once")] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the objects are gone")] = True,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait; 0: the grace period plus 60 s")
+    ] = 0,
+    cascade: Annotated[str, typer.Option("--cascade", help="background|foreground|orphan")] = "background",
+    ignore_not_found: Annotated[bool, typer.Option("--ignore-not-found")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="name")] = None,
+    namespace: NamespaceOpt = None,
+    server: ServerOpt = None,
+) -> None:
+    """Delete resources by file names, stdin, resources and names, or by resources and label selector."""
+    opts = settings(ctx, server, namespace)
+    try:
+        policy = propagation(cascade)
+        grace = grace_seconds(grace_period, now, force)
+        objects: list[tuple[ResourceInfo, str | None, str]] = []
+        selections: list[tuple[ResourceInfo, str | None]] = []
+        if filename:
+            for manifest in read_sources(filename, recursive, verb="delete"):
+                info = info_of(manifest.obj)
+                ns = object_namespace(info, manifest.obj, opts.namespace_flag, opts.namespace)
+                objects.append((info, ns, name_of(manifest.obj)))
+        else:
+            targets = parse_targets(args or [], allow_all=False)
+            for target in targets:
+                ns = None if not target.info.namespaced or all_namespaces else opts.namespace
+                if target.names:
+                    objects.extend((target.info, ns, n) for n in target.names)
+                elif selector or all_:
+                    selections.append((target.info, ns))
+                else:
+                    raise BadRequest("resource(s) were provided, but no name was specified")
+    except JetkubeError as err:
+        fail(err)
+
+    async def work(api: Any) -> int:
+        errors = Errors()
+        todo = list(objects)
+        for info, ns in selections:
+            listing = await api.list(info.plural, ns, label_selector=selector)
+            todo.extend(
+                (info, (o["metadata"].get("namespace") if info.namespaced else None), name_of(o))
+                for o in listing["items"]
+            )
+        if not todo and selections:
+            where = f" in {opts.namespace} namespace" if selections[0][1] else ""
+            typer.echo(f"No resources found{where}.", err=True)
+        deleted: list[tuple[ResourceInfo, str | None, str, str]] = []
+        if force and grace == 0:
+            typer.echo(
+                "Warning: Immediate deletion does not wait for confirmation that the running resource "
+                "has been terminated. The resource may continue to run on the cluster indefinitely.",
+                err=True,
+            )
+        for info, ns, name in todo:
+            try:
+                last = await api.delete(
+                    info.plural, name, ns, grace_period_seconds=grace, propagation_policy=policy
+                )
+            except NotFound as err:
+                if not ignore_not_found:
+                    errors.report(err)
+                continue
+            except JetkubeError as err:
+                errors.report(err)
+                continue
+            uid = str(((last or {}).get("metadata") or {}).get("uid") or "")
+            deleted.append((info, ns, name, uid))
+            if output == "name":
+                typer.echo(f"{qualified_kind(info)}/{name}")
+            else:
+                verb = "force deleted" if force and grace == 0 else "deleted"
+                typer.echo(f'{qualified_kind(info)} "{name}" {verb}')
+        if wait and deleted:
+            limit = timeout or (grace or 30) + 60
+            for info, ns, name, uid in deleted:
+                try:
+                    await wait_gone(api, info, ns, name, uid, limit)
+                except JetkubeError as err:
+                    errors.report(err)
+        return errors.code
+
+    run(opts, work)
+
+
+async def wait_gone(
+    api: Any, info: ResourceInfo, ns: str | None, name: str, uid: str, timeout: float
+) -> None:
+    """Poll until the object (that uid; a re-created namesake counts as gone) no longer exists."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            obj = await api.get(info.plural, name, ns)
+        except NotFound:
+            return
+        if uid and str((obj.get("metadata") or {}).get("uid") or "") != uid:
+            return
+        if time.monotonic() >= deadline:
+            raise Timeout(f"timed out waiting for the condition on {info.plural}/{name}")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("delete")(delete)

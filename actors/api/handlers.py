@@ -25,6 +25,7 @@ from typing import Any
 import structlog
 
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
+from actors.api.limits import check_body, check_key_part
 from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
@@ -92,6 +93,8 @@ class Api:
         ns = payload.get("namespace") if info.namespaced else None
         if ns is not None and not isinstance(ns, str):
             raise BadRequest("namespace: must be a string")
+        if ns:
+            check_key_part(ns, "namespace")
         name = payload.get("name")
         if verb == "create":
             return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
@@ -99,6 +102,7 @@ class Api:
             return await self.list(info, ns, payload.get("labelSelector"), payload.get("fieldSelector"))
         if not isinstance(name, str) or not name:
             raise BadRequest("name: Required value")
+        check_key_part(name, "resource name")
         if info.namespaced and not ns:
             ns = "default"
         if verb == "get":
@@ -187,6 +191,7 @@ class Api:
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
+        check_body(body)
         body = dict(body)
         body.setdefault("apiVersion", _api_version(info))
         body.setdefault("kind", info.kind)
@@ -222,6 +227,7 @@ class Api:
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
+        check_body(body)
         if info.plural == "events":
             raise MethodNotAllowed(
                 "events are kept on their own stream and cannot be changed; create a new one"
@@ -297,6 +303,7 @@ class Api:
                 f'patchType: Unsupported value: "{patch_type}": supported values: '
                 '"json", "merge", "strategic"'
             )
+        check_body(patch)
         if info.plural == "events":
             raise MethodNotAllowed(
                 "events are kept on their own stream and cannot be changed; create a new one"
@@ -306,6 +313,7 @@ class Api:
             patched = apply_patch(copy.deepcopy(old), patch, patch_type)
             if not isinstance(patched, dict):
                 raise BadRequest("the patch must leave an object")
+            check_body(patched)
             patched.setdefault("metadata", {})["resourceVersion"] = old["metadata"]["resourceVersion"]
             if subresource != "status" and "status" in patched and patched.get("status") != old.get("status"):
                 # A patch of the main resource that touches status: Kubernetes ignores the status part.

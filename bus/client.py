@@ -145,6 +145,9 @@ class ApiClient:
             },
         )
 
+    async def version(self) -> dict[str, Any]:
+        return await self.call("version", {})
+
     async def pods_on_node(self, node_name: str) -> dict[str, Any]:
         return await self.call("nodepods", {"node": node_name})
 

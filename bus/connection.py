@@ -54,7 +54,9 @@ class Bus:
         holder: dict[str, Bus] = {}
 
         async def disconnected() -> None:
-            log.warning("nats.disconnected", url=url)
+            bus = holder.get("bus")
+            if bus is None or not bus._closed:
+                log.warning("nats.disconnected", url=url)
 
         async def reconnected() -> None:
             bus = holder.get("bus")

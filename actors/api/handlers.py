@@ -44,6 +44,21 @@ PATCH_RETRIES = 8
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 
+def server_version() -> dict[str, str]:
+    import platform
+    from importlib import metadata
+
+    try:
+        version = metadata.version("jetkube")
+    except metadata.PackageNotFoundError:
+        version = "0.0.0"
+    return {
+        "gitVersion": f"v{version}",
+        "platform": f"linux/{platform.machine()}",
+        "pythonVersion": platform.python_version(),
+    }
+
+
 def generate_name(prefix: str) -> str:
     return prefix + "".join(random.choices(_NAME_CHARS, k=5))
 
@@ -86,6 +101,8 @@ class Api:
     async def handle(self, verb: str, payload: dict[str, Any], _msg: Any = None) -> Any:
         if verb == "nodepods":
             return self.nodepods(str(payload.get("node") or ""))
+        if verb == "version":
+            return server_version()
         resource = payload.get("resource")
         if not isinstance(resource, str) or not resource:
             raise BadRequest("resource: Required value")

@@ -38,6 +38,7 @@ from typing import Any
 import aiodocker
 import structlog
 from aiodocker.jsonstream import json_stream_stream
+from aiodocker.volumes import DockerVolume
 
 from actors.kubelet import labels as L
 from actors.kubelet.docker_config import PAUSE_IMAGE, container_config, sandbox_config
@@ -332,6 +333,36 @@ class DockerRuntime:
         """Forget the pod's host files (termination messages) once its containers are gone."""
         await asyncio.to_thread(shutil.rmtree, self.pod_dir(pod_uid), True)
 
+    # ------------------------------------------------------------------ volumes
+
+    async def ensure_volume(
+        self, name: str, driver_opts: Mapping[str, str], labels: Mapping[str, str], driver: str = "local"
+    ) -> str:
+        """Create the named engine volume (cephfs/nfs through the local driver's ``type``/``device``/
+        ``o`` options) unless it exists; the engine mounts it when a container using it starts."""
+        with docker_errors(f"create volume {name}", self.engine):
+            try:
+                await DockerVolume(self._docker, name).show()
+                return name
+            except aiodocker.DockerError as exc:
+                if exc.status != 404:
+                    raise
+            await self._docker.volumes.create(
+                {"Name": name, "Driver": driver, "DriverOpts": dict(driver_opts), "Labels": dict(labels)}
+            )
+        return name
+
+    async def remove_volumes(self, node_name: str, pod_uid: str) -> None:
+        """Remove the engine volumes made for one pod (labelled with its node and uid)."""
+        with docker_errors("list volumes", self.engine):
+            data = await self._docker.volumes.list(
+                filters={"label": [f"{L.NODE}={node_name}", f"{L.POD_UID}={pod_uid}"]}
+            )
+        for v in data.get("Volumes") or []:
+            with contextlib.suppress(JetkubeError):
+                with docker_errors(f"remove volume {v['Name']}", self.engine):
+                    await DockerVolume(self._docker, v["Name"]).delete(force=True)
+
     # ------------------------------------------------------------------ containers
 
     async def start(self, container_id: str) -> None:
@@ -371,9 +402,11 @@ class DockerRuntime:
         include_dead: bool = True,
         *,
         type_: str | None = None,
+        extra_labels: Mapping[str, str] | None = None,
     ) -> list[ContainerSummary]:
-        """This node's containers (and sandboxes), optionally of one pod, by their labels."""
-        filters = L.list_filters(node_name, pod_uid, type_)
+        """This node's containers (and sandboxes), optionally of one pod (by uid, or by
+        ``extra_labels`` such as its namespace and name), by their labels."""
+        filters = L.list_filters(node_name, pod_uid, type_, extra_labels)
         with docker_errors("list containers", self.engine):
             items = await self._docker.containers.list(all=include_dead, filters=filters)
         # DockerContainer keeps the engine's JSON entry in _container (aiodocker has no public accessor)

@@ -66,9 +66,15 @@ def container_labels(
     return labels
 
 
-def list_filters(node: str, pod_uid: str | None = None, type_: str | None = None) -> dict[str, list[str]]:
+def list_filters(
+    node: str,
+    pod_uid: str | None = None,
+    type_: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, list[str]]:
     """The engine-side filter for ``GET /containers/json`` and ``/events`` (label equality, ANDed)."""
     wanted = [f"{NODE}={node}"]
+    wanted += [f"{k}={v}" for k, v in (extra or {}).items()]
     if pod_uid is not None:
         wanted.append(f"{POD_UID}={pod_uid}")
     if type_ is not None:

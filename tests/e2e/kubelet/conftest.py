@@ -62,3 +62,6 @@ async def runtime(images: None, tmp_path: Path, node_names: list[str]) -> AsyncI
                 await rt.remove(c.id)
         assert not [c for n in set(node_names) for c in await rt.list(n)], "containers left behind"
         await rt.close()
+
+
+from tests.e2e.kubelet.kubelet_fixtures import kubelet, kubelet_factory  # noqa: E402,F401

@@ -1,0 +1,139 @@
+"""Starting a kubelet inside a process: ``start_kubelet(sup, bus, node_name=...)``.
+
+Used by ``jetkube up`` (a kubelet named after the host, when a Docker engine answers) and by
+``jetkube kubelet`` (cli/kubelet.py). It connects to the engine (False when none answers, so
+``jetkube up`` runs without a kubelet), builds the :class:`~actors.kubelet.kubelet.Kubelet` and
+spawns its agents on the given supervisor, plus, when their modules exist, the kubelet services
+written beside it: ``actors.kubelet.server.KubeletServer`` (logs/exec over NATS),
+``actors.kubelet.static.StaticPods`` (``--manifests-dir``) and ``actors.kubelet.gc``'s
+``ContainerGC`` and ``ImageGC``. Those are imported lazily: a missing module is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from actors.kubelet.docker_runtime import DockerRuntime
+from actors.runtime.supervisor import Supervisor
+from schemas.errors import JetkubeError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class GCPolicy:
+    """The seed's garbage-collection flags (handed to actors.kubelet.gc when it exists)."""
+
+    minimum_container_ttl_duration: float = 0.0  # seconds
+    maximum_dead_containers_per_container: int = 1
+    maximum_dead_containers: int = -1
+    image_gc_high_threshold: int = 90
+    image_gc_low_threshold: int = 80
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def host_ip() -> str:
+    """This host's primary address (the one with the default route), else loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent for a UDP connect
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _optional(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+async def start_kubelet(
+    sup: Supervisor,
+    bus: Any,
+    *,
+    node_name: str,
+    docker_host: str | None = None,
+    node_labels: dict[str, str] | None = None,
+    manifests_dir: str | None = None,
+    heartbeat_interval: float = 10.0,
+    resync_period: float = 10.0,
+    state_dir: str | None = None,
+    gc: GCPolicy | None = None,
+    api: Any | None = None,
+) -> Any:
+    """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers."""
+    from actors.kubelet.kubelet import Kubelet
+    from bus.client import ApiClient
+
+    try:
+        runtime = await DockerRuntime.connect(docker_host, state_dir=state_dir)
+    except JetkubeError as exc:
+        log.warning("kubelet.no_engine", node=node_name, error=exc.message)
+        return False
+    api = api or ApiClient(bus)
+    policy = gc or GCPolicy()
+    kubelet = Kubelet(
+        bus,
+        api,
+        runtime,
+        node_name,
+        host_ip=host_ip(),
+        node_labels=node_labels,
+        heartbeat_interval=heartbeat_interval,
+        resync_period=resync_period,
+        gc_policy=policy.__dict__,
+    )
+
+    async def hold_engine() -> None:
+        """Spawned first, so stopped last: closes the engine session after every other agent."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runtime.close()
+
+    sup.spawn(f"kubelet:{node_name}:engine", hold_engine, restart=False)
+    kubelet.start(sup)
+
+    server_mod = _optional("actors.kubelet.server")
+    if server_mod is not None and hasattr(server_mod, "KubeletServer"):
+        server = server_mod.KubeletServer(bus, runtime, node_name)
+        sup.spawn(f"kubelet:{node_name}:server", server.run)
+    if manifests_dir:
+        static_mod = _optional("actors.kubelet.static")
+        if static_mod is not None and hasattr(static_mod, "StaticPods"):
+            static = static_mod.StaticPods(manifests_dir, node_name, kubelet, api)
+            sup.spawn(f"kubelet:{node_name}:static", static.run)
+        else:
+            log.warning("kubelet.static_pods_unavailable", manifests_dir=manifests_dir)
+    gc_mod = _optional("actors.kubelet.gc")
+    if gc_mod is not None:
+        if hasattr(gc_mod, "ContainerGC"):
+            cpolicy: Any = policy
+            plan_mod = _optional("actors.kubelet.gc_plan")
+            if plan_mod is not None and hasattr(plan_mod, "ContainerGCPolicy"):
+                cpolicy = plan_mod.ContainerGCPolicy(
+                    min_age=policy.minimum_container_ttl_duration,
+                    max_per_pod_container=policy.maximum_dead_containers_per_container,
+                    max_containers=policy.maximum_dead_containers,
+                )
+            try:
+                cgc = gc_mod.ContainerGC(runtime, node_name, cpolicy, active_pods=kubelet.active_pod_uids)
+            except TypeError:
+                cgc = gc_mod.ContainerGC(runtime, node_name, cpolicy)
+            sup.spawn(f"kubelet:{node_name}:container-gc", cgc.run)
+        if hasattr(gc_mod, "ImageGC"):
+            igc = gc_mod.ImageGC(runtime, policy.image_gc_high_threshold, policy.image_gc_low_threshold)
+            sup.spawn(f"kubelet:{node_name}:image-gc", igc.run)
+
+    log.info("kubelet.started", node=node_name, engine=runtime.engine, host_ip=kubelet.ctx.host_ip)
+    return kubelet

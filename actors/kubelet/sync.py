@@ -1,0 +1,479 @@
+"""The pod sync: make the engine match one pod, then report what it sees (level-triggered).
+
+:meth:`PodSyncer.sync` takes a pod key; the kubelet's work queue guarantees one sync per key at a
+time. It reads the desired pod (the api's, or a static pod) and the engine's containers labelled
+with that namespace/name, and:
+
+1. no desired pod (deleted, also while the kubelet was down): stop and remove every container
+   and sandbox of that key, tear down the volumes;
+2. containers of another uid under the same name (a pod deleted and recreated): removed;
+3. ``deletionTimestamp`` set: :meth:`terminate` (preStop, SIGTERM, grace, SIGKILL, remove),
+   then the pod object is deleted with grace 0;
+4. otherwise volumes (FailedMount and a back-off when one cannot be set up), the sandbox (created
+   when none runs; a hostPort conflict is FailedCreatePodSandBox with the engine's message), the
+   init containers in order, then the app containers: a missing one is started, a dead one
+   restarted by the restart policy and the crash-loop back-off (restart.py);
+5. the status (pod_status.py) is written when it changed, compare-and-set with a re-read on
+   Conflict.
+
+Adoption needs nothing special: containers are found by their labels (pod uid, container name,
+attempt), so a restarted kubelet sees its running containers as running and starts nothing twice
+(a create of an existing attempt is AlreadyExists and adopts that container).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+
+from actors.kubelet import labels as L
+from actors.kubelet.containers import ContainerRunner, grace_of, pod_key
+from actors.kubelet.context import KubeletContext
+from actors.kubelet.pod_status import ContainerView, compute_status, is_exited, is_failed_start
+from actors.kubelet.ports import pod_port_mappings
+from actors.kubelet.prober import Prober
+from actors.kubelet.restart import crash_loop_message, should_restart
+from actors.kubelet.types import ContainerState, ContainerSummary, SandboxInfo
+from actors.kubelet.volume_files import MountError
+from actors.kubelet.volumes import VolumeManager
+from schemas.errors import AlreadyExists, Conflict, DockerError, JetkubeError, NotFound, ServiceUnavailable
+from schemas.status import now_rfc3339
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+StatusHook = Callable[[Obj, Obj], Awaitable[None]]
+ORPHAN_GRACE = 2.0
+
+
+def _by_attempt(items: list[ContainerSummary]) -> list[ContainerSummary]:
+    return sorted(items, key=lambda s: (s.attempt, s.created.timestamp() if s.created else 0))
+
+
+class PodSyncer:
+    def __init__(
+        self,
+        ctx: KubeletContext,
+        desired: Callable[[str], Obj | None],
+        is_static: Callable[[str], bool],
+    ) -> None:
+        self.ctx = ctx
+        self.desired = desired
+        self.is_static = is_static
+        self.prober = Prober(ctx, self._probe_kill)
+        self.runner = ContainerRunner(ctx, self.prober)
+        self.volumes = VolumeManager(ctx.runtime, ctx.api, ctx.node_name)
+        self.statuses: dict[str, Obj] = {}  # key -> last status computed
+        self._written: dict[str, tuple[str, int, Obj]] = {}  # key -> (uid, rv, status) last written
+        self.on_pod_status: StatusHook | None = None
+
+    # ------------------------------------------------------------------ entry point
+
+    async def sync(self, key: str) -> None:
+        ns, _, name = key.partition("/")
+        pod = self.desired(key)
+        rt = self.ctx.runtime
+        found = await rt.list(self.ctx.node_name, extra_labels={L.POD_NAMESPACE: ns, L.POD_NAME: name})
+        uid = str((pod or {}).get("metadata", {}).get("uid") or "")
+        stale = [s for s in found if s.pod_uid != uid]
+        if stale:
+            await self._remove_all(stale, pod)
+        if pod is None:
+            self.statuses.pop(key, None)
+            self._written.pop(key, None)
+            return
+        mine = [s for s in found if s.pod_uid == uid]
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            await self.terminate(pod, mine)
+            return
+        await self._run(key, pod, mine)
+
+    # ------------------------------------------------------------------ removal
+
+    async def _remove_all(self, items: list[ContainerSummary], pod: Obj | None) -> None:
+        """Stop (short grace) and remove containers of pods that are gone, then their sandboxes."""
+        uids = {s.pod_uid for s in items}
+        apps = [s for s in items if s.type != L.TYPE_SANDBOX]
+        sandboxes = [s for s in items if s.type == L.TYPE_SANDBOX]
+        for s in apps:
+            self.prober.stop(s.id)
+
+        async def kill(s: ContainerSummary) -> None:
+            if s.running:
+                try:
+                    await self.ctx.runtime.stop(s.id, ORPHAN_GRACE)
+                except NotFound:
+                    pass
+            await self.ctx.runtime.remove(s.id)
+            self.ctx.forget(s.id)
+
+        await asyncio.gather(*(kill(s) for s in apps))
+        await asyncio.gather(*(kill(s) for s in sandboxes))
+        for uid in uids:
+            await self.volumes.teardown(uid)
+            self.ctx.crash_backoff.forget_prefix(uid + "/")
+        log.info("pod.cleaned_up", containers=len(items), uids=sorted(uids))
+
+    async def terminate(self, pod: Obj, mine: list[ContainerSummary]) -> None:
+        """preStop, SIGTERM, the grace period, SIGKILL; remove everything; delete the pod object."""
+        key = pod_key(pod)
+        grace = grace_of(pod)
+        specs = {c["name"]: c for c in self._all_specs(pod)}
+        running = [s for s in mine if s.type != L.TYPE_SANDBOX and s.running]
+        await asyncio.gather(
+            *(
+                self.runner.stop(pod, specs.get(s.container_name, {"name": s.container_name}), s.id, grace)
+                for s in running
+            )
+        )
+        for s in mine:
+            self.prober.stop(s.id)
+            await self.ctx.runtime.remove(s.id)
+            self.ctx.forget(s.id)
+        await self.volumes.teardown(str(pod["metadata"]["uid"]))
+        self.ctx.crash_backoff.forget_prefix(str(pod["metadata"]["uid"]) + "/")
+        self.statuses.pop(key, None)
+        self._written.pop(key, None)
+        if self.is_static(key):
+            return
+        meta = pod["metadata"]
+        try:
+            await self.ctx.api.delete("pods", meta["name"], meta.get("namespace"), grace_period_seconds=0)
+        except NotFound:
+            pass
+        log.info("pod.terminated", pod=key, grace=grace)
+
+    async def _probe_kill(self, key: str, pod: Obj, c: Obj, cid: str, message: str) -> None:
+        current = self.desired(key) or pod
+        await self.runner.stop(current, c, cid, grace_of(current), message)
+        self.ctx.enqueue(key)
+
+    @staticmethod
+    def _all_specs(pod: Obj) -> list[Obj]:
+        spec = pod.get("spec") or {}
+        return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+
+    # ------------------------------------------------------------------ running a pod
+
+    async def _run(self, key: str, pod: Obj, mine: list[ContainerSummary]) -> None:
+        spec = pod.get("spec") or {}
+        uid = str(pod["metadata"]["uid"])
+        policy = str(spec.get("restartPolicy") or "Always")
+        sandboxes = _by_attempt([s for s in mine if s.type == L.TYPE_SANDBOX])
+        by_name: dict[str, list[ContainerSummary]] = {}
+        for s in _by_attempt([s for s in mine if s.type != L.TYPE_SANDBOX]):
+            by_name.setdefault(s.container_name, []).append(s)
+        waiting: dict[str, tuple[str, str]] = {}
+        terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        for s in mine:
+            if not s.running:
+                self.prober.stop(s.id)
+
+        if terminal:
+            for sb in sandboxes:
+                if sb.running:
+                    await self.ctx.runtime.stop(sb.id, 0)
+            await self._report(
+                key, pod, by_name, {}, pod_ip=str((pod.get("status") or {}).get("podIP") or "")
+            )
+            return
+
+        # volumes
+        try:
+            volumes = await self.volumes.setup(pod)
+        except MountError as exc:
+            self.ctx.event(pod, "Warning", "FailedMount", exc.message)
+            delay = self.ctx.mount_backoff.next(f"{uid}/mount", time.time())
+            self.ctx.enqueue_after(key, delay)
+            await self._report(key, pod, by_name, {}, pod_ip="")
+            return
+        self.ctx.mount_backoff.entries.pop(f"{uid}/mount", None)
+
+        # sandbox
+        network = "host" if spec.get("hostNetwork") else None
+        current_sb = sandboxes[-1] if sandboxes else None
+        if current_sb is None or not current_sb.running:
+            if current_sb is not None:
+                # the sandbox died: its containers lost their network; they restart in a new one
+                for items in by_name.values():
+                    for s in items:
+                        if s.running:
+                            self.prober.stop(s.id)
+                            await self.ctx.runtime.stop(s.id, grace_of(pod))
+                by_name = await self._instances(uid)
+            sb = await self._new_sandbox(key, pod, (current_sb.attempt + 1) if current_sb else 0, network)
+            if isinstance(sb, str):
+                await self._report(
+                    key, pod, by_name, {}, pod_ip="", reason="FailedCreatePodSandBox", message=sb
+                )
+                return
+        else:
+            sb = SandboxInfo(current_sb.id, "", current_sb.name)
+        pod_ip = await self.ctx.sandbox_ip(sb.id, network)
+        pod_for_env = self._with_ips(pod, pod_ip)
+
+        # init containers, in order
+        init_done = True
+        for c in spec.get("initContainers") or []:
+            insts = by_name.get(c["name"], [])
+            latest = insts[-1] if insts else None
+            st = await self.ctx.inspect(latest) if latest else None
+            if st is not None and is_exited(st) and st.exit_code == 0 and not is_failed_start(st):
+                continue
+            init_done = False
+            if st is not None and st.running:
+                break
+            if st is not None and (is_exited(st) or st.status == "created"):
+                if st.status == "created" and not st.error:
+                    await self._start_existing(key, pod, c, st, pod_ip, waiting)
+                    break
+                if policy == "Never":
+                    break
+                await self._restart(key, pod, c, sb, latest, st, volumes, pod_ip, waiting)  # type: ignore[arg-type]
+                break
+            r = await self.runner.start(pod_for_env, c, sb, 0, volumes, pod_ip)
+            if r.waiting:
+                waiting[c["name"]] = r.waiting
+            break
+
+        if init_done:
+            for c in spec.get("containers") or []:
+                insts = by_name.get(c["name"], [])
+                latest = insts[-1] if insts else None
+                st = await self.ctx.inspect(latest) if latest else None
+                if st is not None and st.running:
+                    self.prober.ensure(key, pod, c, st.id, pod_ip)
+                    continue
+                if st is not None and st.status == "created" and not st.error:
+                    await self._start_existing(key, pod, c, st, pod_ip, waiting)
+                    continue
+                if st is not None and is_exited(st):
+                    self.prober.stop(st.id)
+                    code = st.exit_code if not is_failed_start(st) else 128
+                    if not should_restart(policy, code):
+                        continue
+                    await self._restart(key, pod_for_env, c, sb, latest, st, volumes, pod_ip, waiting)  # type: ignore[arg-type]
+                    continue
+                attempt = (latest.attempt + 1) if latest else 0
+                r = await self.runner.start(pod_for_env, c, sb, attempt, volumes, pod_ip)
+                if r.waiting:
+                    waiting[c["name"]] = r.waiting
+
+        by_name = await self._instances(uid)
+        await self._report(key, pod, by_name, waiting, pod_ip=pod_ip, init_pending=not init_done)
+
+    async def _instances(self, uid: str) -> dict[str, list[ContainerSummary]]:
+        by_name: dict[str, list[ContainerSummary]] = {}
+        fresh = await self.ctx.runtime.list(self.ctx.node_name, uid)
+        for s in _by_attempt([s for s in fresh if s.type != L.TYPE_SANDBOX]):
+            by_name.setdefault(s.container_name, []).append(s)
+        return by_name
+
+    def _with_ips(self, pod: Obj, pod_ip: str) -> Obj:
+        status = dict(pod.get("status") or {})
+        status["podIP"] = pod_ip
+        status["hostIP"] = self.ctx.host_ip
+        return {**pod, "status": status}
+
+    async def _new_sandbox(self, key: str, pod: Obj, attempt: int, network: str | None) -> SandboxInfo | str:
+        meta = pod["metadata"]
+        spec = pod.get("spec") or {}
+        hostname = str(spec.get("hostname") or meta["name"])
+        try:
+            return await self.ctx.runtime.create_sandbox(
+                key,
+                str(meta["uid"]),
+                self.ctx.node_name,
+                hostname,
+                pod_port_mappings(pod),
+                network=network,
+                attempt=attempt,
+            )
+        except AlreadyExists:
+            for s in await self.ctx.runtime.list(self.ctx.node_name, str(meta["uid"]), type_=L.TYPE_SANDBOX):
+                if s.attempt == attempt:
+                    if not s.running:
+                        await self.ctx.runtime.start(s.id)
+                    return SandboxInfo(s.id, "", s.name)
+            raise
+        except DockerError as exc:
+            if isinstance(exc, ServiceUnavailable):
+                raise
+            engine = (exc.details or {}).get("engineMessage") or exc.message
+            msg = f"Failed to create pod sandbox: {engine}"
+            self.ctx.event(pod, "Warning", "FailedCreatePodSandBox", msg)
+            delay = self.ctx.mount_backoff.next(f"{meta['uid']}/sandbox", time.time())
+            self.ctx.enqueue_after(key, delay)
+            return msg
+
+    async def _start_existing(
+        self, key: str, pod: Obj, c: Obj, st: ContainerState, pod_ip: str, waiting: dict[str, tuple[str, str]]
+    ) -> None:
+        """A container created but never started (the kubelet stopped in between): start it."""
+        try:
+            await self.ctx.runtime.start(st.id)
+        except JetkubeError as exc:
+            if isinstance(exc, ServiceUnavailable):
+                raise
+            waiting[c["name"]] = ("RunContainerError", exc.message)
+            return
+        self.ctx.event(pod, "Normal", "Started", f"Started container {c['name']}")
+        self.prober.ensure(key, pod, c, st.id, pod_ip)
+
+    async def _restart(
+        self,
+        key: str,
+        pod: Obj,
+        c: Obj,
+        sb: SandboxInfo,
+        latest: ContainerSummary,
+        st: ContainerState,
+        volumes: dict[str, str],
+        pod_ip: str,
+        waiting: dict[str, tuple[str, str]],
+    ) -> None:
+        meta = pod["metadata"]
+        bkey = f"{meta['uid']}/{c['name']}"
+        finished = st.finished_at or st.started_at or st.created_at
+        died_at = finished.timestamp() if finished else time.time()
+        now = time.time()
+        left = self.ctx.crash_backoff.remaining(bkey, died_at, now)
+        if left > 0:
+            delay = self.ctx.crash_backoff.current(bkey)
+            msg = crash_loop_message(
+                delay, c["name"], meta["name"], meta.get("namespace") or "default", meta["uid"]
+            )
+            waiting[c["name"]] = ("CrashLoopBackOff", msg)
+            self.ctx.event(pod, "Warning", "BackOff", "Back-off restarting failed container")
+            self.ctx.enqueue_after(key, left + 0.05)
+            return
+        self.ctx.crash_backoff.next(bkey, died_at)
+        r = await self.runner.start(pod, c, sb, latest.attempt + 1, volumes, pod_ip)
+        if r.waiting:
+            waiting[c["name"]] = r.waiting
+
+    # ------------------------------------------------------------------ status
+
+    async def _views(
+        self,
+        specs: list[Obj],
+        by_name: dict[str, list[ContainerSummary]],
+        waiting: dict[str, tuple[str, str]],
+        default_waiting: tuple[str, str] | None,
+    ) -> list[ContainerView]:
+        views: list[ContainerView] = []
+        for c in specs:
+            insts = by_name.get(c["name"], [])
+            policy = str(c.get("terminationMessagePolicy") or "File")
+            v = ContainerView(name=c["name"], image=str(c.get("image") or ""))
+            if insts:
+                cur = await self.ctx.inspect(insts[-1])
+                v.current = cur
+                v.restart_count = insts[-1].attempt
+                if is_exited(cur):
+                    v.current_message = await self.ctx.termination_message(cur, policy)
+                if len(insts) > 1:
+                    prev = await self.ctx.inspect(insts[-2])
+                    v.previous = prev
+                    if is_exited(prev):
+                        v.previous_message = await self.ctx.termination_message(prev, policy)
+                v.ready = (
+                    cur.running and self.prober.ready(cur.id) if c.get("readinessProbe") else cur.running
+                )
+                v.started = self.prober.started(cur.id) if c.get("startupProbe") else None
+                if cur.status == "created" and not cur.error and c["name"] not in waiting:
+                    v.waiting = ("ContainerCreating", "")
+            v.waiting = waiting.get(c["name"], v.waiting)
+            if v.current is None and v.waiting is None:
+                v.waiting = default_waiting
+            views.append(v)
+        return views
+
+    async def _report(
+        self,
+        key: str,
+        pod: Obj,
+        by_name: dict[str, list[ContainerSummary]],
+        waiting: dict[str, tuple[str, str]],
+        *,
+        pod_ip: str,
+        init_pending: bool = False,
+        reason: str = "",
+        message: str = "",
+    ) -> None:
+        spec = pod.get("spec") or {}
+        base = self._base(key, pod)
+        init_views = await self._views(
+            spec.get("initContainers") or [], by_name, waiting, ("PodInitializing", "")
+        )
+        app_default = ("PodInitializing", "") if init_pending else ("ContainerCreating", "")
+        views = await self._views(spec.get("containers") or [], by_name, waiting, app_default)
+        status = compute_status(
+            base,
+            init_views,
+            views,
+            pod_ip=pod_ip,
+            host_ip=self.ctx.host_ip,
+            now=now_rfc3339(),
+            reason=reason,
+            message=message,
+        )
+        self.statuses[key] = status
+        if status == (base.get("status") or {}):
+            return
+        if self.is_static(key):
+            self._written[key] = (str(pod["metadata"]["uid"]), 0, status)
+            if self.on_pod_status is not None:
+                await self.on_pod_status(pod, status)
+            return
+        await self._write(key, base, status)
+
+    def _base(self, key: str, pod: Obj) -> Obj:
+        """The pod with the newest status we know: the cache's, or our own last write if newer."""
+        w = self._written.get(key)
+        uid = str(pod["metadata"]["uid"])
+        if w is not None and w[0] == uid and w[1] >= int(pod["metadata"].get("resourceVersion") or 0):
+            meta = {**pod["metadata"], "resourceVersion": str(w[1])}
+            return {**pod, "metadata": meta, "status": w[2]}
+        return pod
+
+    async def _write(self, key: str, base: Obj, status: Obj) -> None:
+        meta = base["metadata"]
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "status": status,
+        }
+        for _ in range(5):
+            try:
+                out = await self.ctx.api.update_status("pods", body)
+            except Conflict:
+                try:
+                    fresh = await self.ctx.api.get("pods", meta["name"], meta.get("namespace"))
+                except NotFound:
+                    return
+                if fresh["metadata"].get("uid") != meta.get("uid") or fresh["metadata"].get(
+                    "deletionTimestamp"
+                ):
+                    self.ctx.enqueue(key)
+                    return
+                body["metadata"]["resourceVersion"] = fresh["metadata"]["resourceVersion"]
+                continue
+            except NotFound:
+                return
+            self._written[key] = (
+                str(meta["uid"]),
+                int(out["metadata"]["resourceVersion"]),
+                out.get("status") or {},
+            )
+            return
+        raise Conflict(f"pod {key}: status write kept conflicting")

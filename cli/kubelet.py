@@ -1,0 +1,138 @@
+"""``jetkube kubelet``: run one node's kubelet against a cluster's NATS server.
+
+    jetkube kubelet --node-name n1 --server nats://10.0.0.1:4222 [--docker-host unix:///...]
+        [--node-labels k=v,...] [--manifests-dir DIR] [--heartbeat-interval 10] [GC flags]
+
+Several kubelets with different node names may share one Docker engine: each touches only the
+containers labelled with its node. SIGTERM stops it in order (running containers keep running; a
+kubelet started again adopts them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Annotated
+
+import typer
+
+from schemas.errors import JetkubeError, ServiceUnavailable
+
+
+def parse_duration(text: str) -> float:
+    """``1m30s``, ``10s``, ``2h``, ``500ms`` or plain seconds -> seconds."""
+    import re
+
+    text = text.strip()
+    if not text:
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total = 0.0
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise typer.BadParameter(f"invalid duration {text!r} (use e.g. 1m30s, 10s)")
+    for value, unit in parts:
+        total += float(value) * units[unit]
+    return total
+
+
+async def run_kubelet(server: str, node_name: str, options: dict) -> None:
+    from actors.kubelet.process import start_kubelet
+    from actors.runtime.supervisor import Supervisor
+    from bus.connection import Bus
+
+    bus = await Bus.connect(server, name=f"jetkube-kubelet-{node_name}")
+    sup = Supervisor(f"kubelet-{node_name}")
+    try:
+        kubelet = await start_kubelet(sup, bus, node_name=node_name, **options)
+        if not kubelet:
+            engine = options.get("docker_host") or "the local Docker engine"
+            raise ServiceUnavailable(
+                f"Docker engine at {engine} is unreachable. "
+                "Is the engine running, and is --docker-host right?"
+            )
+        await sup.run_until_signal()
+    finally:
+        await sup.stop()
+        await bus.close()
+
+
+def kubelet(
+    node_name: Annotated[
+        str, typer.Option("--node-name", help="This node's name (default: the host name).")
+    ] = "",
+    server: Annotated[
+        str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")
+    ] = "nats://127.0.0.1:4222",
+    docker_host: Annotated[
+        str,
+        typer.Option("--docker-host", help="Docker engine URL (default: $DOCKER_HOST or the local socket)."),
+    ] = "",
+    node_labels: Annotated[str, typer.Option("--node-labels", help="Extra node labels, k=v,k2=v2.")] = "",
+    manifests_dir: Annotated[
+        str, typer.Option("--manifests-dir", help="Folder of static pod manifests.")
+    ] = "",
+    heartbeat_interval: Annotated[
+        float, typer.Option("--heartbeat-interval", help="Seconds between node heartbeats.")
+    ] = 10.0,
+    resync_period: Annotated[
+        float, typer.Option("--sync-frequency", help="Seconds between full pod resyncs.")
+    ] = 10.0,
+    root_dir: Annotated[
+        str, typer.Option("--root-dir", help="The kubelet's state dir (volumes, termination messages).")
+    ] = "",
+    minimum_container_ttl_duration: Annotated[
+        str,
+        typer.Option(
+            "--minimum-container-ttl-duration", help="Minimum age of a dead container before GC, e.g. 1m."
+        ),
+    ] = "0s",
+    maximum_dead_containers_per_container: Annotated[
+        int, typer.Option("--maximum-dead-containers-per-container")
+    ] = 1,
+    maximum_dead_containers: Annotated[
+        int, typer.Option("--maximum-dead-containers", help="-1: no limit.")
+    ] = -1,
+    image_gc_high_threshold: Annotated[int, typer.Option("--image-gc-high-threshold")] = 90,
+    image_gc_low_threshold: Annotated[int, typer.Option("--image-gc-low-threshold")] = 80,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run a kubelet: register the node and run the pods bound to it on Docker."""
+    from actors.kubelet.node_status import parse_node_labels
+    from actors.kubelet.process import GCPolicy
+    from cli.logsetup import configure_logging
+
+    configure_logging(log_level)
+    if not 0 <= image_gc_low_threshold <= image_gc_high_threshold <= 100:
+        typer.echo("error: need 0 <= --image-gc-low-threshold <= --image-gc-high-threshold <= 100", err=True)
+        raise typer.Exit(2)
+    options = {
+        "docker_host": docker_host or None,
+        "node_labels": parse_node_labels(node_labels),
+        "manifests_dir": manifests_dir or None,
+        "heartbeat_interval": heartbeat_interval,
+        "resync_period": resync_period,
+        "state_dir": root_dir or None,
+        "gc": GCPolicy(
+            minimum_container_ttl_duration=parse_duration(minimum_container_ttl_duration),
+            maximum_dead_containers_per_container=maximum_dead_containers_per_container,
+            maximum_dead_containers=maximum_dead_containers,
+            image_gc_high_threshold=image_gc_high_threshold,
+            image_gc_low_threshold=image_gc_low_threshold,
+        ),
+    }
+    try:
+        asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
+    except JetkubeError as err:
+        typer.echo(err.cli_line(), err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("kubelet")(kubelet)

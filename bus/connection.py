@@ -1,6 +1,7 @@
 """The NATS connection every process holds: one ``Bus`` with the core client and JetStream.
 
-Lifecycle: ``Bus.connect(url)`` connects (a refused or unreachable server is a
+Lifecycle: ``Bus.connect(url)`` connects (``url`` may list several servers of one cluster,
+comma-separated; any of them will do, and the client fails over between them) (a refused or unreachable server is a
 ``ServiceUnavailable`` naming the URL, in one line) and then keeps the connection: nats-py
 reconnects on its own, forever, with a jittered wait; disconnects and reconnects are logged and
 counted (``reconnects``). ``close()`` drains subscriptions and closes.
@@ -67,9 +68,10 @@ class Bus:
         async def error_cb(err: Exception) -> None:
             log.debug("nats.error", url=url, error=str(err))
 
+        servers = [u.strip() for u in url.split(",") if u.strip()]
         try:
             nc = await nats.connect(
-                url,
+                servers,
                 name=name,
                 connect_timeout=connect_timeout,
                 allow_reconnect=True,

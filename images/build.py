@@ -490,6 +490,21 @@ IMAGES: dict[str, Image] = {
 }
 
 
+# --------------------------------------------------------------------------- the test bed's images
+# jetkube-base, jetkube, nats: recipes in images/testbed/recipes.py (compose.yaml runs them).
+
+
+def _testbed_images() -> list[Image]:
+    if str(HERE.parent) not in sys.path:  # run as a script: make the repo root importable
+        sys.path.insert(0, str(HERE.parent))
+    from images.testbed.recipes import testbed_images
+
+    return testbed_images(sys.modules[__name__])
+
+
+IMAGES.update({img.name: img for img in _testbed_images()})
+
+
 def _order(names: Iterable[str]) -> list[str]:
     out: list[str] = []
 

@@ -1,0 +1,296 @@
+"""``jetkube testbed up|down|status``: the multi-node test bed of compose.yaml.
+
+The bed is a docker-compose project named ``jetkube-testbed``: three NATS servers (one JetStream
+cluster), two control planes and three nodes (see compose.yaml). ``up`` builds the images it runs
+(``images/build.py``, cached), creates the kubelets' state dirs, starts the project and waits for
+the three nodes to be Ready; ``down`` removes the project with its volumes, every container and
+volume the bed's kubelets made on the engine (by the ``io.jetkube.node`` label) and the state dirs;
+``status`` shows the containers and ``jetkube get nodes`` against the bed.
+
+Point the CLI at the bed with ``--server nats://127.0.0.1:14222`` (or ``JETKUBE_SERVER``): the
+first NATS server's client port, published on loopback only (14223 and 14224 are the others).
+
+:class:`Testbed` is the same thing as a library, for the tests (tests/testbed/) and the seed's
+end-to-end script; it prints nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from schemas.errors import JetkubeError, ServiceUnavailable, Timeout
+
+PROJECT = "jetkube-testbed"
+NETWORK = "jetkube-testbed"
+SERVERS = ("nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224")
+SERVER = SERVERS[0]
+NATS_SERVICES = ("nats1", "nats2", "nats3")
+CONTROLPLANES = ("controlplane1", "controlplane2")
+# compose service -> node name (also the kubelet's container label io.jetkube.node)
+NODES = {"node1": "testbed-node1", "node2": "testbed-node2", "node3": "testbed-node3"}
+STATE_ROOT = Path("/var/lib/jetkube/testbed")
+NODE_LABEL = "io.jetkube.node"
+
+
+def find_compose_file() -> Path:
+    """compose.yaml of the checkout this module runs from, else of the working directory up."""
+    candidates = [Path(__file__).resolve().parent.parent, *[Path.cwd(), *Path.cwd().parents]]
+    for d in candidates:
+        if (d / "compose.yaml").is_file() and (d / "images" / "build.py").is_file():
+            return d / "compose.yaml"
+    raise ServiceUnavailable("compose.yaml not found: run from a jetkube checkout or pass --file")
+
+
+def compose_command() -> list[str]:
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    if shutil.which("docker"):
+        return ["docker", "compose"]
+    raise ServiceUnavailable("neither docker-compose nor docker is installed")
+
+
+def node_container_label(node: str) -> str:
+    return f"{NODE_LABEL}={node}"
+
+
+@dataclass
+class Testbed:
+    __test__ = False  # not a pytest test class, whatever its name
+
+    compose_file: Path
+    project: str = PROJECT
+
+    @classmethod
+    def find(cls, compose_file: Path | None = None) -> Testbed:
+        return cls(compose_file or find_compose_file())
+
+    @property
+    def root(self) -> Path:
+        return self.compose_file.parent
+
+    # ------------------------------------------------------------------ docker-compose
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 300) -> str:
+        cmd = [*compose_command(), "-p", self.project, "-f", str(self.compose_file), *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if check and proc.returncode != 0:
+            raise ServiceUnavailable(
+                f"{' '.join(cmd[:1])} {' '.join(args)} failed: {(proc.stderr or proc.stdout).strip()[-1500:]}"
+            )
+        return proc.stdout
+
+    def container_id(self, service: str) -> str:
+        """The id of the service's container ('' if it has none)."""
+        return self.compose("ps", "-q", service).strip()
+
+    def containers(self) -> list[dict[str, Any]]:
+        """name, service, state of every container of the project (running or not)."""
+        out = docker("ps", "-a", "--filter", f"label=com.docker.compose.project={self.project}",
+                     "--format", "{{json .}}")  # fmt: skip
+        rows = []
+        for line in out.splitlines():
+            item = json.loads(line)
+            labels = dict(kv.split("=", 1) for kv in item.get("Labels", "").split(",") if "=" in kv)
+            rows.append(
+                {
+                    "name": item["Names"],
+                    "service": labels.get("com.docker.compose.service", ""),
+                    "state": item.get("State", ""),
+                    "status": item.get("Status", ""),
+                    "ports": item.get("Ports", ""),
+                }
+            )
+        return sorted(rows, key=lambda r: r["service"])
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def build_images(self) -> list[Any]:
+        """Every image the bed runs or its pods use (images/build.py, cached by recipe hash)."""
+        if str(self.root) not in sys.path:
+            sys.path.insert(0, str(self.root))
+        from images.build import ensure_images
+
+        try:
+            return ensure_images(None)
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            raise ServiceUnavailable(f"building the test bed's images failed: {exc}") from exc
+
+    def up(self, *, build: bool = True) -> None:
+        if build:
+            self.build_images()
+        for node in NODES.values():
+            (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
+        self.compose("up", "-d", "--remove-orphans")
+        self.attach_nodes_to_bridge()
+
+    def attach_nodes_to_bridge(self) -> None:
+        """Connect each node container to the engine's default bridge as well.
+
+        The kubelets put their pods' sandboxes on the default bridge of the host's engine, and
+        Docker drops traffic from a user-defined network (the compose network) to that bridge. A
+        kubelet's HTTP and TCP probes reach pod IPs, so the node needs an address on the bridge
+        itself; the compose network stays its only way to NATS, so `docker network disconnect
+        jetkube-testbed <node>` still cuts a node off from the cluster."""
+        for service in NODES:
+            cid = self.container_id(service)
+            if not cid:
+                continue
+            nets = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", cid)
+            if '"bridge"' not in nets:
+                docker("network", "connect", "bridge", cid)
+
+    def down(self) -> None:
+        """Remove the project, its volumes, the kubelets' containers and volumes, and state dirs."""
+        self.compose("stop", "-t", "5", check=False)
+        self.remove_pod_containers()
+        self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False)
+        self.remove_pod_containers()
+        shutil.rmtree(STATE_ROOT, ignore_errors=True)
+
+    def remove_pod_containers(self, nodes: Sequence[str] | None = None) -> int:
+        """Remove every container and volume labelled with one of the bed's node names."""
+        removed = 0
+        for node in nodes or list(NODES.values()):
+            ids = docker("ps", "-aq", "--filter", f"label={node_container_label(node)}").split()
+            if ids:
+                docker("rm", "-f", "-v", *ids, check=False)
+                removed += len(ids)
+            vols = docker("volume", "ls", "-q", "--filter", f"label={node_container_label(node)}").split()
+            if vols:
+                docker("volume", "rm", "-f", *vols, check=False)
+        return removed
+
+    def wait_ready(self, timeout: float = 120.0, nodes: int = len(NODES)) -> list[dict[str, Any]]:
+        """Poll the bed until ``nodes`` nodes are Ready; return the nodes. Timeout otherwise."""
+        return asyncio.run(wait_nodes_ready(SERVER, nodes, timeout))
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> str:
+    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise ServiceUnavailable(f"docker {' '.join(args[:2])} failed: {proc.stderr.strip()[-800:]}")
+    return proc.stdout
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    for cond in (node.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+async def wait_nodes_ready(server: str, count: int, timeout: float) -> list[dict[str, Any]]:
+    from bus.client import ApiClient
+    from bus.connection import Bus
+
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        try:
+            bus = await Bus.connect(server, name="jetkube-testbed", connect_timeout=2)
+            try:
+                api = ApiClient(bus)
+                while time.monotonic() < deadline:
+                    items = (await api.list("nodes"))["items"]
+                    ready = [n for n in items if node_ready(n)]
+                    last = f"{len(ready)}/{len(items)} nodes Ready"
+                    if len(ready) >= count:
+                        return items
+                    await asyncio.sleep(0.5)
+            finally:
+                await bus.close()
+        except JetkubeError as err:
+            last = err.message
+            await asyncio.sleep(0.5)
+    raise Timeout(f"the test bed did not get {count} Ready nodes within {timeout:g}s ({last})")
+
+
+# ---------------------------------------------------------------------------------- commands
+
+FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="compose.yaml of the test bed")]
+
+testbed_app = typer.Typer(
+    name="testbed",
+    help="The multi-node test bed (compose.yaml): 3 NATS servers, 2 control planes, 3 nodes.",
+    no_args_is_help=True,
+)
+
+
+def _fail(err: JetkubeError) -> NoReturn:
+    typer.echo(err.cli_line(), err=True)
+    raise typer.Exit(1)
+
+
+@testbed_app.command("up")
+def up_cmd(
+    file: FileOpt = None,
+    build: Annotated[bool, typer.Option("--build/--no-build", help="Build the images first.")] = True,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for 3 Ready nodes.")] = True,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes.")] = 180.0,
+) -> None:
+    """Build the images and start the test bed; wait until its three nodes are Ready."""
+    try:
+        bed = Testbed.find(file)
+        if build:
+            for r in bed.build_images():
+                if r.action != "cached":
+                    typer.echo(f"image {r.tag}: {r.action} in {r.seconds:.1f}s")
+        bed.up(build=False)
+        typer.echo(f"test bed {PROJECT} started")
+        if wait:
+            t0 = time.monotonic()
+            nodes = bed.wait_ready(timeout)
+            typer.echo(f"{len(nodes)} nodes Ready after {time.monotonic() - t0:.1f}s")
+    except JetkubeError as err:
+        _fail(err)
+    typer.echo(f"use it:  jetkube --server {SERVER} get nodes\n         export JETKUBE_SERVER={SERVER}")
+
+
+@testbed_app.command("down")
+def down_cmd(file: FileOpt = None) -> None:
+    """Stop and remove the test bed: containers, volumes, its kubelets' pods, state dirs."""
+    try:
+        Testbed.find(file).down()
+    except JetkubeError as err:
+        _fail(err)
+    typer.echo(f"test bed {PROJECT} removed")
+
+
+@testbed_app.command("status")
+def status_cmd(file: FileOpt = None) -> None:
+    """Show the test bed's containers and its nodes (`jetkube get nodes` against it)."""
+    try:
+        rows = Testbed.find(file).containers()
+    except JetkubeError as err:
+        _fail(err)
+    if not rows:
+        typer.echo(f"test bed {PROJECT} is not running (start it with `jetkube testbed up`)")
+        raise typer.Exit(1)
+    width = max(len(r["name"]) for r in rows)
+    typer.echo(f"{'CONTAINER':<{width}}  {'SERVICE':<14} {'STATE':<10} PORTS")
+    for r in rows:
+        typer.echo(f"{r['name']:<{width}}  {r['service']:<14} {r['state']:<10} {r['ports']}")
+    typer.echo(f"\nnodes (jetkube --server {SERVER} get nodes):")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.main", "--server", SERVER, "get", "nodes", "-o", "wide"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise typer.Exit(proc.returncode)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(testbed_app, name="testbed")

@@ -1,0 +1,37 @@
+"""The seed, end to end, on the test bed: scripts/seed-e2e applies every example of
+../shared/seed/examples/, checks each reaches the state the seed describes, runs the seed's
+node-maintenance procedure on one node, and deletes what it applied."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.testbed import SERVER, Testbed
+from tests.testbed.helpers import wait_bed_whole
+
+pytestmark = [pytest.mark.testbed, pytest.mark.docker]
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO.parent / "shared" / "seed" / "examples"
+
+
+@pytest.mark.timeout(300)
+def test_seed_examples_and_node_maintenance(testbed: Testbed) -> None:
+    if not EXAMPLES.is_dir():
+        pytest.skip(f"no seed examples at {EXAMPLES}")
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "seed-e2e"), "--server", SERVER, "--timeout", "150"],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    print(proc.stdout)
+    assert proc.returncode == 0, f"seed-e2e failed:\n{proc.stdout}\n{proc.stderr[-2000:]}"
+    assert "FAIL" not in proc.stdout
+    asyncio.run(wait_bed_whole(testbed))

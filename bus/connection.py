@@ -1,10 +1,10 @@
 """The NATS connection every process holds: one ``Bus`` with the core client and JetStream.
 
-Lifecycle: ``Bus.connect(url)`` connects (``url`` may list several servers of one cluster,
-comma-separated; any of them will do, and the client fails over between them) (a refused or unreachable server is a
-``ServiceUnavailable`` naming the URL, in one line) and then keeps the connection: nats-py
-reconnects on its own, forever, with a jittered wait; disconnects and reconnects are logged and
-counted (``reconnects``). ``close()`` drains subscriptions and closes.
+Lifecycle: ``Bus.connect(url)`` connects; ``url`` may list several servers of one cluster,
+comma-separated, and the client fails over between them. A refused or unreachable server is a
+``ServiceUnavailable`` naming the URL, in one line. Once connected nats-py reconnects on its own,
+forever, with a jittered wait; disconnects and reconnects are logged and counted
+(``reconnects``). ``close()`` drains subscriptions and closes.
 """
 
 from __future__ import annotations

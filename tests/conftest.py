@@ -2,11 +2,19 @@
 and an in-process control plane (the api actor) with an ApiClient.
 
 ``store_dir -> nats_server -> bus -> store``, as nats.py's own tests are built.
+
+Two hooks for the whole run:
+
+* With ``JETKUBE_REQUIRE_DOCKER=1`` (what ``.ci/run`` sets) a skipped test is a failure: CI has
+  Docker and NATS, so nothing may quietly not run there.
+* Under pytest-xdist (``-n``), the test bed's tests share one worker (one bed per session), and each
+  module under ``tests/e2e/controlplane`` stays on one worker (its cluster is module-scoped).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,6 +23,34 @@ import pytest
 from bus.connection import Bus
 from bus.embedded import EmbeddedNats, free_port
 from bus.store import Store
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    rel = Path(str(item.fspath)).resolve().relative_to(TESTS)
+    if rel.parts[0] == "testbed":
+        return "testbed"
+    if rel.parts[:2] == ("e2e", "controlplane"):
+        return str(rel)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("JETKUBE_REQUIRE_DOCKER") == "1" and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped under JETKUBE_REQUIRE_DOCKER=1 (CI must run every test): {reason}"
 
 
 @pytest.fixture

@@ -27,8 +27,9 @@ from actors.kubelet.runtime import DockerRuntime
 from actors.runtime.supervisor import Supervisor
 from bus.events import list_events
 from schemas.errors import NotFound
+from tests.seedpaths import SEED_EXAMPLES
 
-SEED = Path("/work/shared/seed/examples")
+SEED = SEED_EXAMPLES
 REPO = Path(__file__).resolve().parents[3]
 Obj = dict[str, Any]
 

@@ -6,7 +6,9 @@ import asyncio
 import os
 import sys
 
-SEED = "/work/shared/seed/examples/"
+from tests.seedpaths import SEED_EXAMPLES
+
+SEED = str(SEED_EXAMPLES) + "/"
 
 
 async def jetkube(url: str, *args: str) -> tuple[int, str, str]:
@@ -39,7 +41,7 @@ async def test_apply_get_patch_delete(nats_url: str, api) -> None:
     assert code == 1 and err.strip() == 'Error from server (NotFound): pods "nope" not found'
     code, out, err = await jetkube(nats_url, "delete", "pod", "liveness-exec", "--force", "--grace-period=0")
     assert code == 0, err
-    assert out == "pod \"liveness-exec\" force deleted\n"
+    assert out == 'pod "liveness-exec" force deleted\n'
 
 
 async def test_unreachable_server_is_one_line() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-SEED = "/work/shared/seed/examples/"
+from tests.seedpaths import SEED_EXAMPLES
+
+SEED = str(SEED_EXAMPLES) + "/"
 
 
 def test_apply_twice_then_unchanged(cli):

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from schemas.decode import normalize
+from tests.seedpaths import SEED_EXAMPLES
 
-EXAMPLES = Path("/work/shared/seed/examples")
+EXAMPLES = SEED_EXAMPLES
 if not EXAMPLES.is_dir():  # the seed lives beside the repo: ../shared
     EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "seed" / "examples"
 FILES = sorted(EXAMPLES.glob("*.yaml"))

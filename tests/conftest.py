@@ -7,8 +7,8 @@ Two hooks for the whole run:
 
 * With ``JETKUBE_REQUIRE_DOCKER=1`` (what ``.ci/run`` sets) a skipped test is a failure: CI has
   Docker and NATS, so nothing may quietly not run there.
-* Under pytest-xdist (``-n``), the test bed's tests share one worker (one bed per session), and each
-  module under ``tests/e2e/controlplane`` stays on one worker (its cluster is module-scoped).
+* Under pytest-xdist (``-n``), the test bed's tests share one worker (one bed per session), and
+  ``tests/e2e/controlplane`` stays on one worker (its modules share one cluster, in order).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _xdist_group(item: pytest.Item) -> str | None:
     if rel.parts[0] == "testbed":
         return "testbed"
     if rel.parts[:2] == ("e2e", "controlplane"):
-        return str(rel)
+        return "e2e-controlplane"
     return None
 
 

@@ -88,10 +88,28 @@ class AckPipeline:
         self._futures[token] = fut
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
-        except (nats.errors.Error, OSError) as err:
+        except (
+            nats.errors.ConnectionClosedError,
+            nats.errors.StaleConnectionError,
+            nats.errors.ConnectionReconnectingError,
+            nats.errors.OutboundBufferLimitError,
+            OSError,
+        ) as err:
             self._futures.pop(token, None)
             fut.set_exception(ServiceUnavailable(f"the NATS connection failed: {err}"))
+        except nats.errors.Error as err:
+            self._futures.pop(token, None)
+            fut.set_exception(InternalError(f"state store error: {err}"))
         return fut
+
+    async def ack(self, fut: asyncio.Future[int], timeout: float) -> int:
+        """The sequence of one write; :class:`Timeout` (and the future dropped) after ``timeout``."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await fut
+        except TimeoutError:
+            fut.cancel()
+            raise Timeout("the state store did not acknowledge a write in time") from None
 
     async def settle(
         self, futures: list[asyncio.Future[int]], timeout: float

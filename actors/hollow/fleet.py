@@ -1,0 +1,351 @@
+"""A fleet of hollow kubelets in one process: register, heartbeat, run and delete their pods.
+
+Agents (each supervised, named ``hollow.*``):
+
+* ``hollow.router`` subscribes to the node relay and routes each message to the hollow node it is
+  addressed to. By default it is **one wildcard subscription** ``jetkube.nodepods.*`` (NATS
+  wildcards match whole tokens, so a ``<prefix>*`` pattern is not possible): the server delivers
+  each relayed message once, exactly as it would to a per-node subscription, and the router finds
+  the node by the subject's last token in a dict. That is one subscription instead of N (nats-py
+  keeps a task and a queue per subscription); messages for nodes outside the fleet are counted as
+  ``foreign`` and dropped. ``per_node_subscriptions=True`` subscribes ``jetkube.nodepods.<node>``
+  once per node instead, as N real kubelets would. Either way each node's message count is what
+  the relay sent *it*, the figure the fan-out benchmark reports against the pods it ran.
+* ``hollow.register`` (one-shot) creates each Node through the api (or, if it exists, takes it
+  over with a fresh Ready status), then lists each node's pods (``jetkube.api.nodepods``) after
+  the subscription is in place, so nothing falls between; ``ready()`` returns once that is done.
+* ``hollow.heartbeat`` refreshes every node's conditions once per ``heartbeat_interval``, spread
+  over it in 100 ms ticks, as one pipelined batch of compare-and-set writes per tick
+  (``Store.update_batch``: 5,000 nodes at 10 s is 50 writes every tick); ``heartbeat_via="api"``
+  sends one ``update_status`` per node instead. A Conflict (someone else changed the node, e.g. a
+  taint) re-reads the node and the next beat goes on from it.
+* ``hollow.worker-<i>`` act on pods: ``startup_delay`` seconds after a pod is bound, it is reported
+  Running (or Failed, with probability ``failure_rate``) with ``update_status``; a pod with a
+  ``deletionTimestamp`` is deleted with grace 0 (there are no containers to stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats.errors
+import structlog
+
+from actors.hollow.objects import (
+    failed_status,
+    heartbeat,
+    hollow_node,
+    node_ip,
+    pod_ip,
+    pod_key,
+    pod_uid,
+    running_status,
+)
+from actors.runtime.supervisor import Supervisor
+from bus.client import NODEPODS_PREFIX, ApiClient
+from bus.codec import decode
+from bus.connection import Bus
+from bus.store import Store
+from schemas.errors import AlreadyExists, Conflict, JetkubeError, NotFound
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+TICK = 0.1
+LIST_CONCURRENCY = 32
+TERMINAL = ("Succeeded", "Failed")
+
+
+@dataclass
+class HollowSettings:
+    count: int
+    prefix: str = "hollow-"
+    startup_delay: float = 0.0
+    failure_rate: float = 0.0
+    heartbeat_interval: float = 10.0
+    capacity: dict[str, str] | None = None
+    workers: int = 32
+    per_node_subscriptions: bool = False
+    heartbeat_via: str = "store"  # or "api"
+    start_index: int = 0
+    seed: int | None = None
+
+
+@dataclass
+class HollowNode:
+    """One simulated kubelet's state: its Node as last written and the pods bound to it."""
+
+    name: str
+    index: int
+    node: Obj | None = None
+    pods: dict[str, Obj] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)  # uids reported Running/Failed (or queued)
+    deleting: set[str] = field(default_factory=set)  # uids whose delete is queued
+    received: int = 0  # relay messages addressed to this node
+    pods_seen: set[str] = field(default_factory=set)  # uids of every pod ever bound here
+    next_ip: int = 0
+
+    @property
+    def ip(self) -> str:
+        return node_ip(self.index)
+
+
+class HollowFleet:
+    def __init__(self, bus: Bus, settings: HollowSettings, *, api: ApiClient | None = None) -> None:
+        self.bus = bus
+        self.settings = settings
+        self.api = api or ApiClient(bus)
+        self.store = Store(bus)
+        self.nodes: dict[str, HollowNode] = {}
+        for i in range(settings.count):
+            index = settings.start_index + i
+            name = f"{settings.prefix}{index}"
+            self.nodes[name] = HollowNode(name, index)
+        self.rng = random.Random(settings.seed)
+        self.queue: asyncio.Queue[tuple[str, HollowNode, str, str]] = asyncio.Queue()
+        self.subscribed = asyncio.Event()
+        self.registered = asyncio.Event()
+        self.foreign = 0
+        self.counters: dict[str, int] = {
+            "heartbeats": 0,
+            "heartbeat_conflicts": 0,
+            "heartbeat_errors": 0,
+            "running": 0,
+            "failed": 0,
+            "deleted": 0,
+            "status_errors": 0,
+        }
+
+    # ------------------------------------------------------------------ wiring
+
+    def start(self, sup: Supervisor) -> None:
+        sup.spawn("hollow.router", self.run_router)
+        sup.spawn("hollow.register", self.run_register, restart=False)
+        sup.spawn("hollow.heartbeat", self.run_heartbeat)
+        for i in range(self.settings.workers):
+            sup.spawn(f"hollow.worker-{i}", self.run_worker)
+
+    async def ready(self, timeout: float = 120.0) -> None:
+        """Wait until every node is registered and has listed its pods."""
+        await asyncio.wait_for(self.registered.wait(), timeout)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "nodes": len(self.nodes),
+            "registered": sum(1 for n in self.nodes.values() if n.node is not None),
+            "pods": sum(len(n.pods) for n in self.nodes.values()),
+            "messages": sum(n.received for n in self.nodes.values()),
+            "foreign_messages": self.foreign,
+            **self.counters,
+        }
+
+    def fanout(self) -> list[tuple[str, int, int]]:
+        """(node, relay messages it received, distinct pods ever bound to it) for every node."""
+        return [(n.name, n.received, len(n.pods_seen)) for n in self.nodes.values()]
+
+    # ------------------------------------------------------------------ router
+
+    async def run_router(self) -> None:
+        subs: list[Any] = []
+        try:
+            if self.settings.per_node_subscriptions:
+                for name in self.nodes:
+                    subs.append(await self.bus.nc.subscribe(f"{NODEPODS_PREFIX}.{name}", cb=self._on_msg))
+            else:
+                subs.append(await self.bus.nc.subscribe(f"{NODEPODS_PREFIX}.*", cb=self._on_msg))
+            await self.bus.nc.flush()
+            self.subscribed.set()
+            await asyncio.Event().wait()
+        finally:
+            self.subscribed.clear()
+            for sub in subs:
+                try:
+                    await sub.unsubscribe()
+                except nats.errors.Error:
+                    pass
+
+    async def _on_msg(self, msg: Any) -> None:
+        node = self.nodes.get(msg.subject[len(NODEPODS_PREFIX) + 1 :])
+        if node is None:
+            self.foreign += 1
+            return
+        node.received += 1
+        data = decode(msg.data)
+        self.apply(node, data["type"], data["object"])
+
+    def apply(self, node: HollowNode, type_: str, pod: Obj) -> None:
+        """One change of a pod bound to ``node`` (from the relay or the initial list)."""
+        key = pod_key(pod)
+        rv = int((pod.get("metadata") or {}).get("resourceVersion") or 0)
+        if rv and rv <= node.revisions.get(key, 0):
+            return  # a repeat or an older state
+        node.revisions[key] = rv
+        uid = pod_uid(pod)
+        if type_ == "DELETED":
+            node.pods.pop(key, None)
+            node.started.discard(uid)
+            node.deleting.discard(uid)
+            if len(node.revisions) > 4 * max(16, len(node.pods)):
+                node.revisions = {k: node.revisions[k] for k in node.pods}
+            return
+        node.pods[key] = pod
+        node.pods_seen.add(uid)
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            if uid not in node.deleting:
+                node.deleting.add(uid)
+                self.queue.put_nowait(("delete", node, key, uid))
+            return
+        if uid in node.started:
+            return
+        node.started.add(uid)
+        if (pod.get("status") or {}).get("phase") in ("Running", *TERMINAL):
+            return  # adopted: already reported by an earlier run
+        item = ("start", node, key, uid)
+        if self.settings.startup_delay > 0:
+            asyncio.get_running_loop().call_later(self.settings.startup_delay, self.queue.put_nowait, item)
+        else:
+            self.queue.put_nowait(item)
+
+    # ---------------------------------------------------------------- register
+
+    async def run_register(self) -> None:
+        await self.subscribed.wait()
+        sem = asyncio.Semaphore(LIST_CONCURRENCY)
+        t0 = time.perf_counter()
+
+        async def register(node: HollowNode) -> None:
+            async with sem:
+                node.node = await self._register_one(node)
+
+        await asyncio.gather(*(register(n) for n in self.nodes.values()))
+        t1 = time.perf_counter()
+
+        async def adopt(node: HollowNode) -> None:
+            async with sem:
+                listing = await self.api.pods_on_node(node.name)
+                for pod in listing.get("items") or []:
+                    self.apply(node, "ADDED", pod)
+
+        await asyncio.gather(*(adopt(n) for n in self.nodes.values()))
+        self.registered.set()
+        log.info(
+            "hollow.registered",
+            nodes=len(self.nodes),
+            register_s=round(t1 - t0, 2),
+            list_s=round(time.perf_counter() - t1, 2),
+        )
+
+    async def _register_one(self, node: HollowNode) -> Obj:
+        desired = hollow_node(node.name, node.index, self.settings.capacity)
+        for _attempt in range(5):
+            try:
+                return await self.api.create("nodes", desired)
+            except AlreadyExists:
+                pass
+            try:
+                current = await self.api.get("nodes", node.name)
+                current = dict(current)
+                current["status"] = desired["status"]
+                return await self.api.update_status("nodes", current)
+            except (Conflict, NotFound):
+                continue
+        raise Conflict(f'nodes "{node.name}" kept changing while registering')
+
+    # --------------------------------------------------------------- heartbeat
+
+    async def run_heartbeat(self) -> None:
+        await self.registered.wait()
+        interval = max(self.settings.heartbeat_interval, TICK)
+        slots = max(1, round(interval / TICK))
+        by_slot: list[list[HollowNode]] = [[] for _ in range(slots)]
+        for i, node in enumerate(self.nodes.values()):
+            by_slot[i % slots].append(node)
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        slot = 0
+        while True:
+            next_tick += interval / slots
+            due = [n for n in by_slot[slot] if n.node is not None]
+            slot = (slot + 1) % slots
+            if due:
+                await self._beat(due)
+            await asyncio.sleep(max(0.0, next_tick - loop.time()))
+
+    async def _beat(self, due: list[HollowNode]) -> None:
+        results: list[Obj | JetkubeError]
+        if self.settings.heartbeat_via == "api":
+            results = list(
+                await asyncio.gather(
+                    *(self.api.update_status("nodes", heartbeat(n.node or {})) for n in due),
+                    return_exceptions=True,
+                )
+            )
+        else:
+            pairs = [(heartbeat(n.node or {}), n.node or {}) for n in due]
+            results = await self.store.update_batch("nodes", pairs)
+        for node, result in zip(due, results, strict=True):
+            if isinstance(result, dict):
+                node.node = result
+                self.counters["heartbeats"] += 1
+            elif isinstance(result, Conflict):
+                self.counters["heartbeat_conflicts"] += 1
+                try:
+                    node.node = await self.store.get("nodes", None, node.name)
+                except NotFound:
+                    node.node = await self._register_one(node)
+                except JetkubeError as err:
+                    log.warning("hollow.heartbeat_reread_failed", node=node.name, error=str(err))
+            else:
+                self.counters["heartbeat_errors"] += 1
+                log.warning("hollow.heartbeat_failed", node=node.name, error=str(result))
+
+    # ------------------------------------------------------------------- pods
+
+    async def run_worker(self) -> None:
+        while True:
+            action, node, key, uid = await self.queue.get()
+            try:
+                if action == "start":
+                    await self._start_pod(node, key, uid)
+                else:
+                    await self._delete_pod(node, key, uid)
+            except JetkubeError as err:
+                self.counters["status_errors"] += 1
+                log.warning("hollow.pod_action_failed", action=action, pod=key, error=str(err))
+
+    async def _start_pod(self, node: HollowNode, key: str, uid: str) -> None:
+        for _attempt in range(3):
+            pod = node.pods.get(key)
+            if pod is None or pod_uid(pod) != uid or (pod.get("metadata") or {}).get("deletionTimestamp"):
+                return
+            if self.settings.failure_rate > 0 and self.rng.random() < self.settings.failure_rate:
+                status, outcome = failed_status(pod, node.ip), "failed"
+            else:
+                status, outcome = running_status(pod, node.ip, pod_ip(node.index, node.next_ip)), "running"
+                node.next_ip += 1
+            meta = pod["metadata"]
+            body = {"metadata": {"name": meta["name"], "namespace": meta.get("namespace")}, "status": status}
+            try:
+                await self.api.update_status("pods", body, meta.get("namespace"))
+            except NotFound:
+                return
+            except Conflict:
+                continue
+            self.counters[outcome] += 1
+            return
+
+    async def _delete_pod(self, node: HollowNode, key: str, uid: str) -> None:
+        pod = node.pods.get(key)
+        if pod is None or pod_uid(pod) != uid:
+            return
+        meta = pod["metadata"]
+        try:
+            await self.api.delete("pods", meta["name"], meta.get("namespace"), grace_period_seconds=0)
+        except NotFound:
+            return
+        self.counters["deleted"] += 1

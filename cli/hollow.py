@@ -1,0 +1,97 @@
+"""``jetkube hollow-nodes``: N simulated kubelets in one process, without Docker.
+
+They register Nodes (``type=hollow``), heartbeat, receive only their own pods through the node
+relay, report them Running after ``--startup-delay`` (or Failed at ``--failure-rate``) and delete
+them on request. For scale tests and benchmarks; see ``actors/hollow/fleet.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from schemas.errors import JetkubeError
+
+
+async def run_hollow(server: str, settings_kw: dict) -> None:
+    from actors.hollow.fleet import HollowFleet, HollowSettings
+    from actors.runtime.supervisor import Supervisor
+    from bus.connection import Bus
+
+    settings = HollowSettings(**settings_kw)
+    bus = await Bus.connect(server, name="jetkube-hollow-nodes", pending_size=64 * 1024 * 1024)
+    sup = Supervisor("hollow-nodes")
+    fleet = HollowFleet(bus, settings)
+    fleet.start(sup)
+    try:
+        await fleet.ready(timeout=max(120.0, settings.count / 20))
+        typer.echo(f"{settings.count} hollow nodes ready ({settings.prefix}{settings.start_index}...)")
+        await sup.run_until_signal()
+    finally:
+        await sup.stop()
+        await bus.close()
+
+
+def hollow_nodes(
+    count: Annotated[int, typer.Option("--count", "-n", help="How many hollow nodes.")] = 10,
+    prefix: Annotated[str, typer.Option("--prefix", help="Node names: <prefix><index>.")] = "hollow-",
+    start_index: Annotated[int, typer.Option("--start-index", help="First node index.")] = 0,
+    startup_delay: Annotated[
+        float, typer.Option("--startup-delay", help="Seconds from bind to Running.")
+    ] = 0.0,
+    failure_rate: Annotated[
+        float, typer.Option("--failure-rate", help="Fraction of pods that fail at start (0..1).")
+    ] = 0.0,
+    heartbeat_interval: Annotated[
+        float, typer.Option("--heartbeat-interval", help="Seconds between a node's heartbeats.")
+    ] = 10.0,
+    heartbeat_via: Annotated[
+        str, typer.Option("--heartbeat-via", help="store (pipelined CAS batch) or api (update_status).")
+    ] = "store",
+    per_node_subscriptions: Annotated[
+        bool,
+        typer.Option(
+            "--per-node-subscriptions/--wildcard-subscription",
+            help="One NATS subscription per node, or one routed in-process (default).",
+        ),
+    ] = False,
+    cpu: Annotated[str, typer.Option("--cpu", help="Capacity per node.")] = "4",
+    memory: Annotated[str, typer.Option("--memory", help="Capacity per node.")] = "16Gi",
+    pods: Annotated[int, typer.Option("--pods", help="Pod capacity per node.")] = 110,
+    server: Annotated[str, typer.Option("--server", envvar="JETKUBE_SERVER")] = "nats://127.0.0.1:4222",
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run N hollow kubelets (simulated nodes, no Docker) against a cluster."""
+    from cli.logsetup import configure_logging
+
+    if not 0.0 <= failure_rate <= 1.0:
+        typer.echo("--failure-rate must be between 0 and 1", err=True)
+        raise typer.Exit(2)
+    if heartbeat_via not in ("store", "api"):
+        typer.echo("--heartbeat-via must be store or api", err=True)
+        raise typer.Exit(2)
+    configure_logging(log_level)
+    kw = {
+        "count": count,
+        "prefix": prefix,
+        "start_index": start_index,
+        "startup_delay": startup_delay,
+        "failure_rate": failure_rate,
+        "heartbeat_interval": heartbeat_interval,
+        "heartbeat_via": heartbeat_via,
+        "per_node_subscriptions": per_node_subscriptions,
+        "capacity": {"cpu": cpu, "memory": memory, "pods": str(pods)},
+    }
+    try:
+        asyncio.run(run_hollow(server, kw))
+    except JetkubeError as err:
+        typer.echo(err.cli_line(), err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hollow-nodes")(hollow_nodes)

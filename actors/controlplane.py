@@ -134,7 +134,8 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
     from actors.runtime.shared import SharedInformers
     from bus.client import ApiClient
 
-    api_actor = ApiActor(bus, store)
+    informers = SharedInformers(StoreListWatcher(store))
+    api_actor = ApiActor(bus, store, pods_informer=informers.informer("pods"))
     admission = Admission(store, service_cluster_ip_range=settings.service_cluster_ip_range)
     admission.start(sup)
     api_actor.api.create_hooks.append(admission.admit_create)
@@ -143,7 +144,6 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
     api_actor.before_serving.append(admission.ready)
     api_actor.start(sup)
 
-    informers = SharedInformers(StoreListWatcher(store))
     client = ApiClient(bus)
     controllers = build_controllers(bus, client, informers, settings)
     wanted = set(settings.controllers or ALL_CONTROLLERS)

@@ -33,13 +33,26 @@ QUEUE_GROUP = "jetkube-api"
 
 class ApiActor:
     def __init__(
-        self, bus: Bus, store: Store, *, concurrency: int = 64, hooks: list[Any] | None = None
+        self,
+        bus: Bus,
+        store: Store,
+        *,
+        concurrency: int = 64,
+        hooks: list[Any] | None = None,
+        pods_informer: Any = None,
     ) -> None:
         self.bus = bus
         self.store = store
         self.namespaces = Mirror(store, "namespaces")
-        self.pods = Mirror(store, "pods")
-        self.relay = NodeRelay(bus, self.pods)
+        # With the process's shared pods informer the relay reads that one copy of the pods;
+        # otherwise (an api on its own) it keeps its own mirror.
+        self.pods_informer = pods_informer
+        self.pods: Mirror | None = None
+        if pods_informer is not None:
+            self.relay = NodeRelay.from_informer(bus, pods_informer)
+        else:
+            self.pods = Mirror(store, "pods")
+            self.relay = NodeRelay(bus, self.pods)
         self.api = Api(store, namespaces=self.namespaces, pods=self.pods, relay=self.relay, bus=bus)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
         self.responder = Responder(
@@ -67,18 +80,29 @@ class ApiActor:
     async def ready(self, timeout: float = 30.0) -> None:
         """Wait until the mirrors have synced (the api answers correctly from then on)."""
         await self.namespaces.wait_synced(timeout)
-        await self.pods.wait_synced(timeout)
+        if self.pods is not None:
+            await self.pods.wait_synced(timeout)
+        else:
+            await self.pods_informer.wait_synced(timeout)
         await asyncio.wait_for(self.responder.serving.wait(), timeout)
 
     def start(self, sup: Supervisor) -> None:
         sup.spawn("api.mirror.namespaces", self.namespaces.run)
-        sup.spawn("api.mirror.pods", self.pods.run)
+        if self.pods is not None:
+            sup.spawn("api.mirror.pods", self.pods.run)
         sup.spawn("api.noderelay", self.relay.run)
         sup.spawn("api.responder", self.serve)
 
     async def serve(self) -> None:
-        """Bootstrap (idempotent), then answer requests until cancelled."""
+        """Bootstrap (idempotent), then answer requests until cancelled.
+
+        Nothing is answered before the pod source has synced: a kubelet asking for its pods from
+        an empty cache would stop containers that still have pods."""
         await self.bootstrap()
+        if self.pods is not None:
+            await self.pods.wait_synced(120)
+        else:
+            await self.pods_informer.wait_synced(120)
         for wait in self.before_serving:
             await wait()
         await self.responder.run()

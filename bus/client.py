@@ -65,16 +65,33 @@ class ApiClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
     ) -> dict[str, Any]:
-        return await self.call(
-            "list",
-            {
-                "resource": resource,
-                "namespace": namespace,
-                "labelSelector": label_selector,
-                "fieldSelector": field_selector,
-            },
-            timeout=max(self.timeout, 120.0),
+        """A consistent snapshot of a resource, read straight from the state bucket's stream (as
+        watches are), so a list is not bounded by one NATS message: 100,000 pods are ~90 MB.
+        Events live on their own stream and are listed by the api."""
+        from schemas.registry import lookup
+
+        info = lookup(resource)
+        if info.plural == "events":
+            return await self.call(
+                "list",
+                {
+                    "resource": resource,
+                    "namespace": namespace,
+                    "labelSelector": label_selector,
+                    "fieldSelector": field_selector,
+                },
+                timeout=max(self.timeout, 120.0),
+            )
+        store = await self._watch_store()
+        items, revision = await store.list(
+            info.plural, namespace if info.namespaced else None, label_selector, field_selector
         )
+        return {
+            "apiVersion": f"{info.group}/{info.version}" if info.group else info.version,
+            "kind": info.list_kind or f"{info.kind}List",
+            "metadata": {"resourceVersion": str(revision)},
+            "items": items,
+        }
 
     async def update(
         self, resource: str, obj: dict[str, Any], namespace: str | None = None

@@ -121,7 +121,15 @@ class Responder:
             log.exception("rpc.handler_failed", subject=msg.subject)
             reply = {"error": InternalError(f"internal error: {type(err).__name__}: {err}").to_status()}
         if msg.reply:
+            data = encode(reply)
+            limit = self.bus.nc.max_payload
+            if len(data) > limit:
+                too_big = RequestEntityTooLarge(
+                    f"the reply is {len(data)} bytes, over the server's {limit}-byte message limit; "
+                    "read large lists from the state bucket's stream (ApiClient.list does)"
+                )
+                data = encode({"error": too_big.to_status()})
             try:
-                await self.bus.nc.publish(msg.reply, encode(reply))
+                await self.bus.nc.publish(msg.reply, data)
             except nats.errors.Error as err:
                 log.warning("rpc.reply_failed", subject=msg.subject, error=str(err))

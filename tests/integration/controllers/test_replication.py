@@ -57,9 +57,10 @@ async def test_rc_keeps_replicas_replaces_deleted_pods_and_scales(api: Any) -> N
         assert pods[0]["metadata"]["name"] not in {p["metadata"]["name"] for p in fresh}
 
         # scale down to 1: the unready new pod goes first
-        current = await api.get("replicationcontrollers", "nginx", namespace="default")
-        current["spec"]["replicas"] = 1
-        await api.update("replicationcontrollers", current)
+        # as `jetkube scale` does: a patch, so the controller's status writes cannot make it conflict
+        await api.patch(
+            "replicationcontrollers", "nginx", {"spec": {"replicas": 1}}, "merge", namespace="default"
+        )
         left = await eventually(lambda: count(1))
         assert left[0]["metadata"]["name"] in {p["metadata"]["name"] for p in pods}
 

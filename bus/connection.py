@@ -9,6 +9,7 @@ forever, with a jittered wait; disconnects and reconnects are logged and counted
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from schemas.errors import ServiceUnavailable
 log = structlog.get_logger(__name__)
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
+DRAIN_SECONDS = 3.0
 
 
 def default_url() -> str:
@@ -104,7 +106,10 @@ class Bus:
             return
         self._closed = True
         try:
-            await self.nc.drain()
+            # nats-py's drain waits up to 30 s for subscriptions; a process that is stopping (a CLI
+            # the user interrupted, an actor on SIGTERM) gives it a few seconds, then closes.
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await self.nc.drain()
         except (TimeoutError, nats.errors.Error, OSError):
             await self.nc.close()
 

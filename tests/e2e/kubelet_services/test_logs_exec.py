@@ -177,6 +177,10 @@ async def test_cli_logs_and_exec(nats_url: str, served: dict[str, Any]) -> None:
     assert (code, out) == (0, "logme\n"), err
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_cli_logs_follow(nats_url: str, bus: Bus, served: dict[str, Any]) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -190,6 +194,9 @@ async def test_cli_logs_follow(nats_url: str, bus: Bus, served: dict[str, Any]) 
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
+        # As a terminal starts it: a run without one (CI, a background job) may ignore SIGINT, and
+        # the ignore is inherited, so Ctrl-C would never reach the command.
+        preexec_fn=_sigint_as_in_a_terminal,
     )
     assert proc.stdout is not None
     try:

@@ -83,18 +83,18 @@ def owned_replicasets(deploy: dict[str, Any], rses: list[dict[str, Any]]) -> lis
 
 
 def history(deploy: dict[str, Any], rses: list[dict[str, Any]]) -> list[Revision]:
-    """``rollout history``: one entry per revision, oldest first (with revision-history aliases)."""
+    """``rollout history``: one entry per ReplicaSet at its current revision, oldest first.
+
+    As kubectl does, a ReplicaSet that was rolled back to keeps only its newest number: the numbers
+    it had before (its revision-history annotation) are superseded, and ``undo --to-revision`` with
+    one of them is "not found"."""
     out: dict[int, Revision] = {}
     for rs in owned_replicasets(deploy, rses):
         anns = meta(rs).get("annotations") or {}
         template = without_hash((rs.get("spec") or {}).get("template") or {})
-        revisions = [du.revision_of(rs)]
-        revisions += [
-            int(r) for r in str(anns.get(du.REVISION_HISTORY) or "").split(",") if r.strip().isdigit()
-        ]
-        for rev in revisions:
-            if rev > 0:
-                out[rev] = Revision(rev, anns.get(du.CHANGE_CAUSE), name_of(rs), template)
+        rev = du.revision_of(rs)
+        if rev > 0:
+            out[rev] = Revision(rev, anns.get(du.CHANGE_CAUSE), name_of(rs), template)
     return [out[k] for k in sorted(out)]
 
 

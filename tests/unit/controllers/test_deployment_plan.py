@@ -362,3 +362,15 @@ def test_rolled_back_template_reuses_the_old_replicaset_with_a_new_revision() ->
     assert ch.annotations[du.REVISION_HISTORY] == "1"
     assert ch.replicas == 1
     assert out.annotations == {du.REVISION: "3"}
+
+
+def test_undo_to_a_superseded_revision_is_not_found() -> None:
+    """After rolling back to revision 1 (now revision 3), kubectl no longer knows revision 1."""
+    d = deploy(1, image="nginx:1.25")
+    d["metadata"]["annotations"] = {du.REVISION: "3"}
+    rolled_back = owned_rs(d, "nginx:1.25", 1, revision=3)
+    rolled_back["metadata"]["annotations"][du.REVISION_HISTORY] = "1"
+    rses = [rolled_back, owned_rs(d, "nginx:1.26", 0, revision=2)]
+    assert rollback_template(d, rses, 2)["spec"]["containers"][0]["image"] == "nginx:1.26"
+    with pytest.raises(NotFound, match="unable to find specified revision 1 in history"):
+        rollback_template(d, rses, 1)

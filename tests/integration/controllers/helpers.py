@@ -17,18 +17,21 @@ from schemas.errors import Conflict, NotFound
 
 @contextlib.asynccontextmanager
 async def running(
-    api: Any, *builders: Callable[[Any, SharedInformers], Controller]
+    api: Any, *builders: Callable[[Any, SharedInformers], Controller | list[Controller]]
 ) -> AsyncIterator[list[Any]]:
-    """Build controllers over one set of shared informers, run them supervised, stop them after."""
+    """Build controllers over one set of shared informers, run them supervised, stop them after.
+
+    Yields what each builder returned (a controller, or a list of them), in order."""
     sup = Supervisor()
     informers = SharedInformers(api)
-    controllers = [build(api, informers) for build in builders]
+    built = [build(api, informers) for build in builders]
+    controllers = [c for b in built for c in (b if isinstance(b, list) else [b])]
     informers.start(sup)
     for ctrl in controllers:
         sup.spawn(ctrl.name, lambda c=ctrl: run_controller(c))
     await informers.wait_synced(timeout=10)
     try:
-        yield controllers
+        yield built
     finally:
         for ctrl in controllers:
             ctrl.queue.shutdown()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from actors.runtime.controller import Controller, run_controller
+from actors.runtime.controller import Controller
 from actors.runtime.shared import SharedInformers
-from actors.runtime.supervisor import Supervisor
 from schemas.errors import NotFound
+from tests.integration.controllers.helpers import eventually
+from tests.integration.controllers.helpers import running as running_all
+
+__all__ = ["eventually", "gone", "owner_ref", "pod_manifest", "running", "set_pod_status"]
 
 
 @contextlib.asynccontextmanager
@@ -19,38 +20,8 @@ async def running(
     api: Any, build: Callable[[Any, SharedInformers], Controller | list[Controller]]
 ) -> AsyncIterator[Controller | list[Controller]]:
     """Build controller(s) over fresh shared informers, run them supervised, stop them after."""
-    sup = Supervisor()
-    informers = SharedInformers(api)
-    built = build(api, informers)
-    controllers = built if isinstance(built, list) else [built]
-    informers.start(sup)
-    for ctrl in controllers:
-        sup.spawn(ctrl.name, lambda c=ctrl: run_controller(c))
-    await informers.wait_synced(timeout=10)
-    try:
-        yield built
-    finally:
-        for ctrl in controllers:
-            ctrl.queue.shutdown()
-        await sup.stop()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.02
-) -> Any:
-    """Poll ``check`` until it returns a truthy value (returned) or raises no AssertionError."""
-    deadline = time.monotonic() + timeout
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = await check()
-        except (AssertionError, NotFound) as exc:
-            last = exc
-        else:
-            if value:
-                return value
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s: {last!r}")
+    async with running_all(api, build) as built:
+        yield built[0]
 
 
 async def gone(api: Any, resource: str, name: str, namespace: str | None = None) -> bool:

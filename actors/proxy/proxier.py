@@ -1,0 +1,210 @@
+"""The proxy actor: keeps each Service port's relay, backends and NAT rule in line with the store.
+
+Lifecycle (:meth:`Proxier.start` spawns the agents on a supervisor):
+
+- ``proxy:informer:services/*`` and ``proxy:informer:endpoints/*``: informers over the api; their
+  handlers only mark the proxy dirty (and note when the first unhandled change came);
+- ``proxy:sync``: sets up the nat chain (flushing what a crashed proxy left), waits for the
+  informers' initial sync, then each time it is marked dirty runs :meth:`Proxier.sync` over the
+  *current* caches (level-triggered: a burst of changes is one sync). On stop (or a crash, before
+  the supervisor restarts it) every listener is closed and the chain and its jumps are removed.
+
+:meth:`Proxier.sync` opens a relay for each new Service port (a free local port for the ClusterIP
+redirect, plus the node port on every address for NodePort Services), closes the relays of Service
+ports that are gone, hands the balancer the ready backends, drops UDP sessions to backends that
+left, and rewrites the chain when the set of redirects changed. Updating backends is a dict write:
+a change of Endpoints reaches new connections within one informer event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from actors.proxy.balancer import LoadBalancer
+from actors.proxy.iptables import DEFAULT_CHAIN, NatChain, ProxyError
+from actors.proxy.plan import Backend, ServicePort, backends, nat_rules, service_ports
+from actors.proxy.relay import TcpRelay, UdpRelay
+from actors.runtime.shared import SharedInformers
+from actors.runtime.supervisor import Supervisor
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+Relay = TcpRelay | UdpRelay
+
+
+@dataclass
+class _Listener:
+    relay: Relay
+    local_port: int
+    node_relay: Relay | None = None
+
+
+@dataclass
+class ProxyStats:
+    syncs: int = 0
+    last_sync_latency: float = 0.0  # seconds from the first unhandled change to the sync's end
+    latencies: list[float] = field(default_factory=list)
+
+
+class Proxier:
+    def __init__(
+        self,
+        api: Any,
+        *,
+        chain: str = DEFAULT_CHAIN,
+        bind_address: str = "0.0.0.0",
+        node_ports: bool = True,
+        udp_timeout: float = 1.0,
+        informers: SharedInformers | None = None,
+        nat: NatChain | None = None,
+    ) -> None:
+        self.informers = informers or SharedInformers(api)
+        self.services = self.informers.informer("services")
+        self.endpoints = self.informers.informer("endpoints")
+        self.nat = nat or NatChain(chain)
+        self.bind_address = bind_address
+        self.node_ports = node_ports
+        self.udp_timeout = udp_timeout
+        self.lb = LoadBalancer()
+        self.listeners: dict[ServicePort, _Listener] = {}
+        self.stats = ProxyStats()
+        self._dirty = asyncio.Event()
+        self._changed_at: float | None = None
+        self._rules = ""
+        for inf in (self.services, self.endpoints):
+            inf.add_handler(
+                on_add=lambda _o: self._mark(),
+                on_update=lambda _o, _n: self._mark(),
+                on_delete=lambda _o: self._mark(),
+            )
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, sup: Supervisor) -> None:
+        for inf in (self.services, self.endpoints):  # own names: the process may hold other informers
+            sup.spawn(f"proxy:{inf.name}", inf.run)
+        sup.spawn("proxy:sync", self.run)
+
+    def _mark(self) -> None:
+        if self._changed_at is None:
+            self._changed_at = time.monotonic()
+        self._dirty.set()
+
+    async def run(self) -> None:
+        self._rules = ""
+        try:
+            await self.nat.setup()  # inside the try: a stop while setting up still tears down
+            await self.informers.wait_synced()
+            self._dirty.set()
+            while True:
+                await self._dirty.wait()
+                self._dirty.clear()
+                try:
+                    await self.sync()
+                except ProxyError as exc:
+                    log.error("proxy.sync_failed", error=exc.message)
+                    await asyncio.sleep(1.0)
+                    self._dirty.set()
+        finally:
+            for sp in list(self.listeners):
+                self._close(sp)
+            await asyncio.shield(self.nat.teardown())  # a second cancel must not leave rules behind
+
+    # ------------------------------------------------------------------ the sync
+
+    def desired(self) -> dict[ServicePort, list[Backend]]:
+        out: dict[ServicePort, list[Backend]] = {}
+        for svc in self.services.list():
+            ports = service_ports(svc)
+            if not ports:
+                continue
+            meta = svc["metadata"]
+            ep = self.endpoints.get(f"{meta.get('namespace') or 'default'}/{meta['name']}")
+            for sp in ports:
+                out[sp] = backends(ep, sp.id.port, sp.protocol)
+        return out
+
+    async def sync(self) -> None:
+        started = self._changed_at
+        self._changed_at = None
+        want = self.desired()
+        for sp in [sp for sp in self.listeners if sp not in want]:
+            self._close(sp)
+        for sp, bes in want.items():
+            self.lb.update(sp.id, bes, sp.affinity_timeout)
+            if sp not in self.listeners:
+                await self._open(sp)
+            listener = self.listeners.get(sp)
+            if listener is not None:
+                for relay in (listener.relay, listener.node_relay):
+                    if isinstance(relay, UdpRelay):
+                        relay.drop_backends_not_in(set(bes))
+        rules = nat_rules(self.nat.chain, {sp: lst.local_port for sp, lst in self.listeners.items()})
+        if rules != self._rules:
+            await self.nat.write(rules)
+            self._rules = rules
+        self.stats.syncs += 1
+        if started is not None:
+            self.stats.last_sync_latency = time.monotonic() - started
+            self.stats.latencies = [*self.stats.latencies[-999:], self.stats.last_sync_latency]
+
+    def _relay(self, sp: ServicePort) -> Relay:
+        def pick(client_ip: str, exclude: frozenset[Backend]) -> Backend | None:
+            return self.lb.next(sp.id, client_ip, time.monotonic(), exclude)
+
+        def forget(client_ip: str) -> None:
+            self.lb.forget(sp.id, client_ip)
+
+        if sp.protocol == "UDP":
+            return UdpRelay(str(sp.id), pick, forget, self.udp_timeout)
+        return TcpRelay(str(sp.id), pick, forget)
+
+    async def _open(self, sp: ServicePort) -> None:
+        relay = self._relay(sp)
+        try:
+            port = await relay.listen(self.bind_address, 0)
+        except OSError as exc:
+            log.error("proxy.listen_failed", service=str(sp.id), error=str(exc))
+            return
+        listener = _Listener(relay, port)
+        if sp.node_port and self.node_ports:
+            node_relay = self._relay(sp)
+            try:
+                await node_relay.listen("0.0.0.0", sp.node_port)
+                listener.node_relay = node_relay
+            except OSError as exc:
+                log.error(
+                    "proxy.node_port_failed", service=str(sp.id), node_port=sp.node_port, error=str(exc)
+                )
+        self.listeners[sp] = listener
+        log.info(
+            "proxy.serving",
+            service=str(sp.id),
+            cluster_ip=f"{sp.cluster_ip}:{sp.port}/{sp.protocol}",
+            local_port=port,
+            node_port=sp.node_port if listener.node_relay else None,
+        )
+
+    def _close(self, sp: ServicePort) -> None:
+        listener = self.listeners.pop(sp, None)
+        if listener is None:
+            return
+        listener.relay.close()
+        if listener.node_relay is not None:
+            listener.node_relay.close()
+        if not any(other.id == sp.id for other in self.listeners):
+            self.lb.remove(sp.id)
+        log.info("proxy.stopped_serving", service=str(sp.id))
+
+    # ------------------------------------------------------------------ for tests and benchmarks
+
+    def backends_of(self, namespace: str, name: str, port: str = "") -> list[Backend]:
+        from actors.proxy.plan import ServicePortName
+
+        return self.lb.backends(ServicePortName(namespace, name, port))

@@ -1,0 +1,98 @@
+"""``jetkube proxy`` and ``jetkube dns``: the service proxy and the cluster DNS as processes.
+
+    jetkube proxy [--server URL] [--chain JETKUBE-SERVICES] [--no-node-ports]
+    jetkube dns   [--server URL] [--port 0] [--advertise-address IP] [--cluster-ip 10.96.0.10]
+
+One proxy per host (it needs root: it writes the host's nat table); one DNS server per cluster
+(it publishes itself as the ``kube-dns`` Services). ``jetkube up`` runs both in its own process.
+SIGTERM stops them; the proxy removes its chain on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from schemas.errors import JetkubeError
+
+ServerOpt = Annotated[str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")]
+
+
+async def _run(server: str, name: str, start: object) -> None:
+    from actors.runtime.supervisor import Supervisor
+    from bus.connection import Bus
+
+    bus = await Bus.connect(server, name=f"jetkube-{name}")
+    sup = Supervisor(name)
+    try:
+        start(sup, bus)  # type: ignore[operator]
+        await sup.run_until_signal()
+    finally:
+        await sup.stop()
+        await bus.close()
+
+
+def _main(server: str, name: str, start: object, log_level: str) -> None:
+    from cli.logsetup import configure_logging
+
+    configure_logging(log_level)
+    try:
+        asyncio.run(_run(server, name, start))
+    except JetkubeError as err:
+        typer.echo(err.cli_line(), err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
+
+
+def proxy(
+    server: ServerOpt = "nats://127.0.0.1:4222",
+    chain: Annotated[
+        str, typer.Option("--chain", help="The nat chain this proxy owns.")
+    ] = "JETKUBE-SERVICES",
+    node_ports: Annotated[bool, typer.Option("--node-ports/--no-node-ports", help="Serve NodePorts.")] = True,
+    udp_timeout: Annotated[float, typer.Option("--udp-timeout", help="Idle UDP session timeout, s.")] = 1.0,
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run the service proxy: Service ClusterIPs and NodePorts to ready endpoints (needs root)."""
+    from actors.proxy.process import start_proxy
+
+    def start(sup: object, bus: object) -> None:
+        start_proxy(sup, bus, chain=chain, node_ports=node_ports, udp_timeout=udp_timeout)  # type: ignore[arg-type]
+
+    _main(server, "proxy", start, log_level)
+
+
+def dns(
+    server: ServerOpt = "nats://127.0.0.1:4222",
+    port: Annotated[int, typer.Option("--port", help="UDP and TCP port to listen on (0: any free).")] = 0,
+    advertise_address: Annotated[
+        str, typer.Option("--advertise-address", help="Address pods reach this server at (default: host's).")
+    ] = "",
+    cluster_ip: Annotated[
+        str, typer.Option("--cluster-ip", help="kube-system/kube-dns's ClusterIP.")
+    ] = "10.96.0.10",
+    domain: Annotated[str, typer.Option("--cluster-domain")] = "cluster.local",
+    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+) -> None:
+    """Run the cluster DNS: <svc>.<ns>.svc.cluster.local from Services and Endpoints."""
+    from actors.dns.process import start_dns
+
+    def start(sup: object, bus: object) -> None:
+        start_dns(
+            sup,  # type: ignore[arg-type]
+            bus,
+            port=port,
+            advertise_ip=advertise_address or None,
+            cluster_ip=cluster_ip,
+            domain=domain,
+        )
+
+    _main(server, "dns", start, log_level)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("proxy")(proxy)
+    app.command("dns")(dns)

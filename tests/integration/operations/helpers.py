@@ -1,0 +1,80 @@
+"""Helpers of the operations tests: the CLI in-process, raw reads of the state bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgpack
+from typer.testing import CliRunner
+
+from bus.client import ApiClient
+from bus.connection import Bus
+
+runner = CliRunner()
+
+
+def jetkube(url: str, *args: str, ok: bool = True) -> Any:
+    """Run one CLI command as a user would (``jetkube --server URL ...``); the click result."""
+    from cli.main import app
+
+    result = runner.invoke(app, ["--server", url, *args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"jetkube {' '.join(args)} failed: {result.output}"
+    return result
+
+
+async def _stored_versions(url: str, resources: tuple[str, ...]) -> dict[str, str]:
+    """key -> the apiVersion the object is written in, read from the bucket's raw messages."""
+    bus = await Bus.connect(url)
+    try:
+        kv = await bus.js.key_value("jetkube")
+        out: dict[str, str] = {}
+        for resource in resources:
+            watcher = await kv.watch(f"{resource}.>", ignore_deletes=True)
+            try:
+                async for entry in watcher:
+                    if entry is None:
+                        break
+                    out[entry.key] = msgpack.unpackb(entry.value)["apiVersion"]
+            finally:
+                await watcher.stop()
+        return out
+    finally:
+        await bus.close()
+
+
+def stored_versions(url: str, *resources: str) -> dict[str, str]:
+    return asyncio.run(_stored_versions(url, resources))
+
+
+async def _objects(url: str, resources: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    bus = await Bus.connect(url)
+    try:
+        api = ApiClient(bus)
+        out: dict[str, dict[str, Any]] = {}
+        for resource in resources:
+            for obj in (await api.list(resource))["items"]:
+                meta = obj["metadata"]
+                out[f"{resource}/{meta.get('namespace')}/{meta['name']}"] = obj
+        return out
+    finally:
+        await bus.close()
+
+
+def objects(url: str, *resources: str) -> dict[str, dict[str, Any]]:
+    """Every object of those resources as a user reads them (current versions)."""
+    return asyncio.run(_objects(url, resources))
+
+
+def until(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)

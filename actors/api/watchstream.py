@@ -1,0 +1,144 @@
+"""A watch served by the api: for clients that may not read the state bucket's stream themselves.
+
+Wire protocol (public; README): the client subscribes to an inbox of its own (an authenticated
+user: under ``_INBOX.<user>.``) and sends ``jetkube.api[.u.<user>].watch`` with ``resource``,
+``namespace``, ``labelSelector``, ``fieldSelector``, ``resourceVersion`` and ``stream`` (the inbox).
+The api checks the request (RBAC: verb ``watch``), answers ``{"streaming": true}`` at once, then
+sends chunks to the inbox as NATS *requests*, each a msgpack map:
+
+* ``{"events": [[type, object, revision], ...]}``: the next events, in order (type ADDED, MODIFIED,
+  DELETED or BOOKMARK); an empty list is a heartbeat, sent after ``HEARTBEAT`` seconds of silence.
+* ``{"error": <Status>}``: the end, because the watch failed.
+
+The client acknowledges each chunk with an empty reply: that is the flow control (one chunk in
+flight) and how the api learns the client left. A chunk nobody answers (no responders once the
+client unsubscribed, or no ack within ``ACK_TIMEOUT``) ends the watch, so an abandoned watch stops
+within ``ACK_TIMEOUT`` plus a heartbeat. Each watch is one guarded task reading the store's watch.
+Secrets come out of the api's store decrypted (actors/api/encryption.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import nats.errors
+import structlog
+
+from actors.runtime.supervisor import guarded_task
+from bus.codec import encode
+from bus.connection import Bus
+from bus.store import WatchEvent
+from schemas.errors import BadRequest, InternalError, JetkubeError
+from schemas.labels import matches_fields, parse_field_selector, parse_selector
+
+log = structlog.get_logger(__name__)
+
+HEARTBEAT = 5.0
+ACK_TIMEOUT = 15.0
+FLUSH = 0.02
+MAX_BATCH = 500
+
+
+class _Gone(Exception):
+    pass
+
+
+async def _send(bus: Bus, inbox: str, chunk: dict[str, Any]) -> None:
+    try:
+        await bus.nc.request(inbox, encode(chunk), timeout=ACK_TIMEOUT)
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError) as err:
+        raise _Gone(type(err).__name__) from err
+    except nats.errors.Error as err:
+        raise _Gone(str(err)) from err
+
+
+class SelectorFilter:
+    """Label/field selectors over a watch, as ``ApiClient.watch`` applies them: an object that
+    starts matching arrives as ADDED, one that stops matching as DELETED."""
+
+    def __init__(self, label_selector: str | None, field_selector: str | None) -> None:
+        self.labels = parse_selector(label_selector) if label_selector else None
+        self.fields = parse_field_selector(field_selector) if field_selector else None
+        self.matched: set[str] = set()
+
+    def __call__(self, event: WatchEvent) -> WatchEvent | None:
+        if event.type == "BOOKMARK" or (self.labels is None and self.fields is None):
+            return event
+        obj = event.object
+        meta = obj.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        hit = (self.labels is None or self.labels.matches(meta.get("labels") or {})) and (
+            self.fields is None or matches_fields(obj, self.fields)
+        )
+        if event.type == "DELETED":
+            if key in self.matched or hit:
+                self.matched.discard(key)
+                return event
+            return None
+        if hit:
+            kind = "MODIFIED" if key in self.matched else "ADDED"
+            self.matched.add(key)
+            return WatchEvent(kind, obj, event.revision)
+        if key in self.matched:
+            self.matched.discard(key)
+            return WatchEvent("DELETED", obj, event.revision)
+        return None
+
+
+async def pump(
+    bus: Bus, store: Any, resource: str, namespace: str | None, payload: dict[str, Any], inbox: str
+) -> None:
+    """Forward the store's watch to ``inbox`` until the client goes or the watch fails."""
+    rv = payload.get("resourceVersion")
+    start = int(rv) if rv not in (None, "", "0", 0) else None
+    keep = SelectorFilter(payload.get("labelSelector"), payload.get("fieldSelector"))
+    queue: asyncio.Queue[WatchEvent | JetkubeError] = asyncio.Queue(maxsize=MAX_BATCH * 4)
+
+    async def read() -> None:
+        try:
+            async with contextlib.aclosing(store.watch(resource, namespace, start)) as events:
+                async for event in events:
+                    kept = keep(event)
+                    if kept is not None:
+                        await queue.put(kept)
+        except JetkubeError as err:
+            await queue.put(err)
+        except Exception as err:
+            log.exception("api.watch_failed", resource=resource)
+            await queue.put(InternalError(f"the watch failed: {type(err).__name__}: {err}"))
+
+    reader = guarded_task(f"api-watch-read-{inbox}", read())
+    try:
+        while True:
+            try:
+                first = await asyncio.wait_for(queue.get(), HEARTBEAT)
+            except TimeoutError:
+                await _send(bus, inbox, {"events": []})
+                continue
+            batch = [first]
+            await asyncio.sleep(FLUSH) if queue.empty() else None
+            while not queue.empty() and len(batch) < MAX_BATCH and not isinstance(batch[-1], JetkubeError):
+                batch.append(queue.get_nowait())
+            events = [[e.type, e.object, e.revision] for e in batch if isinstance(e, WatchEvent)]
+            if events:
+                await _send(bus, inbox, {"events": events})
+            if isinstance(batch[-1], JetkubeError):
+                await _send(bus, inbox, {"error": batch[-1].to_status()})
+                return
+    except _Gone as gone:
+        log.debug("api.watch_client_gone", inbox=inbox, why=str(gone))
+    finally:
+        reader.cancel()
+
+
+def start_watch(bus: Bus, store: Any, attrs: Any, payload: dict[str, Any], inbox: str) -> dict[str, Any]:
+    """Start the pump for an authorized watch request; the immediate reply."""
+    if attrs.resource == "events":
+        raise BadRequest(
+            "watching events is not supported; use `get events` or subscribe to jetkube.events.>"
+        )
+    ns = attrs.namespace or None
+    guarded_task(f"api-watch-{inbox}", pump(bus, store, attrs.resource, ns, payload, inbox))
+    return {"streaming": True}

@@ -2,10 +2,11 @@
 
 Lifecycle: :meth:`EmbeddedNats.start` writes a config under the data dir (JetStream on, store under
 ``<data-dir>/jetstream``, max_payload 8 MiB so the api can see and refuse objects over Kubernetes'
-1.5 MB limit), starts the binary as a child process, and waits until it accepts connections. A
-port already taken is a ``ServiceUnavailable`` with one clear line; a server that dies at start
-reports the last lines it printed. :meth:`stop` sends SIGTERM (the server flushes JetStream) and
-waits, then kills.
+1.5 MB limit; ``extra_config`` adds e.g. the ``authorization`` block of bus/auth.py, and the file
+is written mode 0600 since it then holds passwords), starts the binary as a child process, and
+waits until it accepts connections. A port already taken is a ``ServiceUnavailable`` with one
+clear line; a server that dies at start reports the last lines it printed. :meth:`stop` sends
+SIGTERM (the server flushes JetStream) and waits, then kills.
 """
 
 from __future__ import annotations
@@ -67,11 +68,12 @@ class EmbeddedNats:
     port: int = 4222
     host: str = "127.0.0.1"
     extra_config: str = ""
+    tls_config: str = ""  # bus/tls.py's server_tls_block: then TLS only, and the URL is tls://
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        return f"{'tls' if self.tls_config else 'nats'}://{self.host}:{self.port}"
 
     def config_text(self) -> str:
         store = (self.data_dir / "jetstream").resolve()
@@ -79,7 +81,7 @@ class EmbeddedNats:
             f'listen: "{self.host}:{self.port}"\n'
             f"max_payload: {MAX_PAYLOAD}\n"
             f"max_pending: {4 * MAX_PAYLOAD * 8}\n"
-            f'jetstream {{\n  store_dir: "{store}"\n}}\n' + self.extra_config
+            f'jetstream {{\n  store_dir: "{store}"\n}}\n' + self.extra_config + self.tls_config
         )
 
     def start(self, timeout: float = 15.0) -> None:
@@ -89,7 +91,11 @@ class EmbeddedNats:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats-server.conf"
-        conf.write_text(self.config_text())
+        # The config may hold the users' passwords (``extra_config``): owner-readable only.
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.config_text())
+        os.chmod(conf, 0o600)
         logfile = open(self.data_dir / "nats-server.log", "ab")
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(conf)],

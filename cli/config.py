@@ -48,15 +48,21 @@ class Target:
     user: str | None = None
     password: str | None = None
     context: str | None = None
+    ca: str | None = None  # the context's certificate-authority, for tls:// servers (bus/tls.py)
 
     @property
     def url(self) -> str:
-        """The server URL with the credentials in it (what ``Bus.connect`` takes)."""
+        """The server URL with the credentials (and the CA file) in it: what ``Bus.connect`` takes."""
+        from bus.tls import with_ca
+
         if not self.user:
-            return self.server
+            return with_ca(self.server, self.ca)
         cred = f"{urllib.parse.quote(self.user, safe='')}:{urllib.parse.quote(self.password or '', safe='')}@"
-        return ",".join(
-            p.replace("://", f"://{cred}", 1) if "://" in p else cred + p for p in self.server.split(",")
+        return with_ca(
+            ",".join(
+                p.replace("://", f"://{cred}", 1) if "://" in p else cred + p for p in self.server.split(",")
+            ),
+            self.ca,
         )
 
 
@@ -97,6 +103,11 @@ def set_context(data: dict[str, Any], name: str, context: dict[str, Any], *, cur
         data["current-context"] = name
 
 
+def _ca(context: dict[str, Any]) -> str | None:
+    ca = context.get("certificate-authority")
+    return str(ca) if ca else None
+
+
 def _same_server(a: str, b: str) -> bool:
     return split_credentials(a)[0] == split_credentials(b)[0]
 
@@ -111,7 +122,9 @@ def resolve(server: str | None, context: str | None, path: Path | None = None) -
                 f'context "{context}" not found in {path or config_path()} (jetkube config get-contexts)'
             )
         c = ctxs[context]
-        return Target(str(c.get("server") or DEFAULT_SERVER), c.get("user"), c.get("password"), context)
+        return Target(
+            str(c.get("server") or DEFAULT_SERVER), c.get("user"), c.get("password"), context, _ca(c)
+        )
     current = str(data.get("current-context") or "")
     if server:
         plain, user, password = split_credentials(server)
@@ -121,11 +134,13 @@ def resolve(server: str | None, context: str | None, path: Path | None = None) -
         for name in order:
             c = ctxs[name]
             if c.get("server") and _same_server(str(c["server"]), plain):
-                return Target(plain, c.get("user"), c.get("password"), name)
+                return Target(plain, c.get("user"), c.get("password"), name, _ca(c))
         return Target(server)
     if current in ctxs:
         c = ctxs[current]
-        return Target(str(c.get("server") or DEFAULT_SERVER), c.get("user"), c.get("password"), current)
+        return Target(
+            str(c.get("server") or DEFAULT_SERVER), c.get("user"), c.get("password"), current, _ca(c)
+        )
     return Target(DEFAULT_SERVER)
 
 

@@ -63,19 +63,24 @@ class ClusterAuth:
             out.append(path)
         return out
 
-    def write_client_config(self, url: str, cluster: str) -> tuple[Path, str]:
-        """Merge this cluster's contexts into the client config; (its path, the admin context)."""
+    def write_client_config(self, url: str, cluster: str, *, ca: str | None = None) -> tuple[Path, str]:
+        """Merge this cluster's contexts into the client config; (its path, the admin context).
+
+        ``ca``: the certificate-authority file of a TLS server, kept in each context."""
         from cli import config as cfg
 
         data = cfg.load()
         admin_ctx = f"admin@{cluster}"
+        tls = {"certificate-authority": ca} if ca else {}
         cfg.set_context(
             data,
             f"viewer@{cluster}",
-            {"server": url, "user": VIEWER, "password": self.creds.users[VIEWER]},
+            {"server": url, "user": VIEWER, "password": self.creds.users[VIEWER], **tls},
             current=False,
         )
-        cfg.set_context(data, admin_ctx, {"server": url, "user": ADMIN, "password": self.creds.users[ADMIN]})
+        cfg.set_context(
+            data, admin_ctx, {"server": url, "user": ADMIN, "password": self.creds.users[ADMIN], **tls}
+        )
         return cfg.save(data), admin_ctx
 
 

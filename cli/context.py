@@ -5,6 +5,11 @@ Each command takes ``--server``/``-s`` (or ``JETKUBE_SERVER``) and, where it mak
 A command's work is a coroutine taking the :class:`ApiClient`; :func:`run` connects, runs it in
 ``asyncio.run`` and turns every :class:`~schemas.errors.JetkubeError` into one line on stderr and
 exit code 1, as kubectl does. Tests swap :data:`connector` for an in-memory api.
+
+Credentials come from the client config (cli/config.py): ``--context`` (or ``JETKUBE_CONTEXT``)
+picks a context, else the server's own context, else the current one. ``Settings.server`` stays
+the plain URL (safe to print); ``Settings.url`` carries the credentials to the connection.
+``--as USER`` (root option) impersonates, which only admins may do.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -46,10 +51,30 @@ OutputOpt = Annotated[
 ]
 
 
+ContextOpt = Annotated[
+    str | None,
+    typer.Option("--context", envvar="JETKUBE_CONTEXT", help="The context of the config file to use"),
+]
+AsOpt = Annotated[str | None, typer.Option("--as", help="Act as this user (impersonation; admins only)")]
+
+
 @dataclass(frozen=True)
 class Settings:
     server: str = DEFAULT_SERVER
     namespace_flag: str | None = None  # -n as given; None when not given
+    context: str | None = None
+    as_user: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    server_given: bool = False
+    ca: str | None = None  # the context's certificate-authority (tls:// servers)
+
+    @property
+    def url(self) -> str:
+        """The server URL with the credentials the connection logs in with."""
+        from cli.config import Target
+
+        return Target(self.server, self.user, self.password, ca=self.ca).url
 
     @property
     def namespace(self) -> str:
@@ -58,12 +83,25 @@ class Settings:
 
 def settings(ctx: typer.Context | None, server: str | None = None, namespace: str | None = None) -> Settings:
     """The command's own flags, else those given before the command, else the defaults."""
+    from cli.config import resolve
+
     root: Settings = (
         ctx.find_root().obj if ctx is not None and isinstance(ctx.find_root().obj, Settings) else Settings()
     )
+    explicit = server or (root.server if root.server_given else None) or os.environ.get("JETKUBE_SERVER")
+    try:
+        target = resolve(explicit, root.context)
+    except JetkubeError as err:
+        fail(err)
     return Settings(
-        server=server or root.server or os.environ.get("JETKUBE_SERVER") or DEFAULT_SERVER,
+        server=target.server,
         namespace_flag=namespace or root.namespace_flag,
+        context=target.context,
+        as_user=root.as_user,
+        user=target.user,
+        password=target.password,
+        server_given=bool(explicit),
+        ca=target.ca,
     )
 
 
@@ -120,7 +158,9 @@ def run(opts: Settings, work: Work) -> None:
     """Connect to ``opts.server``, run ``work(api)``, exit with its code (errors: one line, 1)."""
 
     async def main() -> int | None:
-        async with connector(opts.server) as api:
+        async with connector(opts.url) as api:
+            if opts.as_user and hasattr(api, "impersonate"):
+                api.impersonate = opts.as_user
             return await work(api)
 
     try:

@@ -35,6 +35,11 @@ class ControlPlaneSettings:
     terminated_pod_gc_threshold: int = 12500
     service_cluster_ip_range: str = "10.96.0.0/12"
     controllers: tuple[str, ...] | None = None  # None: all of them
+    encryption_key_file: str | None = None  # Secrets encrypted at rest with these keys (created if missing)
+    ingress_port: int = 0  # 0: no ingress proxy in this process (actors/ingress)
+    ingress_host: str = "0.0.0.0"
+    runtime_config: str = ""  # kube-apiserver's --runtime-config (schemas/versions.py)
+    storage_versions: str = ""  # kube-apiserver's --storage-versions
 
 
 ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
@@ -133,9 +138,25 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
     from actors.runtime.listwatch import StoreListWatcher
     from actors.runtime.shared import SharedInformers
     from bus.client import ApiClient
+    from schemas.versions import build as build_versions
+
+    versions = build_versions(settings.runtime_config, settings.storage_versions)  # BadRequest: bad flags
+    store.versions = versions  # every write of this process is in the storage version
+    from actors.admission.podsecurity import PodSecurity
 
     informers = SharedInformers(StoreListWatcher(store))
-    api_actor = ApiActor(bus, store, pods_informer=informers.informer("pods"))
+    api_store = store
+    if settings.encryption_key_file:
+        from pathlib import Path
+
+        from actors.api.encryption import EncryptingStore, KeyRing
+
+        api_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
+    api_actor = ApiActor(bus, api_store, pods_informer=informers.informer("pods"))
+    pod_security = PodSecurity(api_actor.namespaces)
+    api_actor.api.create_hooks.append(pod_security.admit)
+    api_actor.api.update_hooks.append(pod_security.admit)
+    api_actor.api.versions = versions
     admission = Admission(store, service_cluster_ip_range=settings.service_cluster_ip_range)
     admission.start(sup)
     api_actor.api.create_hooks.append(admission.admit_create)
@@ -158,6 +179,10 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
             recorder=EventRecorder(bus, "default-scheduler"),
         )
         singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run)
+    if settings.ingress_port:
+        from actors.ingress import start_ingress
+
+        start_ingress(sup, informers, client, port=settings.ingress_port, host=settings.ingress_host)
     informers.start(sup)
     for ctrl in controllers:
         singleton(sup, bus, store, settings, ctrl.name, lambda c=ctrl: run_controller(c))

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.common import RESULTS
 
-ALL = ("api", "scheduler", "e2e", "startup", "fanout", "rollout", "docker", "scale")
+ALL = ("api", "scheduler", "e2e", "startup", "fanout", "rollout", "docker", "scale", "network")
 
 
 @dataclass(frozen=True)
@@ -267,6 +267,32 @@ def _listed(seconds: float, error: str) -> str:
     return f"FAILS after {seconds:.0f} s: {error[:70]}" if error else f"{seconds:.2f} s"
 
 
+def run_network(size: Size) -> tuple[dict[str, Any], list[Row]]:
+    import asyncio
+
+    from bench.network import check_host, run
+
+    cmd = "python -m bench.network" if size.name == "full" else _cmd("network", size)
+    why = check_host()
+    if why:
+        return {"skipped": why}, [("requests/s via ClusterIP / pod directly", "skipped", "", why)]
+    from images.build import ensure_images
+
+    ensure_images(["pause", "nginx"])
+    small = size.name == "small"
+    res = asyncio.run(run(2.0 if small else 5.0, 32, 50 if small else 200, 1 if small else 2))
+    d, c, e = res["direct"], res["cluster_ip"], res["endpoint_change"]
+    return res, [
+        ("requests/s via ClusterIP / pod directly", f"{c['rps']:,.0f} / {d['rps']:,.0f}", "", cmd),
+        (
+            "endpoint change -> proxy acting (p50 / p99)",
+            f"{e['update_to_proxy_p50_ms']:.1f} / {e['update_to_proxy_p99_ms']:.1f} ms",
+            "≤ 2 s",
+            cmd,
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -295,6 +321,7 @@ def main() -> None:
         ("startup", lambda: run_startup(size, only)),
         ("docker", lambda: run_docker(size)),
         ("scale", lambda: run_scale(size)),
+        ("network", lambda: run_network(size)),
     ]
     for name, step in steps:
         wanted = name in only or (name == "startup" and only & {"fanout", "rollout"})

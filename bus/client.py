@@ -5,6 +5,13 @@ subjects; payloads in the README). Watches read the state bucket's stream direct
 cache is not in the way of a watch, and any NATS subscriber may do the same), filtering labels and
 fields on the client. A kubelet follows only its own pods through ``watch_node_pods``, fed by the
 api actor's node relay on ``jetkube.nodepods.<node>``, so its cost does not grow with the cluster.
+
+On an authenticated bus (``bus.identity``) requests go to the user's own subjects
+``jetkube.api.u.<user>.<verb>`` (bus/auth.py), and a user without raw read access to the state
+bucket (``bus.raw_reads``), an impersonating client (``impersonate``, kubectl's ``--as``) and every
+read of Secrets (encrypted at rest; the api decrypts) list through the api and watch through the
+api's streaming watch (``watch`` verb: the api sends batches of events to an inbox of the client's,
+each acknowledged, with heartbeats, as the kubelet's log stream does).
 """
 
 from __future__ import annotations
@@ -27,17 +34,52 @@ API_PREFIX = "jetkube.api"
 NODEPODS_PREFIX = "jetkube.nodepods"
 
 
+WATCH_SILENCE_LIMIT = 40.0  # no chunk, not even a heartbeat, for this long: the api is gone
+VIA_API_ALWAYS = frozenset({"secrets"})  # encrypted at rest: only the api can read them
+
+
 class ApiClient:
-    def __init__(self, bus: Bus, *, timeout: float = 15.0, user: str | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        timeout: float = 15.0,
+        user: str | None = None,
+        impersonate: str | None = None,
+        impersonate_groups: list[str] | None = None,
+    ) -> None:
         self.bus = bus
         self.timeout = timeout
         self.user = user
+        self.impersonate = impersonate
+        self.impersonate_groups = impersonate_groups
         self._store: Store | None = None
+
+    def subject(self, verb: str) -> str:
+        identity = getattr(self.bus, "identity", None)
+        if identity and identity != "controlplane":  # the control plane uses the trusted subjects
+            return f"{API_PREFIX}.u.{identity}.{verb}"
+        return f"{API_PREFIX}.{verb}"
+
+    def _raw(self, plural: str) -> bool:
+        raw = bool(getattr(self.bus, "raw_reads", True))
+        return raw and not self.impersonate and plural not in VIA_API_ALWAYS
 
     async def call(self, verb: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
         if self.user:
             payload = {**payload, "user": self.user}
-        return await request(self.bus, f"{API_PREFIX}.{verb}", payload, timeout=timeout or self.timeout)
+        if self.impersonate:
+            who = {"user": self.impersonate, "groups": self.impersonate_groups}
+            payload = {**payload, "impersonate": who}
+        return await request(self.bus, self.subject(verb), payload, timeout=timeout or self.timeout)
+
+    async def can_i(
+        self, verb: str, resource: str, namespace: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """``{"allowed": bool, "reason": str}``: may this client's user do ``verb`` on ``resource``?"""
+        return await self.call(
+            "cani", {"verb": verb, "resource": resource, "namespace": namespace, "name": name}
+        )
 
     @staticmethod
     def _ns(obj: dict[str, Any] | None, namespace: str | None) -> str | None:
@@ -71,7 +113,7 @@ class ApiClient:
         from schemas.registry import lookup
 
         info = lookup(resource)
-        if info.plural == "events":
+        if info.plural == "events" or not self._raw(info.plural):
             return await self.call(
                 "list",
                 {
@@ -192,6 +234,13 @@ class ApiClient:
             raise BadRequest(
                 "watching events is not supported; use `get events` or subscribe to jetkube.events.>"
             )
+        if not self._raw(info.plural):
+            async with contextlib.aclosing(
+                self._watch_via_api(info.plural, namespace, label_selector, field_selector, resource_version)
+            ) as via_api:
+                async for event in via_api:
+                    yield event
+            return
         labels = parse_selector(label_selector) if label_selector else None
         fields = parse_field_selector(field_selector) if field_selector else None
         store = await self._watch_store()
@@ -223,6 +272,62 @@ class ApiClient:
                     # It stopped matching: watchers must forget it.
                     matched.discard(key)
                     yield WatchEvent("DELETED", obj, event.revision)
+
+    async def _watch_via_api(
+        self,
+        plural: str,
+        namespace: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+        resource_version: str | int | None,
+    ) -> AsyncIterator[WatchEvent]:
+        """The api's streaming watch: chunks ``{"events": [[type, object, revision], ...]}`` (an
+        empty list is a heartbeat) or ``{"error": Status}`` arrive as requests on our inbox; each
+        is acknowledged with an empty reply, which is also how the api learns we are still here."""
+        from schemas.errors import InternalError, from_status
+
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def enqueue(msg: Any) -> None:
+            await queue.put(msg)
+
+        inbox = self.bus.nc.new_inbox()
+        try:
+            sub = await self.bus.nc.subscribe(inbox, cb=enqueue)
+        except nats.errors.Error as err:
+            raise ServiceUnavailable(f"cannot subscribe at {self.bus.url}: {err}") from err
+        try:
+            await self.call(
+                "watch",
+                {
+                    "resource": plural,
+                    "namespace": namespace,
+                    "labelSelector": label_selector,
+                    "fieldSelector": field_selector,
+                    "resourceVersion": None if resource_version is None else str(resource_version),
+                    "stream": inbox,
+                },
+            )
+            while True:
+                try:
+                    msg = await asyncio.wait_for(queue.get(), WATCH_SILENCE_LIMIT)
+                except TimeoutError:
+                    raise ServiceUnavailable(
+                        f"the api stopped sending the watch of {plural} "
+                        f"(nothing for {WATCH_SILENCE_LIMIT:g}s)"
+                    ) from None
+                chunk = decode(msg.data)
+                with contextlib.suppress(nats.errors.Error):
+                    await msg.respond(b"")
+                if not isinstance(chunk, dict):
+                    raise InternalError("malformed watch chunk from the api")
+                if "error" in chunk:
+                    raise from_status(chunk["error"])
+                for kind, obj, revision in chunk.get("events") or []:
+                    yield WatchEvent(kind, obj, int(revision))
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
 
     async def watch_node_pods(self, node_name: str) -> AsyncIterator[WatchEvent]:
         """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.

@@ -55,6 +55,7 @@ from schemas.errors import (
     Timeout,
 )
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
+from schemas.versions import ApiVersions, to_current
 
 log = structlog.get_logger(__name__)
 
@@ -132,6 +133,11 @@ class Store:
         self.stream = f"KV_{bucket}"
         self.prefix = f"$KV.{bucket}."
         self.js_timeout = 10.0
+        # The api process's --storage-versions: the version each kind is written in (None: current).
+        self.versions: ApiVersions | None = None
+
+    def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return obj if self.versions is None else self.versions.to_storage(obj)
 
     @classmethod
     async def open(cls, bus: Bus, bucket: str = DEFAULT_BUCKET, *, replicas: int = 1) -> Store:
@@ -166,7 +172,7 @@ class Store:
             raise InternalError(f"corrupt value at revision {seq}")
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(seq)
-        return obj
+        return to_current(obj)  # the one place reads convert: stored version -> current version
 
     async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
         try:
@@ -347,7 +353,7 @@ class Store:
         if not name:
             raise BadRequest("metadata.name: Required value")
         subject = self._subject(resource, meta.get("namespace"), name)
-        payload = encode(stored)
+        payload = encode(self._stored_form(stored))
         try:
             seq = await self._publish(subject, payload, 0, "create")
         except _WrongLast:
@@ -381,7 +387,7 @@ class Store:
         stored = _prepare_update(obj, old)
         subject = self._subject(resource, meta.get("namespace"), name)
         try:
-            seq = await self._publish(subject, encode(stored), int(rv), "update")
+            seq = await self._publish(subject, encode(self._stored_form(stored)), int(rv), "update")
         except _WrongLast:
             raise conflict(resource, name) from None
         stored["metadata"]["resourceVersion"] = str(seq)
@@ -417,7 +423,7 @@ class Store:
                 stored = _prepare_update(new, old)
                 subject = self._subject(resource, meta.get("namespace"), name)
                 headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
-                fut = await pipeline.publish(subject, encode(stored), headers)
+                fut = await pipeline.publish(subject, encode(self._stored_form(stored)), headers)
                 sent.append((len(slots), stored, name, fut))
                 slots.append(None)
             acks = await pipeline.settle([f for _, _, _, f in sent], timeout)
@@ -451,7 +457,7 @@ class Store:
         last["metadata"].pop("resourceVersion", None)
         subject = self._subject(resource, namespace, name)
         try:
-            seq = await self._publish(subject, encode(last), int(current), "delete")
+            seq = await self._publish(subject, encode(self._stored_form(last)), int(current), "delete")
         except _WrongLast:
             raise conflict(resource, name) from None
         last["metadata"]["resourceVersion"] = str(seq)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.up import RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT
 from schemas.errors import JetkubeError
 
 
@@ -21,11 +22,17 @@ async def run_controlplane(server: str, identity: str | None, replicas: int, set
     bus = await Bus.connect(server, name="jetkube-controlplane")
     store = await Store.open(bus, replicas=replicas)
     await ensure_stream(bus, replicas=replicas)
+    from bus.logs import ensure_log_stream
+
+    await ensure_log_stream(bus, replicas=replicas)
     settings = ControlPlaneSettings(**{k: v for k, v in settings_kw.items() if v is not None})
     if identity:
         settings.identity = identity
     sup = Supervisor()
     start_control_plane(sup, bus, store, settings)
+    from actors.health.agent import HealthAgent
+
+    HealthAgent(bus, sup, process_id=settings.identity, role="controlplane", replicas=replicas).start()
     try:
         await sup.run_until_signal()
     finally:
@@ -43,11 +50,35 @@ def controlplane(
     service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
     lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
+    ] = "127.0.0.1",
+    runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
+    storage_versions: Annotated[str, STORAGE_VERSIONS_OPT] = "",
+    ingress_port: Annotated[
+        int, typer.Option("--ingress-port", help="Serve Ingresses on this port (all addresses); 0: not here.")
+    ] = 0,
+    credentials: Annotated[
+        str,
+        typer.Option("--credentials", envvar="JETKUBE_CREDENTIALS", help="NATS credentials (JSON file)."),
+    ] = "",
+    encryption_key_file: Annotated[
+        str, typer.Option("--encryption-key-file", help="Encrypt Secrets at rest with these keys (JSON).")
+    ] = "",
 ) -> None:
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
     from cli.logsetup import configure_logging
+    from schemas.versions import build as build_versions
 
     configure_logging(log_level)
+    try:
+        build_versions(runtime_config, storage_versions)  # bad flags: one line, before connecting
+    except JetkubeError as err:
+        typer.echo(err.cli_line(), err=True)
+        raise typer.Exit(1) from None
     kw = {
         "node_monitor_grace_period": node_monitor_grace_period,
         "pod_eviction_timeout": pod_eviction_timeout,
@@ -55,9 +86,19 @@ def controlplane(
         "service_cluster_ip_range": service_cluster_ip_range,
         "lease_duration": lease_duration,
         "renew_deadline": lease_duration * 2 / 3,
+        "runtime_config": runtime_config,
+        "storage_versions": storage_versions,
+        "ingress_port": ingress_port,
+        "encryption_key_file": encryption_key_file or None,
     }
     try:
-        asyncio.run(run_controlplane(server, identity or None, replicas, kw))
+        from bus.metrics import metrics_served
+
+        with metrics_served(metrics_port, metrics_host):
+            from bus.auth import url_with_credentials
+
+            server = url_with_credentials(server, credentials or None)
+            asyncio.run(run_controlplane(server, identity or None, replicas, kw))
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None

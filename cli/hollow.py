@@ -25,6 +25,10 @@ async def run_hollow(server: str, settings_kw: dict) -> None:
     sup = Supervisor("hollow-nodes")
     fleet = HollowFleet(bus, settings)
     fleet.start(sup)
+    from actors.health.agent import HealthAgent
+
+    process_id = f"hollow-nodes-{settings.prefix.rstrip('-')}"
+    HealthAgent(bus, sup, process_id=process_id, role="hollow-nodes").start()
     try:
         await fleet.ready(timeout=max(120.0, settings.count / 20))
         typer.echo(f"{settings.count} hollow nodes ready ({settings.prefix}{settings.start_index}...)")
@@ -62,6 +66,12 @@ def hollow_nodes(
     pods: Annotated[int, typer.Option("--pods", help="Pod capacity per node.")] = 110,
     server: Annotated[str, typer.Option("--server", envvar="JETKUBE_SERVER")] = "nats://127.0.0.1:4222",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Run N hollow kubelets (simulated nodes, no Docker) against a cluster."""
     from cli.logsetup import configure_logging
@@ -85,7 +95,10 @@ def hollow_nodes(
         "capacity": {"cpu": cpu, "memory": memory, "pods": str(pods)},
     }
     try:
-        asyncio.run(run_hollow(server, kw))
+        from bus.metrics import metrics_served
+
+        with metrics_served(metrics_port, metrics_host):
+            asyncio.run(run_hollow(server, kw))
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None

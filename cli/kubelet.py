@@ -55,6 +55,11 @@ async def run_kubelet(server: str, node_name: str, options: dict) -> None:
                 f"Docker engine at {engine} is unreachable. "
                 "Is the engine running, and is --docker-host right?"
             )
+        from actors.health.agent import HealthAgent
+
+        HealthAgent(
+            bus, sup, process_id=f"kubelet-{node_name}", role="kubelet", extra=lambda: {"node": node_name}
+        ).start()
         await sup.run_until_signal()
     finally:
         await sup.stop()
@@ -100,6 +105,34 @@ def kubelet(
     image_gc_high_threshold: Annotated[int, typer.Option("--image-gc-high-threshold")] = 90,
     image_gc_low_threshold: Annotated[int, typer.Option("--image-gc-low-threshold")] = 80,
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    stats_interval: Annotated[
+        float, typer.Option("--stats-interval", help="Seconds between CPU/memory samples (top); 0: off.")
+    ] = 10.0,
+    log_stream: Annotated[
+        bool,
+        typer.Option(
+            "--log-stream/--no-log-stream", help="Publish opted-in namespaces' logs to JETKUBE_LOGS."
+        ),
+    ] = True,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
+    ] = "127.0.0.1",
+    credentials: Annotated[
+        str,
+        typer.Option(
+            "--credentials", envvar="JETKUBE_CREDENTIALS", help="This node's NATS credentials (JSON file)."
+        ),
+    ] = "",
+    cluster_dns: Annotated[
+        str,
+        typer.Option(
+            "--cluster-dns", help="ClusterFirst pods' DNS server IPs, comma-separated (kube-dns's ClusterIP)."
+        ),
+    ] = "",
+    cluster_domain: Annotated[str, typer.Option("--cluster-domain")] = "cluster.local",
 ) -> None:
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels
@@ -124,9 +157,19 @@ def kubelet(
             image_gc_high_threshold=image_gc_high_threshold,
             image_gc_low_threshold=image_gc_low_threshold,
         ),
+        "stats_interval": stats_interval,
+        "log_stream": log_stream,
+        "cluster_dns": [ip.strip() for ip in cluster_dns.split(",") if ip.strip()] or None,
+        "cluster_domain": cluster_domain,
     }
     try:
-        asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
+        from bus.metrics import metrics_served
+
+        with metrics_served(metrics_port, metrics_host):
+            from bus.auth import url_with_credentials
+
+            server = url_with_credentials(server, credentials or None)
+            asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None

@@ -3,6 +3,13 @@
 Used by the benchmarks and the tests that need the cluster as a user runs it (a separate
 process, spoken to only over NATS). ``LocalCluster.start()`` waits until the api answers;
 ``stop()`` sends SIGTERM (an ordered shutdown) and waits.
+
+``jetkube up`` requires credentials: the child writes its client config to ``<data-dir>/config``
+(``JETKUBE_CONFIG``, so concurrent clusters never share ``~/.jetkube/config``; it holds the
+``admin@...`` and ``viewer@...`` contexts, :attr:`config_path`). :attr:`url` carries the control
+plane's credentials (``nats://controlplane:...@127.0.0.1:port``): the harness (tests, benchmarks,
+hollow nodes) drives the cluster with full rights over the trusted subjects, as before auth
+existed; :meth:`login` gives the URL of any other user.
 """
 
 from __future__ import annotations
@@ -47,12 +54,38 @@ class LocalCluster:
     port: int = field(default_factory=free_port)
     kubelet: bool = False
     extra_args: tuple[str, ...] = ()
+    dashboard_port: int = 0  # off: several clusters at once must not fight over 8001; free_port() to have one
     log_level: str = "info"
+    networking: bool = False  # off: the service proxy and DNS are one per host (nat table, 10.96.0.10)
+    tls: tuple[Path, Path] | None = None  # (certificate, key): `up --tls-cert --tls-key`, self-signed
     process: subprocess.Popen[bytes] | None = None
 
     @property
+    def plain_url(self) -> str:
+        """The server's URL without credentials (``?ca=`` the certificate when it serves TLS)."""
+        if self.tls is None:
+            return f"nats://127.0.0.1:{self.port}"
+        return f"tls://127.0.0.1:{self.port}?ca={self.tls[0]}"
+
+    @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        """The server URL with the control plane's credentials (once ``jetkube up`` made them)."""
+        try:
+            return self.login("controlplane")
+        except (OSError, ValueError, KeyError):  # not written yet, or being written right now
+            return self.plain_url
+
+    def login(self, user: str) -> str:
+        """The server URL with the credentials of a NATS user (admin, viewer, node-<name>...)."""
+        import json
+        import urllib.parse
+
+        password = json.loads((self.data_dir / "auth.json").read_text())["users"][user]
+        return self.plain_url.replace("://", f"://{user}:{urllib.parse.quote(password, safe='')}@", 1)
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / "config"
 
     @property
     def log_path(self) -> Path:
@@ -72,13 +105,27 @@ class LocalCluster:
             "--log-level",
             self.log_level,
             "--kubelet" if self.kubelet else "--no-kubelet",
+            "--networking" if self.networking else "--no-networking",
+            "--dashboard-port",
+            str(self.dashboard_port),
+            *(() if "--metrics-port" in self.extra_args else ("--metrics-port", "0")),
+            *(("--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])) if self.tls else ()),
             *self.extra_args,
         ]
-        env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "JETKUBE_CONFIG": str(self.config_path),
+        }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=env)
         try:
-            asyncio.run(wait_api(self.url, timeout))
+            deadline = time.monotonic() + timeout
+            while not (self.data_dir / "auth.json").exists():
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            asyncio.run(wait_api(self.url, max(1.0, deadline - time.monotonic())))
         except BaseException:
             self.stop()
             raise

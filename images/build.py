@@ -560,6 +560,24 @@ def ensure_images(
     return results
 
 
+def build_jetkube_tag(tag: str, *, ensure_base: bool = True) -> Result:
+    """``jetkube/jetkube:<tag>``: the test bed's jetkube image with ``JETKUBE_BUILD=<tag>``, which
+    every process reports in its health (a second build for the upgrade test: compose.yaml runs
+    ``jetkube/jetkube:${JETKUBE_TAG:-testbed}``). ``ensure_base=False`` builds on the jetkube image
+    as it is (the one a running bed runs), without rebuilding it for a changed tree."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", tag) or tag == "testbed":
+        raise RuntimeError(f"--tag {tag!r}: use lowercase letters, digits, '.', '_', '-' (and not testbed)")
+    if ensure_base:
+        ensure_images(["jetkube"])
+    t0 = time.monotonic()
+    base = IMAGES["jetkube"].tags[0]
+    ctx = fresh_context(f"jetkube-{tag}")
+    (ctx / "Dockerfile").write_text(f"FROM {base}\nENV JETKUBE_BUILD={tag}\nLABEL io.jetkube.build={tag}\n")
+    target = f"{base.rsplit(':', 1)[0]}:{tag}"
+    run(["docker", "build", "-q", "--network", "none", "-t", target, str(ctx)])
+    return Result("jetkube", target, "built", time.monotonic() - t0)
+
+
 def _print_line(r: Result) -> None:
     sys.stdout.write(r.line() + "\n")
     sys.stdout.flush()
@@ -571,10 +589,15 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=list(IMAGES), help="build only this image (and its bases)"
     )
     ap.add_argument("--force", action="store_true", help="rebuild even when the recipe hash matches")
+    ap.add_argument(
+        "--tag", help="also build jetkube/jetkube:TAG from the same tree, reporting build TAG (upgrades)"
+    )
     args = ap.parse_args(argv)
     t0 = time.monotonic()
     try:
         ensure_images(args.only, force=args.force, progress=_print_line)
+        if args.tag:
+            _print_line(build_jetkube_tag(args.tag))
     except (RuntimeError, subprocess.CalledProcessError, KeyError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -19,6 +19,11 @@ Old-version defaults that differ from the storage version's:
 
 Version-only fields are dropped on the way up, as in Kubernetes: ``spec.rollbackTo`` (Deployment
 rollback, removed in apps/v1) and ``spec.templateGeneration`` (DaemonSet).
+
+Ingress (extensions/v1beta1, networking.k8s.io/v1beta1) moves fields both ways (DOWNGRADES):
+``spec.backend`` is v1's ``spec.defaultBackend``, a backend's ``serviceName``/``servicePort`` are
+``service.name``/``service.port.number`` (or ``.name`` for a named port), and a path's missing
+``pathType`` is ImplementationSpecific, the old versions' default.
 """
 
 from __future__ import annotations
@@ -120,6 +125,63 @@ def _nothing(obj: Obj) -> None:
     return None
 
 
+def _v1beta1_backend(backend: Any) -> Any:
+    """``{serviceName, servicePort}`` -> ``{service: {name, port: {number | name}}}``."""
+    if not isinstance(backend, dict) or "service" in backend:
+        return backend
+    out = {k: v for k, v in backend.items() if k not in ("serviceName", "servicePort")}
+    if "serviceName" in backend or "servicePort" in backend:
+        port = backend.get("servicePort")
+        service: Obj = {"name": backend.get("serviceName")}
+        if isinstance(port, str):
+            service["port"] = {"name": port}
+        elif port is not None:
+            service["port"] = {"number": port}
+        out["service"] = service
+    return out
+
+
+def _v1beta1_ingress(obj: Obj) -> None:
+    """extensions/v1beta1 and networking.k8s.io/v1beta1 Ingress: ``spec.backend`` is
+    ``spec.defaultBackend``, backends name ``serviceName``/``servicePort``, and a path's pathType
+    defaults to ImplementationSpecific."""
+    spec = _spec(obj)
+    if spec is None:
+        return
+    if "backend" in spec:
+        spec["defaultBackend"] = _v1beta1_backend(spec.pop("backend"))
+    for rule in spec.get("rules") or ():
+        http = rule.get("http") if isinstance(rule, dict) else None
+        for path in (http.get("paths") or ()) if isinstance(http, dict) else ():
+            if isinstance(path, dict):
+                path.setdefault("pathType", "ImplementationSpecific")
+                if "backend" in path:
+                    path["backend"] = _v1beta1_backend(path["backend"])
+
+
+def _v1_backend_down(backend: Any) -> Any:
+    if not isinstance(backend, dict) or "service" not in backend:
+        return backend
+    out = {k: v for k, v in backend.items() if k != "service"}
+    service = backend["service"] or {}
+    port = service.get("port") or {}
+    out["serviceName"] = service.get("name")
+    out["servicePort"] = port.get("name") if port.get("name") else port.get("number")
+    return out
+
+
+def _ingress_to_v1beta1(obj: Obj) -> None:
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if "defaultBackend" in spec:
+        spec["backend"] = _v1_backend_down(spec.pop("defaultBackend"))
+    for rule in spec.get("rules") or ():
+        for path in ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ():
+            if isinstance(path, dict) and "backend" in path:
+                path["backend"] = _v1_backend_down(path["backend"])
+
+
 #: (kind, old apiVersion) -> the old version's defaults and field moves, applied before renaming.
 UPGRADES: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("Deployment", "extensions/v1beta1"): _extensions_deployment,
@@ -131,6 +193,14 @@ UPGRADES: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("DaemonSet", "apps/v1beta2"): _nothing,
     ("CronJob", "batch/v1beta1"): _nothing,
     ("CronJob", "batch/v2alpha1"): _nothing,
+    ("Ingress", "extensions/v1beta1"): _v1beta1_ingress,
+    ("Ingress", "networking.k8s.io/v1beta1"): _v1beta1_ingress,
+}
+
+#: (kind, old apiVersion) -> field moves from the storage version down (``jetkube convert``).
+DOWNGRADES: dict[tuple[str, str], Callable[[Obj], None]] = {
+    ("Ingress", "extensions/v1beta1"): _ingress_to_v1beta1,
+    ("Ingress", "networking.k8s.io/v1beta1"): _ingress_to_v1beta1,
 }
 
 
@@ -148,6 +218,9 @@ def to_storage(obj: Obj, info: registry.ResourceInfo) -> Obj:
 
 def _downgrade(obj: Obj, target: str) -> Obj:
     # The older versions hold every field of the storage version that jetkube stores.
+    downgrade = DOWNGRADES.get((str(obj.get("kind")), target))
+    if downgrade is not None:
+        downgrade(obj)
     obj["apiVersion"] = target
     return obj
 

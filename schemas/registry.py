@@ -110,6 +110,40 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         "cronjobs", "CronJob", "batch", models.CronJob, short=("cj",), old=("batch/v1beta1", "batch/v2alpha1")
     ),
     _info("leases", "Lease", "coordination.k8s.io", models.Lease, status=False),
+    _info(
+        "ingresses",
+        "Ingress",
+        "networking.k8s.io",
+        models.Ingress,
+        short=("ing",),
+        old=("extensions/v1beta1", "networking.k8s.io/v1beta1"),
+    ),
+    _info("roles", "Role", "rbac.authorization.k8s.io", models.Role, status=False),
+    _info(
+        "clusterroles",
+        "ClusterRole",
+        "rbac.authorization.k8s.io",
+        models.ClusterRole,
+        namespaced=False,
+        status=False,
+    ),
+    _info("rolebindings", "RoleBinding", "rbac.authorization.k8s.io", models.RoleBinding, status=False),
+    _info(
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        "rbac.authorization.k8s.io",
+        models.ClusterRoleBinding,
+        namespaced=False,
+        status=False,
+    ),
+    _info(
+        "ingressclasses",
+        "IngressClass",
+        "networking.k8s.io",
+        models.IngressClass,
+        namespaced=False,
+        status=False,
+    ),
 )
 
 BY_KIND: dict[str, ResourceInfo] = {r.kind: r for r in RESOURCES}

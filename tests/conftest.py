@@ -36,6 +36,19 @@ def _xdist_group(item: pytest.Item) -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Every test starts with structlog's defaults. A CLI command run in-process (CliRunner)
+    configures structlog for its own output: errors only, to the runner's stream, which is closed
+    once the command returns; left in place, that would hide the logs later tests capture and
+    write to a closed file."""
+    import structlog
+
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

@@ -4,6 +4,12 @@
 the bootstrap (one-shot: the default namespaces), and the responder on ``jetkube.api.*`` in the
 queue group ``jetkube-api`` (every replica serves; NATS spreads requests over them). Stopping the
 supervisor stops them in reverse order: the responder first, so no request is half-served.
+
+Requests pass the authorization gate (actors/api/authz/gate.py) first: the responder on
+``jetkube.api.*`` serves the trusted subjects (the control plane's, or everyone's with NATS auth
+off), a second one on ``jetkube.api.u.*.*`` serves authenticated users, whose identity is the
+subject's user token. The gate keeps mirrors of the four RBAC kinds and writes the default
+ClusterRoles and bindings at bootstrap.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from actors.api.authz.gate import Gate
 from actors.api.handlers import Api
 from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
@@ -21,6 +28,7 @@ from actors.runtime.supervisor import Supervisor
 from bus.client import API_PREFIX
 from bus.connection import Bus
 from bus.events import ensure_stream
+from bus.logs import ensure_log_stream
 from bus.rpc import Responder
 from bus.store import Store
 from schemas.errors import AlreadyExists
@@ -54,13 +62,28 @@ class ApiActor:
             self.pods = Mirror(store, "pods")
             self.relay = NodeRelay(bus, self.pods)
         self.api = Api(store, namespaces=self.namespaces, pods=self.pods, relay=self.relay, bus=bus)
+        self.gate = Gate(self.api, store)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
         self.responder = Responder(
-            bus, f"{API_PREFIX}.*", self.api.handle, queue=QUEUE_GROUP, concurrency=concurrency, name="api"
+            bus,
+            f"{API_PREFIX}.*",
+            self.gate.handle_trusted,
+            queue=QUEUE_GROUP,
+            concurrency=concurrency,
+            name="api",
+        )
+        self.user_responder = Responder(
+            bus,
+            f"{API_PREFIX}.u.*.*",
+            self.gate.handle_user,
+            queue=QUEUE_GROUP,
+            concurrency=max(4, concurrency // 4),
+            name="api-users",
         )
 
     async def bootstrap(self) -> None:
         await ensure_stream(self.bus)
+        await ensure_log_stream(self.bus)  # the kubelets publish to it; they may not create streams
         for name in DEFAULT_NAMESPACES:
             try:
                 await self.store.create(
@@ -76,6 +99,7 @@ class ApiActor:
                 log.info("api.namespace_created", namespace=name)
             except AlreadyExists:
                 pass
+        await self.gate.bootstrap()
 
     async def ready(self, timeout: float = 30.0) -> None:
         """Wait until the mirrors have synced (the api answers correctly from then on)."""
@@ -84,13 +108,16 @@ class ApiActor:
             await self.pods.wait_synced(timeout)
         else:
             await self.pods_informer.wait_synced(timeout)
+        await self.gate.ready(timeout)
         await asyncio.wait_for(self.responder.serving.wait(), timeout)
+        await asyncio.wait_for(self.user_responder.serving.wait(), timeout)
 
     def start(self, sup: Supervisor) -> None:
         sup.spawn("api.mirror.namespaces", self.namespaces.run)
         if self.pods is not None:
             sup.spawn("api.mirror.pods", self.pods.run)
         sup.spawn("api.noderelay", self.relay.run)
+        self.gate.start(sup)
         sup.spawn("api.responder", self.serve)
 
     async def serve(self) -> None:
@@ -105,4 +132,7 @@ class ApiActor:
             await self.pods_informer.wait_synced(120)
         for wait in self.before_serving:
             await wait()
-        await self.responder.run()
+        await self.gate.ready(120)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self.responder.run(), name="api-responder")
+            tg.create_task(self.user_responder.run(), name="api-user-responder")

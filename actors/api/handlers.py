@@ -17,7 +17,9 @@ reply. Rules kept here, as Kubernetes keeps them:
 from __future__ import annotations
 
 import copy
+import functools
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,12 +32,14 @@ from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
 from bus.events import list_events, publish_event
+from bus.metrics import REQUESTS
 from bus.store import Store
 from schemas.decode import normalize
-from schemas.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound
+from schemas.errors import BadRequest, Conflict, Forbidden, JetkubeError, MethodNotAllowed, NotFound
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 from schemas.patch import apply_patch
 from schemas.registry import ResourceInfo, lookup
+from schemas.versions import ApiVersions, describe, requested_version
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +65,22 @@ def server_version() -> dict[str, str]:
 
 def generate_name(prefix: str) -> str:
     return prefix + "".join(random.choices(_NAME_CHARS, k=5))
+
+
+_VERBS = frozenset(
+    {"create", "get", "list", "update", "patch", "delete", "nodepods", "version", "apiversions", "migrate"}
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_label(raw: str) -> str:
+    """The metric label of a request's resource: its plural, or "unknown" (bounded cardinality)."""
+    if not raw:
+        return ""
+    try:
+        return lookup(raw).plural
+    except JetkubeError:
+        return "unknown"
 
 
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
@@ -95,18 +115,44 @@ class Api:
         self.create_hooks: list[AdmitHook] = []
         self.update_hooks: list[AdmitHook] = []
         self.delete_hooks: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+        self.versions = ApiVersions()  # --runtime-config and --storage-versions (schemas/versions.py)
 
     # ---------------------------------------------------------------- dispatch
 
     async def handle(self, verb: str, payload: dict[str, Any], _msg: Any = None) -> Any:
+        """Dispatch, counted and timed (jetkube_api_requests_total, ..._request_duration_seconds)."""
+        started = time.perf_counter()
+        code = 201 if verb == "create" else 200  # as the Kubernetes api-server counts them
+        try:
+            return await self._dispatch(verb, payload)
+        except JetkubeError as err:
+            code = err.code
+            raise
+        except Exception:
+            code = 500
+            raise
+        finally:
+            REQUESTS.observe(
+                verb if verb in _VERBS else "unknown",
+                _resource_label(res) if isinstance(res := payload.get("resource"), str) else "",
+                code,
+                time.perf_counter() - started,
+            )
+
+    async def _dispatch(self, verb: str, payload: dict[str, Any]) -> Any:
         if verb == "nodepods":
             return self.nodepods(str(payload.get("node") or ""))
         if verb == "version":
             return server_version()
+        if verb == "apiversions":
+            return describe(self.versions)
+        if verb == "migrate":
+            return await self._migrate(payload)
         resource = payload.get("resource")
         if not isinstance(resource, str) or not resource:
             raise BadRequest("resource: Required value")
         info = lookup(resource)
+        self._check_versions(resource, info, payload.get("body") if verb in ("create", "update") else None)
         ns = payload.get("namespace") if info.namespaced else None
         if ns is not None and not isinstance(ns, str):
             raise BadRequest("namespace: must be a string")
@@ -145,6 +191,22 @@ class Api:
                 resource_version=payload.get("resourceVersion"),
             )
         raise MethodNotAllowed(f'the verb "{verb}" is not supported')
+
+    def _check_versions(self, resource: str, info: ResourceInfo, body: Any) -> None:
+        """--runtime-config: refuse (NotFound) a request that names or sends a disabled version."""
+        if not self.versions.disabled:
+            return
+        spelled = requested_version(resource, info)
+        if spelled:
+            self.versions.check(spelled, info.kind)
+        if isinstance(body, dict) and isinstance(body.get("apiVersion"), str):
+            self.versions.check(body["apiVersion"], str(body.get("kind") or info.kind))
+
+    async def _migrate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``jetkube migrate-storage``'s writes (actors/storagemigration.py); system:masters only."""
+        from actors.storagemigration import StoreRewriter
+
+        return await StoreRewriter(self.store.bus, self.versions, bucket=self.store.bucket).handle(payload)
 
     # ------------------------------------------------------------------ reads
 

@@ -25,14 +25,39 @@ from actors.kubelet import labels as L
 from actors.kubelet import naming
 from actors.kubelet.context import KubeletContext
 from actors.kubelet.docker_errors import ImageNeverPull, ImagePullError
-from actors.kubelet.envvars import ContainerConfigError, expand_command, referenced_objects, resolve_env
+from actors.kubelet.envvars import (
+    ContainerConfigError,
+    expand_command,
+    referenced_objects,
+    resolve_env,
+    service_env,
+)
 from actors.kubelet.handlers import run_action
 from actors.kubelet.prober import Prober
 from actors.kubelet.types import SandboxInfo
 from actors.kubelet.volumes import VolumeManager, fetch_objects
+from actors.metrics.instruments import CONTAINER_STARTS
 from schemas.errors import AlreadyExists, DockerError, JetkubeError, NotFound, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
+
+
+async def fetch_services(api: Any, namespace: str) -> list[dict[str, Any]]:
+    """The Services of ``namespace`` and ``default/kubernetes`` (for the service env variables);
+    none when the api cannot say (the container still starts, as without service links)."""
+    try:
+        items = list((await api.list("services", namespace)).get("items") or [])
+        if namespace != "default":
+            items += [
+                s
+                for s in (await api.list("services", "default")).get("items") or []
+                if (s.get("metadata") or {}).get("name") == "kubernetes"
+            ]
+    except JetkubeError as exc:
+        log.warning("kubelet.service_env_unavailable", namespace=namespace, error=exc.message)
+        return []
+    return items
+
 
 Obj = dict[str, Any]
 MIN_GRACE_AFTER_PRESTOP = 2.0
@@ -133,7 +158,10 @@ class ContainerRunner:
                 if refs
                 else {}
             )
-            env = resolve_env(pod, c, objects, allocatable=self.ctx.allocatable)
+            services = await fetch_services(self.ctx.api, pod["metadata"].get("namespace") or "default")
+            env = resolve_env(
+                pod, c, objects, allocatable=self.ctx.allocatable, base_env=service_env(pod, services)
+            )
         except ContainerConfigError as exc:
             self.ctx.event(pod, "Warning", "Failed", f"Error: {exc.message}")
             return Started(None, ("CreateContainerConfigError", exc.message))
@@ -163,6 +191,7 @@ class ContainerRunner:
             self.ctx.event(pod, "Warning", "Failed", f"Error: {msg}")
             return Started(cid, ("RunContainerError", msg))
         self.ctx.event(pod, "Normal", "Started", f"Started container {name}")
+        CONTAINER_STARTS.labels(self.ctx.node_name).inc()
         hook = (c.get("lifecycle") or {}).get("postStart")
         if hook:
             ok, message = await run_action(self.ctx.runtime, cid, hook, c, pod_ip, grace_of(pod) or 30)

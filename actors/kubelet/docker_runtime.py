@@ -507,6 +507,35 @@ class DockerRuntime:
         with docker_errors(f"inspect container {container_id[:12]}", self.engine):
             return dict(await self._docker.containers.container(container_id).show())
 
+    async def log_records(
+        self, container_id: str, *, since: str | None = None, follow: bool = True
+    ) -> AsyncIterator[tuple[str, str, str]]:
+        """The container's log as (stream stdout|stderr, engine timestamp, line) records, following
+        it until the container stops; ``since`` is the engine's ``seconds.nanoseconds`` (logframes.py)."""
+        from actors.kubelet.logframes import FrameDecoder
+
+        params: dict[str, Any] = {"stdout": "1", "stderr": "1", "timestamps": "1"}
+        params["follow"] = "1" if follow else "0"
+        if since is not None:
+            params["since"] = since
+        with docker_errors(f"follow the logs of {container_id[:12]}", self.engine):
+            info = await self._docker.containers.container(container_id).show()
+            decoder = FrameDecoder(tty=bool((info.get("Config") or {}).get("Tty")))
+            path = f"containers/{container_id}/logs"
+            async with self._docker._query(path, method="GET", params=params, timeout=None) as resp:
+                async for chunk in resp.content.iter_any():
+                    for record in decoder.feed(chunk):
+                        yield record
+            for record in decoder.flush():
+                yield record
+
+    async def stats(self, container_id: str) -> dict[str, Any]:
+        """One sample of the container's resource usage (the engine's stats JSON), at once: the
+        engine's ``one-shot`` mode skips its one-second wait for a second (``precpu``) sample."""
+        with docker_errors(f"read the stats of {container_id[:12]}", self.engine):
+            params = {"stream": "0", "one-shot": "1"}
+            return dict(await self._docker._query_json(f"containers/{container_id}/stats", params=params))
+
     async def events(
         self,
         node_name: str,

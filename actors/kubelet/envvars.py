@@ -139,16 +139,60 @@ def resource_field_value(
     return str(max(math.ceil(quotient), 1 if quotient > 0 else 0))
 
 
+def service_env(pod: Obj, services: list[Obj]) -> dict[str, str]:
+    """Kubernetes' service environment variables for ``pod``, from the Services it may see.
+
+    ``services`` are those of the pod's namespace plus ``default/kubernetes``; with
+    ``enableServiceLinks: false`` only the latter counts. Each Service with a ClusterIP gives
+    ``<NAME>_SERVICE_HOST``, ``<NAME>_SERVICE_PORT`` (its first port), ``<NAME>_SERVICE_PORT_<PORT>``
+    per named port and the Docker-link style ``<NAME>_PORT``, ``<NAME>_PORT_<n>_<PROTO>[_PROTO|_PORT|
+    _ADDR]``; ``NAME`` is the Service's name upper-cased with ``-`` as ``_``."""
+    ns = str((pod.get("metadata") or {}).get("namespace") or "default")
+    links = (pod.get("spec") or {}).get("enableServiceLinks", True) is not False
+    chosen: dict[str, Obj] = {}
+    for svc in services:
+        meta = svc.get("metadata") or {}
+        svc_ns = str(meta.get("namespace") or "default")
+        master = svc_ns == "default" and meta.get("name") == "kubernetes"
+        if (svc_ns == ns and links) or (master and meta.get("name") not in chosen):
+            chosen[str(meta.get("name"))] = svc
+    env: dict[str, str] = {}
+    for name in sorted(chosen):
+        spec = chosen[name].get("spec") or {}
+        ip = str(spec.get("clusterIP") or "")
+        ports = spec.get("ports") or []
+        if not ip or ip == "None" or not ports:
+            continue
+        prefix = name.upper().replace("-", "_")
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        env[f"{prefix}_SERVICE_PORT"] = str(ports[0]["port"])
+        for p in ports:
+            if p.get("name"):
+                env[f"{prefix}_SERVICE_PORT_{str(p['name']).upper().replace('-', '_')}"] = str(p["port"])
+        first = ports[0]
+        env[f"{prefix}_PORT"] = f"{str(first.get('protocol') or 'TCP').lower()}://{ip}:{first['port']}"
+        for p in ports:
+            proto = str(p.get("protocol") or "TCP")
+            base = f"{prefix}_PORT_{p['port']}_{proto.upper()}"
+            env[base] = f"{proto.lower()}://{ip}:{p['port']}"
+            env[f"{base}_PROTO"] = proto.lower()
+            env[f"{base}_PORT"] = str(p["port"])
+            env[f"{base}_ADDR"] = ip
+    return env
+
+
 def resolve_env(
     pod: Obj,
     container: Mapping[str, Any],
     objects: Objects,
     *,
     allocatable: Mapping[str, Any] | None = None,
+    base_env: Mapping[str, str] | None = None,
 ) -> list[tuple[str, str]]:
-    """The container's environment, in order (later entries win in Docker as in Kubernetes)."""
+    """The container's environment, in order (later entries win in Docker as in Kubernetes).
+    ``base_env`` (the service variables) comes first: envFrom and env may override or use them."""
     namespace = str((pod.get("metadata") or {}).get("namespace") or "default")
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(base_env or {})
     for src in container.get("envFrom") or []:
         prefix = str(src.get("prefix") or "")
         for kind, field in (("configmaps", "configMapRef"), ("secrets", "secretRef")):

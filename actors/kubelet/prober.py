@@ -22,6 +22,7 @@ import structlog
 from actors.kubelet.context import KubeletContext
 from actors.kubelet.handlers import run_action
 from actors.kubelet.probe_state import Kind, ProbeSpec, ProbeTracker, action_for
+from actors.metrics.instruments import PROBE_FAILURES
 from actors.runtime.supervisor import guarded_task
 
 log = structlog.get_logger(__name__)
@@ -97,9 +98,11 @@ class Prober:
             await w.started_event.wait()
         await asyncio.sleep(spec.initial_delay)
         title = kind.capitalize()
+        failures = PROBE_FAILURES.labels(self.ctx.node_name, kind)
         while True:
             ok, message = await run_action(self.ctx.runtime, cid, probe, container, pod_ip, spec.timeout)
             if not ok:
+                failures.inc()
                 self.ctx.event(pod, "Warning", "Unhealthy", f"{title} probe failed: {message}".rstrip())
             changed = tracker.observe(ok)
             if changed is not None:

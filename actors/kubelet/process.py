@@ -70,8 +70,15 @@ async def start_kubelet(
     state_dir: str | None = None,
     gc: GCPolicy | None = None,
     api: Any | None = None,
+    cluster_dns: list[str] | None = None,
+    cluster_domain: str = "cluster.local",
+    stats_interval: float = 10.0,
+    log_stream: bool = True,
 ) -> Any:
-    """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers."""
+    """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers.
+
+    ``stats_interval``: seconds between CPU/memory samples for ``jetkube top`` (0: none);
+    ``log_stream``: publish the logs of opted-in namespaces' pods to JETKUBE_LOGS."""
     from actors.kubelet.kubelet import Kubelet
     from bus.client import ApiClient
 
@@ -101,12 +108,25 @@ async def start_kubelet(
         finally:
             await runtime.close()
 
+    kubelet.syncer.cluster_dns = list(cluster_dns or [])  # ClusterFirst pods' nameservers
+    kubelet.syncer.cluster_domain = cluster_domain
     sup.spawn(f"kubelet:{node_name}:engine", hold_engine, restart=False)
     kubelet.start(sup)
 
+    stats = None
+    if stats_interval > 0:
+        from actors.kubelet.stats import StatsCollector
+
+        stats = StatsCollector(runtime, node_name, stats_interval)
+        sup.spawn(f"kubelet:{node_name}:stats", stats.run)
+    if log_stream:
+        from actors.kubelet.logstream import LogStreamer
+
+        streamer = LogStreamer(bus, api, runtime, node_name, kubelet.informer.keys)
+        sup.spawn(f"kubelet:{node_name}:logstream", streamer.run)
     server_mod = _optional("actors.kubelet.server")
     if server_mod is not None and hasattr(server_mod, "KubeletServer"):
-        server = server_mod.KubeletServer(bus, runtime, node_name)
+        server = server_mod.KubeletServer(bus, runtime, node_name, stats=stats)
         sup.spawn(f"kubelet:{node_name}:server", server.run)
     if manifests_dir:
         static_mod = _optional("actors.kubelet.static")

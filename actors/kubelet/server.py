@@ -20,6 +20,13 @@ exec request::
 reply ``{"exitCode": n, "output": "..."}``: stdout and stderr combined, in the order the engine
 delivered them, as ``kubectl exec`` without ``-t`` prints them to one terminal. No stdin, no tty.
 
+portforward request ``{namespace, pod, uid?, port, stream}``: a TCP connection to the pod's port,
+relayed over NATS (portforward.py has the protocol).
+
+stats request ``{}``: the node's and its pods' CPU and memory from the last sample of the
+kubelet's StatsCollector (actors/kubelet/stats.py has the reply); a kubelet without one answers
+ServiceUnavailable.
+
 The containers are found by their labels (labels.py): by the pod's uid when the request carries
 it, else by the pod's namespace and name (of the newest pod of that name). ``previous`` is the
 attempt before the current one. The server knows only the engine, not the pod object: checks that
@@ -44,7 +51,7 @@ from actors.kubelet.server_stream import StreamSettings, pump_lines
 from actors.kubelet.types import ContainerSummary
 from bus.connection import Bus
 from bus.rpc import Responder
-from schemas.errors import BadRequest, NotFound
+from schemas.errors import BadRequest, NotFound, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -76,8 +83,10 @@ class KubeletServer:
         *,
         concurrency: int = 16,
         stream_settings: StreamSettings | None = None,
+        stats: Any = None,
     ) -> None:
         self.bus = bus
+        self.stats = stats  # actors.kubelet.stats.StatsCollector, or None
         self.runtime = runtime
         self.node_name = node_name
         self.stream_settings = stream_settings or StreamSettings()
@@ -108,7 +117,17 @@ class KubeletServer:
             return await self.logs(payload)
         if verb == "exec":
             return await self.exec(payload)
-        raise BadRequest(f"unknown request {verb!r} on {msg.subject}: the kubelet serves logs and exec")
+        if verb == "portforward":  # the protocol is in portforward.py
+            from actors.kubelet.portforward import open_forward
+
+            return await open_forward(self.bus, self.runtime, self.node_name, payload, self._streams)
+        if verb == "stats":
+            if self.stats is None:
+                raise ServiceUnavailable(f"the kubelet of node {self.node_name} does not collect stats")
+            return self.stats.summary()
+        raise BadRequest(
+            f"unknown request {verb!r} on {msg.subject}: the kubelet serves logs, exec and stats"
+        )
 
     # ------------------------------------------------------------------ lookup
 

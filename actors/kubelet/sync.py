@@ -30,6 +30,7 @@ from typing import Any
 
 import structlog
 
+from actors.dns.podconfig import pod_dns
 from actors.kubelet import labels as L
 from actors.kubelet.containers import ContainerRunner, grace_of, pod_key
 from actors.kubelet.context import KubeletContext
@@ -40,6 +41,7 @@ from actors.kubelet.restart import crash_loop_message, should_restart
 from actors.kubelet.types import ContainerState, ContainerSummary, SandboxInfo
 from actors.kubelet.volume_files import MountError
 from actors.kubelet.volumes import VolumeManager
+from actors.metrics.instruments import CONTAINER_STARTS, POD_STARTS
 from schemas.errors import AlreadyExists, Conflict, DockerError, JetkubeError, NotFound, ServiceUnavailable
 from schemas.status import now_rfc3339
 
@@ -70,6 +72,8 @@ class PodSyncer:
         self.statuses: dict[str, Obj] = {}  # key -> last status computed
         self._written: dict[str, tuple[str, int, Obj]] = {}  # key -> (uid, rv, status) last written
         self.on_pod_status: StatusHook | None = None
+        self.cluster_dns: list[str] = []  # --cluster-dns: ClusterFirst pods' nameservers (actors/dns)
+        self.cluster_domain = "cluster.local"
 
     # ------------------------------------------------------------------ entry point
 
@@ -284,15 +288,18 @@ class PodSyncer:
         spec = pod.get("spec") or {}
         hostname = str(spec.get("hostname") or meta["name"])
         try:
-            return await self.ctx.runtime.create_sandbox(
+            sandbox = await self.ctx.runtime.create_sandbox(
                 key,
                 str(meta["uid"]),
                 self.ctx.node_name,
                 hostname,
                 pod_port_mappings(pod),
+                dns=pod_dns(pod, self.cluster_dns, self.cluster_domain),
                 network=network,
                 attempt=attempt,
             )
+            POD_STARTS.labels(self.ctx.node_name).inc()
+            return sandbox
         except AlreadyExists:
             for s in await self.ctx.runtime.list(self.ctx.node_name, str(meta["uid"]), type_=L.TYPE_SANDBOX):
                 if s.attempt == attempt:
@@ -322,6 +329,7 @@ class PodSyncer:
             waiting[c["name"]] = ("RunContainerError", exc.message)
             return
         self.ctx.event(pod, "Normal", "Started", f"Started container {c['name']}")
+        CONTAINER_STARTS.labels(self.ctx.node_name).inc()
         self.prober.ensure(key, pod, c, st.id, pod_ip)
 
     async def _restart(

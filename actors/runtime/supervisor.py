@@ -71,6 +71,8 @@ class Child:
     task: asyncio.Task[Any] | None = None
     restarts: int = 0
     backoff: Backoff = field(default_factory=lambda: Backoff(0.5, 30.0))
+    last_error: str = ""  # the last crash, for health reports (actors/health)
+    backing_off: bool = False  # crashed, waiting to be restarted
 
     @property
     def running(self) -> bool:
@@ -145,7 +147,9 @@ class Supervisor:
                         restarts=child.restarts,
                         exc_info=exc,
                     )
+                    child.last_error, child.backing_off = f"{type(exc).__name__}: {exc}"[:300], True
                     await asyncio.sleep(delay)
+                    child.backing_off = False
                     log.info("task.restarting", task=child.name, restarts=child.restarts)
                 else:
                     log.debug("task.finished", task=child.name)

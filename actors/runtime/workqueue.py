@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from actors.metrics.instruments import track_queue
 from actors.runtime.backoff import delay_for
 from schemas.errors import Conflict, JetkubeError
 
@@ -56,6 +57,7 @@ class WorkQueue:
         self._seq = itertools.count()
         self._wakeup = asyncio.Event()
         self._shutting_down = False
+        self._m_adds, self._m_retries = track_queue(self)  # Prometheus (actors/metrics)
 
     # -- adding -------------------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ class WorkQueue:
         if self._shutting_down or key in self._dirty:
             return
         self._dirty.add(key)
+        self._m_adds.inc()
         if key in self._processing:
             return
         self._queue.append(key)
@@ -91,6 +94,7 @@ class WorkQueue:
         """Count a failure of ``key`` and return its backoff delay."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
+        self._m_retries.inc()
         return delay_for(failures, self.base_delay, self.max_delay)
 
     def forget(self, key: str) -> None:
@@ -140,6 +144,11 @@ class WorkQueue:
     def __len__(self) -> int:
         """Keys ready to be taken (delayed keys count once their delay has passed)."""
         self._promote_ready()
+        return len(self._queue)
+
+    @property
+    def depth(self) -> int:
+        """Keys ready to be taken, without promoting delayed ones (safe from any thread)."""
         return len(self._queue)
 
     @property

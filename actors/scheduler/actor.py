@@ -39,12 +39,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
+from actors.metrics.instruments import BINDING_LATENCY, SCHEDULE_ATTEMPTS, SCHEDULE_BATCH
 from actors.runtime.informer import Informer
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 from actors.runtime.listwatch import StoreListWatcher
@@ -201,6 +203,7 @@ class SchedulerActor:
     async def schedule_batch(self, keys: list[str]) -> None:
         """Decide ``keys`` now; their binds and reports go out on background tasks."""
         now = now_rfc3339()
+        started = time.perf_counter()
         binds: list[tuple[Obj, Obj]] = []
         failed: list[tuple[Obj, str]] = []
         for key in keys:
@@ -214,10 +217,13 @@ class SchedulerActor:
                 message = decision.message
                 self.queue.mark_unschedulable(key, message)
                 failed.append((pod, message))
+        if binds or failed:
+            SCHEDULE_BATCH.observe(time.perf_counter() - started)
         if binds:
             await self._spawn("scheduler:bind", self._bind(binds))
         if failed:
             self.stats["unschedulable"] += len(failed)
+            SCHEDULE_ATTEMPTS.labels("unschedulable").inc(len(failed))
             await self._spawn("scheduler:report", self._report(failed, now))
 
     async def _spawn(self, name: str, coro: Any) -> None:
@@ -246,10 +252,12 @@ class SchedulerActor:
         self._slots.release()
 
     async def _bind(self, pairs: list[tuple[Obj, Obj]]) -> None:
+        started = time.perf_counter()
         try:
             results = await self.store.update_batch("pods", pairs)
         except JetkubeError as err:
             results = [err] * len(pairs)
+        BINDING_LATENCY.observe(time.perf_counter() - started)
         loop = asyncio.get_running_loop()
         freed = False
         bound: list[Obj] = []
@@ -268,6 +276,10 @@ class SchedulerActor:
                 self.stats["bind_errors"] += 1
                 log.warning("scheduler.bind_failed", pod=key, node=new["spec"]["nodeName"], error=str(result))
                 loop.call_later(ERROR_RETRY, self._requeue, key)
+        if bound:
+            SCHEDULE_ATTEMPTS.labels("scheduled").inc(len(bound))
+        if len(bound) < len(pairs):
+            SCHEDULE_ATTEMPTS.labels("error").inc(len(pairs) - len(bound))
         if freed:
             self.queue.request_move()
         if self.scheduled_events:

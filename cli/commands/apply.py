@@ -12,6 +12,7 @@ from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, ServerOpt, run,
 from cli.manifests import read_sources
 from cli.resources import display_resource, object_namespace
 from schemas.errors import BadRequest, JetkubeError, NotFound
+from schemas.versions import spelled_in
 
 
 def apply(
@@ -50,8 +51,8 @@ async def apply_one(api: Any, obj: dict[str, Any], namespace_flag: str | None, d
         if (obj.get("metadata") or {}).get("generateName"):
             raise BadRequest("cannot use generate name with apply")
         raise BadRequest("resource name may not be empty")
-    try:
-        live = await api.get(info.plural, name, ns)
+    try:  # spelled in the manifest's version: an api that disabled it refuses (--runtime-config)
+        live = await api.get(spelled_in(info, str(obj.get("apiVersion") or "")), name, ns)
     except NotFound:
         live = None
     plan = plan_apply(obj, live)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.commands.cluster_info import CS_NAMES, component_statuses
 from cli.context import AllNamespacesOpt, NamespaceOpt, OutputOpt, SelectorOpt, ServerOpt, fail, run, settings
 from cli.printers.age import now_utc
 from cli.printers.output import (
@@ -55,6 +56,8 @@ def get(
 ) -> None:
     """Display one or many resources."""
     opts = settings(ctx, server, namespace)
+    if args and args[0].lower() in CS_NAMES:  # a view of processes, served by the client
+        return component_statuses(ctx, list(args[1:]), output, server)
     try:
         spec = parse_output(output)
         targets = parse_targets(args or [])

@@ -1,21 +1,29 @@
-"""``jetkube logs [-f] [-p] [-c C] [--tail N] [--since D] [--timestamps] (POD | TYPE/NAME)``.
+"""``jetkube logs [-f] [-p] [-c C | --all-containers] [--tail N] [--since D] [--timestamps] [--prefix]
+(POD | TYPE/NAME | -l SELECTOR [-A] [--max-log-requests N])``.
 
 The CLI finds the pod (for ``job/x``, ``deploy/x``, ``rc/x`` ...: the pods the controller's
 selector matches, the first by kubectl's preference), checks the container against the pod's spec
 and status as the api server and kubelet would, and asks the pod's node on
 ``jetkube.node.<node>.logs`` (actors/kubelet/server_client.py), printing lines as they come.
+
+Cluster-wide (``-l``): every pod the selector matches, on whichever node it runs, the last 10
+lines of each container by default (kubectl's). Without ``-f`` the streams are read one after
+another in pod order; with ``-f`` all at once (at most ``--max-log-requests``, 5 by default, else
+kubectl's error) and their lines merged as they come; ``--prefix`` marks each line
+``[pod/<name>/<container>] ``. The first stream that fails ends the command with its error.
 ``exec`` shares :func:`resolve_pod` and :func:`pod_request`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from cli.context import NamespaceOpt, ServerOpt, fail, run, settings
+from cli.context import AllNamespacesOpt, NamespaceOpt, SelectorOpt, ServerOpt, fail, run, settings
 from cli.resources import lookup, qualified_kind
 from schemas.errors import BadRequest, JetkubeError
 from schemas.labels import selector_from_dict, selector_from_map
@@ -137,57 +145,154 @@ def pod_request(pod: dict[str, Any], container: str) -> dict[str, Any]:
     }
 
 
+Stream = tuple[dict[str, Any], str]  # (pod, container)
+
+
+def log_prefix(pod: dict[str, Any], container: str) -> str:
+    """kubectl's ``--prefix``: ``[pod/<name>/<container>] ``."""
+    return f"[pod/{(pod.get('metadata') or {}).get('name')}/{container}] "
+
+
+def effective_tail(tail: int | None, selector: str | None) -> int:
+    """kubectl: all lines by default, but the last 10 of each container with a selector."""
+    if tail is not None:
+        return tail
+    return 10 if selector else -1
+
+
+def streams_of(pods: list[dict[str, Any]], container: str | None, all_containers: bool) -> list[Stream]:
+    """The (pod, container) pairs to read: every container (init ones first) with
+    ``--all-containers``, else ``-c`` or each pod's default container."""
+    from actors.kubelet.server_select import container_names
+
+    out: list[Stream] = []
+    for pod in pods:
+        if all_containers:
+            spec = pod.get("spec") or {}
+            inits = [str(c.get("name")) for c in spec.get("initContainers") or []]
+            out += [(pod, n) for n in inits + container_names(pod, init=False)]
+        else:
+            out.append((pod, container_of(pod, container)))
+    return out
+
+
+async def select_pods(api: Any, selector: str, namespace: str | None) -> list[dict[str, Any]]:
+    """The pods a label selector matches (``namespace`` None: every namespace), by namespace and name."""
+    listing = await api.list("pods", namespace, label_selector=selector)
+    pods = [p for p in listing.get("items") or [] if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    return sorted(pods, key=lambda p: (p["metadata"].get("namespace") or "", p["metadata"]["name"]))
+
+
+def check_follow_limit(count: int, follow: bool, max_log_requests: int) -> None:
+    if follow and count > max_log_requests:
+        raise BadRequest(
+            f"you are attempting to follow {count} log streams, but maximum allowed concurrency is "
+            f"{max_log_requests}, use --max-log-requests to increase the limit"
+        )
+
+
 def logs(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="POD, or TYPE/NAME (job/x, deploy/x, rc/x)")],
+    target: Annotated[
+        str | None, typer.Argument(help="POD, or TYPE/NAME (job/x, deploy/x, rc/x); or use -l")
+    ] = None,
     container: Annotated[str | None, typer.Option("--container", "-c", help="The container")] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Stream the logs")] = False,
     previous: Annotated[
         bool, typer.Option("--previous", "-p", help="The previous terminated container's logs")
     ] = False,
-    tail: Annotated[int, typer.Option("--tail", help="Lines of recent log to show; -1 shows all")] = -1,
+    tail: Annotated[
+        int | None,
+        typer.Option("--tail", help="Lines of recent log to show; -1 shows all (default: all, 10 with -l)"),
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Only logs newer than a duration: 5s, 2m, 3h")
     ] = None,
     timestamps: Annotated[bool, typer.Option("--timestamps", help="Prefix each line with its time")] = False,
+    selector: SelectorOpt = None,
+    all_containers: Annotated[
+        bool, typer.Option("--all-containers", help="Every container of the pod(s)")
+    ] = False,
+    prefix: Annotated[
+        bool, typer.Option("--prefix", help="Prefix each line with [pod/<name>/<container>]")
+    ] = False,
+    max_log_requests: Annotated[
+        int, typer.Option("--max-log-requests", help="Most concurrent log streams with -l and -f")
+    ] = 5,
+    all_namespaces: AllNamespacesOpt = False,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
-    """Print the logs of a container in a pod."""
+    """Print the logs of a container in a pod, or of every pod a selector matches (-l)."""
     opts = settings(ctx, server, namespace)
     try:
         since_seconds = parse_duration(since) if since is not None else None
+        if target and selector:
+            raise BadRequest("only a selector (-l) or a POD name is allowed")
+        if not target and not selector:
+            raise BadRequest("expected 'logs [-f] [-p] (POD | TYPE/NAME | -l SELECTOR) [-c CONTAINER]'")
+        if container and all_containers:
+            raise BadRequest("--container and --all-containers cannot be used together")
     except JetkubeError as err:
         fail(err)
+    lines_tail = effective_tail(tail, selector)
 
-    async def work(api: Any) -> int:
+    async def read(api: Any, pod: dict[str, Any], name: str) -> None:
         from actors.kubelet.server_client import node_logs
         from actors.kubelet.server_select import logs_precheck
 
-        pod = await resolve_pod(api, target, opts.namespace)
-        name = container_of(pod, container)
         problem = logs_precheck(pod, name, previous=previous)
         if problem is not None:
             problem.from_server = True
             raise problem
         node = (pod.get("spec") or {}).get("nodeName")
         if not node:
-            return 0  # not scheduled: no logs yet, as the api server answers
+            return  # not scheduled: no logs yet, as the api server answers
         payload = {
             **pod_request(pod, name),
-            "tail": tail if tail >= 0 else None,
+            "tail": lines_tail if lines_tail >= 0 else None,
             "since": since_seconds or None,
             "previous": previous,
             "follow": follow,
             "timestamps": timestamps,
         }
+        lead = log_prefix(pod, name) if prefix else ""
 
-        def show(lines: list[str]) -> None:
-            sys.stdout.write("".join(line + "\n" for line in lines))
+        def write(lines: list[str]) -> None:
+            sys.stdout.write("".join(lead + line + "\n" for line in lines))
             sys.stdout.flush()
 
-        await node_logs(api.bus, node, payload, show)
+        await node_logs(api.bus, node, payload, write)
+
+    async def work(api: Any) -> int:
+        if selector:
+            pods = await select_pods(api, selector, None if all_namespaces else opts.namespace)
+            if not pods:
+                where = "" if all_namespaces else f" in {opts.namespace} namespace"
+                typer.echo(f"No resources found{where}.", err=True)
+                return 0
+        else:
+            pods = [await resolve_pod(api, str(target), opts.namespace)]
+        streams = streams_of(pods, container, all_containers)
+        check_follow_limit(len(streams), follow, max_log_requests)
+        if follow and len(streams) > 1:
+            await follow_all(api, streams)
+        else:
+            for pod, name in streams:
+                await read(api, pod, name)
         return 0
+
+    async def follow_all(api: Any, streams: list[Stream]) -> None:
+        """Every stream at once, lines merged as they come; the first error stops them all."""
+        first: list[JetkubeError] = []
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for pod, name in streams:
+                    tg.create_task(read(api, pod, name), name=f"logs-{pod['metadata']['name']}-{name}")
+        except* JetkubeError as group:
+            first = [e for e in group.exceptions if isinstance(e, JetkubeError)]
+        if first:
+            raise first[0]
 
     run(opts, work)
 

@@ -34,7 +34,7 @@ def version(
         return
 
     async def ask() -> Any:
-        async with context.connector(opts.server) as api:
+        async with context.connector(opts.url) as api:
             call = getattr(api, "version", None)
             if call is not None:
                 return await call()

@@ -35,7 +35,7 @@ PACKAGES = ("actors", "bus", "schemas", "cli")
 BASE_TAG = "jetkube/testbed-base:bookworm"
 JETKUBE_TAG = "jetkube/jetkube:testbed"
 NATS_TAG = "jetkube/nats:testbed"
-BASE_INCLUDE = ["python3", "ca-certificates"]
+BASE_INCLUDE = ["python3", "ca-certificates", "iptables"]  # iptables: the bed's service proxy
 
 Plan = Callable[[], tuple[list[bytes], Callable[[str], None]]]
 

@@ -8,13 +8,17 @@ access may build from it. Validate by the wire names: ``Pod.model_validate({"spe
 from schemas.models.config import ConfigMap, Event, Lease, LimitRange, ResourceQuota, Secret
 from schemas.models.container import Container, ContainerStatus, Probe
 from schemas.models.meta import LabelSelector, ObjectMeta, ObjectReference, OwnerReference
+from schemas.models.networking import Ingress, IngressClass
 from schemas.models.node import Namespace, Node
 from schemas.models.pod import Pod, PodSpec, PodStatus, PodTemplateSpec
+from schemas.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from schemas.models.service import Endpoints, Service
 from schemas.models.volumes import Volume
 from schemas.models.workloads import CronJob, DaemonSet, Deployment, Job, ReplicaSet, ReplicationController
 
 __all__ = [
+    "ClusterRole",
+    "ClusterRoleBinding",
     "ConfigMap",
     "Container",
     "ContainerStatus",
@@ -23,6 +27,8 @@ __all__ = [
     "Deployment",
     "Endpoints",
     "Event",
+    "Ingress",
+    "IngressClass",
     "Job",
     "LabelSelector",
     "Lease",
@@ -40,6 +46,8 @@ __all__ = [
     "ReplicaSet",
     "ReplicationController",
     "ResourceQuota",
+    "Role",
+    "RoleBinding",
     "Secret",
     "Service",
     "Volume",

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.errors import FieldError
-from schemas.validation import core, pod, workloads
+from schemas.validation import core, networking, pod, rbac, workloads
 
 Validator = Callable[[dict[str, Any], list[FieldError]], None]
 
@@ -33,6 +33,12 @@ VALIDATORS: dict[str, Validator] = {
     "Job": workloads.job_errors,
     "CronJob": workloads.cron_job_errors,
     "Lease": core.lease_errors,
+    "Ingress": networking.ingress_errors,
+    "IngressClass": networking.ingress_class_errors,
+    "Role": rbac.role_errors,
+    "ClusterRole": rbac.role_errors,
+    "RoleBinding": rbac.role_binding_errors,
+    "ClusterRoleBinding": rbac.cluster_role_binding_errors,
 }
 
 

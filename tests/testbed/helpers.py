@@ -98,17 +98,29 @@ async def ready_nodes(api: ApiClient) -> set[str]:
     return {name for name, n in (await nodes_by_name(api)).items() if node_ready(n)}
 
 
+BED_SERVICES = 10  # compose.yaml: 3 NATS servers, 2 control planes, 3 nodes, the proxy and the DNS
+
+
 async def wait_bed_whole(bed: Testbed, timeout: float = 120.0) -> None:
     """Every container of the bed running and the three nodes Ready."""
+    why = ""
 
     async def whole() -> bool:
+        nonlocal why
         states = {r["service"]: r["state"] for r in await asyncio.to_thread(bed.containers)}
-        if any(s != "running" for s in states.values()) or len(states) < 8:
+        down = sorted(name for name, s in states.items() if s != "running")
+        if down or len(states) < BED_SERVICES:
+            why = f"{len(states)} containers, not running: {down}"
             return False
         async with bed_api() as api:
-            return await ready_nodes(api) == set(NODES.values())
+            ready = await ready_nodes(api)
+        why = f"nodes Ready: {sorted(ready)}"
+        return ready == set(NODES.values())
 
-    await poll(whole, timeout, "the bed whole again (8 containers running, 3 nodes Ready)", every=1.0)
+    try:
+        await poll(whole, timeout, f"the bed whole again ({BED_SERVICES} containers running, 3 nodes Ready)")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; {why}") from None
 
 
 def engine_containers(node: str, *, running_only: bool = True) -> list[Obj]:

@@ -86,7 +86,12 @@ async def test_nats_server_killed_during_writes(testbed: Testbed) -> None:
         assert new_leader != leader
 
         # every acknowledged write is there, with its value, at the acknowledged revision or later
-        items, _ = await store.list("configmaps", namespace=NAMESPACE)
+        async def listed() -> list[dict]:
+            items, _ = await store.list("configmaps", namespace=NAMESPACE)
+            return items
+
+        # a consumer's creation may time out while the new stream leader settles: retried
+        items = await poll(listed, 30, "the ConfigMaps listed after the failover")
         by_name = {o["metadata"]["name"]: o for o in items}
         missing = [i for i in acked if f"w-{i:04d}" not in by_name]
         assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:5]}"

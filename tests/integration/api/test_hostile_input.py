@@ -6,6 +6,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+# Imported here, not lazily by hypothesis mid-test: pytest rewrites it on import, and CPython 3.11's
+# parser failed once doing that from deep in the fuzz run ("AST constructor recursion depth mismatch").
+import hypothesis.internal.conjecture.optimiser  # noqa: F401
 import msgpack
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

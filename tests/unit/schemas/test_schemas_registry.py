@@ -76,7 +76,7 @@ def test_contract_plurals_are_all_there() -> None:
         "pods nodes namespaces services endpoints configmaps secrets replicationcontrollers events "
         "resourcequotas limitranges deployments replicasets daemonsets jobs cronjobs leases"
     ).split()
-    assert plurals == set(expected)
+    assert set(expected) <= plurals  # the contract's kinds; later issues add more (ingresses ...)
 
 
 @pytest.mark.parametrize(

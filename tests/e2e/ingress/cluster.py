@@ -5,13 +5,10 @@ local Docker engine; plus busybox httpd pods that say which pod answered."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from actors.controlplane import ControlPlaneSettings, start_control_plane
 from actors.runtime.supervisor import Supervisor
@@ -20,19 +17,6 @@ from bus.connection import Bus
 from bus.store import Store
 
 BUSYBOX = "gcr.io/google_containers/busybox"
-
-
-async def wait_for(
-    cond: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1, what: str = ""
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or cond}")
-        await asyncio.sleep(interval)
 
 
 @asynccontextmanager

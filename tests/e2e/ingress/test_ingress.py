@@ -13,8 +13,9 @@ import aiohttp
 from bus.connection import Bus
 from bus.embedded import free_port
 from bus.store import Store
-from tests.e2e.ingress.cluster import httpd_pod, ready_endpoints, service, small_cluster, wait_for
+from tests.e2e.ingress.cluster import httpd_pod, ready_endpoints, service, small_cluster
 from tests.e2e.kubelet_services.helpers import jetkube
+from tests.waiting import wait_for
 
 MAIN = {
     "apiVersion": "networking.k8s.io/v1",
@@ -105,8 +106,13 @@ async def test_ingress_routes_by_host_and_path(
 
             await wait_for(proxy_up, 30, what="the ingress proxy to answer")
 
-            seen = {(await fetch("a.example.com", "/"))[1] for _ in range(4)}
-            assert seen == {"web-1", "web-2"}  # round-robin over both ready pods
+            async def both_pods_answer() -> bool:
+                # Ready comes before busybox httpd listens (no readiness probe): until both
+                # listen, a request may get the proxy's 502 for the other one
+                seen = {(await fetch("a.example.com", "/"))[1] for _ in range(4)}
+                return seen == {"web-1", "web-2"}
+
+            await wait_for(both_pods_answer, 30, what="round-robin over both ready pods")
             assert await fetch("a.example.com", "/api/") == (200, "api-1")  # Prefix /api, named port
             assert await fetch("a.example.com", "/only/") == (200, "api-1")  # Exact beats Prefix /
             assert (await fetch("a.example.com", "/apix/"))[1] in (

@@ -5,28 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-
 from actors.kubelet.runtime import DockerRuntime, SandboxInfo
+from tests.waiting import wait_for
 
 BUSYBOX = "gcr.io/google_containers/busybox"
-
-
-async def wait_for(
-    cond: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05, what: str = ""
-) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or cond}")
-        await asyncio.sleep(interval)
 
 
 async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, str]:

@@ -23,6 +23,7 @@ import pytest_asyncio
 
 from schemas.errors import JetkubeError
 from tests.e2e.conftest import RUN_ID
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -111,14 +112,3 @@ async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net]:
         await server.astop()
         assert not left, "containers left behind"
         assert not left_chain, f"nat chain {chain} left behind"
-
-
-async def wait_for(cond: Any, timeout: float = 60.0, what: str = "", interval: float = 0.1) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if asyncio.get_running_loop().time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(interval)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from dnslib import QTYPE, DNSRecord
 
-from tests.e2e.networking.conftest import Net, wait_for
+from tests.e2e.networking.conftest import Net
 from tests.e2e.networking.helpers import (
     container_id,
     exec_in,
@@ -24,6 +24,7 @@ from tests.e2e.networking.helpers import (
     service,
 )
 from tests.seedpaths import SEED_EXAMPLES
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("e2e-networking")]
 

@@ -7,10 +7,6 @@ with :meth:`Nodes.restart`); pods are made with :meth:`Nodes.pod` and waited for
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,36 +17,9 @@ import pytest
 from actors.kubelet.runtime import DockerRuntime
 from actors.runtime.supervisor import Supervisor
 from bus.connection import Bus
+from tests.waiting import wait_for as eventually
 
 BUSYBOX = "gcr.io/google_containers/busybox"
-
-
-async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    """The CLI in a subprocess, ``--server`` given before the command (``top`` is a group)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        "--server",
-        url,
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode(), err.decode()
-
-
-async def eventually(cond: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @dataclass

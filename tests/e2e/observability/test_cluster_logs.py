@@ -10,7 +10,9 @@ import os
 import sys
 from typing import Any
 
-from tests.e2e.observability.conftest import BUSYBOX, eventually, jetkube
+from tests.e2e.observability.conftest import BUSYBOX
+from tests.waiting import jetkube
+from tests.waiting import wait_for as eventually
 
 TWELVE = "for i in $(seq 1 12); do echo {name}-$i; done; while :; do echo {name}-tick; sleep 0.5; done"
 

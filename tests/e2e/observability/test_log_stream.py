@@ -9,7 +9,7 @@ from typing import Any
 
 import nats
 
-from tests.e2e.observability.conftest import eventually
+from tests.waiting import wait_for as eventually
 
 TALKER = (
     "echo s-1; echo s-2; echo s-3 >&2;"

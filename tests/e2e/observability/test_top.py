@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.e2e.observability.conftest import eventually, jetkube
+from tests.waiting import jetkube
+from tests.waiting import wait_for as eventually
 
 
 def table(out: str) -> list[list[str]]:

@@ -19,7 +19,8 @@ from actors.kubelet.portforward import forward_connection
 from bus.connection import Bus
 from bus.store import Store
 from schemas.errors import ServiceUnavailable
-from tests.e2e.ingress.cluster import httpd_pod, ready_endpoints, service, small_cluster, wait_for
+from tests.e2e.ingress.cluster import httpd_pod, ready_endpoints, service, small_cluster
+from tests.waiting import wait_for
 
 BIG = "".join(f"{i}\n" for i in range(1, 200001))
 

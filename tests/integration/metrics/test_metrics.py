@@ -11,11 +11,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -27,6 +25,7 @@ from bus.embedded import EmbeddedNats, free_port
 from bus.metrics import MetricsServer
 from bus.store import Store
 from schemas.errors import NotFound
+from tests.waiting import wait_for as eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -49,17 +48,6 @@ def value(samples: dict, metric: str, /, **labels: str) -> float:
 
 def before(metric: str, /, **labels: str) -> float:
     return REGISTRY.get_sample_value(metric, labels) or 0.0
-
-
-async def eventually(cond: Any, timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ async def test_memory_limit_oom_is_reported(runtime: DockerRuntime, node_name) -
     }
     _p, _sb, (cid,) = await run_pod(runtime, node, [hog])
     st = await exited(runtime, cid, timeout=60)
-    assert st.oom_killed and st.exit_code == 137
+    assert st.exit_code == 137
     raw = await runtime.inspect_raw(cid)
     assert raw["HostConfig"]["Memory"] == 16 * 2**20
 
@@ -159,11 +159,16 @@ async def test_memory_limit_oom_is_reported(runtime: DockerRuntime, node_name) -
     async with asyncio.timeout(20), contextlib.aclosing(runtime.events(node, since=t0)) as stream:
         async for ev in stream:
             events.append(ev)
-            if {"oom", "die"} <= {e.action for e in events if e.container_id == cid}:
+            if "die" in {e.action for e in events if e.container_id == cid}:
                 break
     assert all(e.labels.get("io.jetkube.node") == node for e in events)
     die = next(e for e in events if e.action == "die" and e.container_id == cid)
     assert die.exit_code == 137
+    # The engine reports OOM twice: OOMKilled in the container's state and an "oom" event. Under
+    # CI load this engine (20.10, cgroup v1) once gave a 137 exit with OOMKilled false: either
+    # witness is enough.
+    oom_event = any(e.action == "oom" and e.container_id == cid for e in events)
+    assert st.oom_killed or oom_event, "neither OOMKilled nor an oom event for a 137 exit"
 
 
 async def test_termination_message_and_security_context(runtime: DockerRuntime, node_name) -> None:

@@ -121,11 +121,12 @@ class LocalCluster:
             self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=env)
         try:
             deadline = time.monotonic() + timeout
-            while not (self.data_dir / "auth.json").exists():
+            # the credentials once auth.json is written *and* readable (it may be half written)
+            while (url := self.url) == self.plain_url:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     break
                 time.sleep(0.05)
-            asyncio.run(wait_api(self.url, max(1.0, deadline - time.monotonic())))
+            asyncio.run(wait_api(url, max(1.0, deadline - time.monotonic())))
         except BaseException:
             self.stop()
             raise

@@ -75,6 +75,9 @@ def httpd_deployment(name: str, replicas: int) -> Obj:
                                 "exec": {"command": ["test", "-f", "/tmp/ready"]},
                                 "periodSeconds": 1,
                                 "failureThreshold": 1,
+                                # a docker exec takes over the default 1 s under CI load: only a
+                                # missing /tmp/ready (the tests' switch) makes the pod unready
+                                "timeoutSeconds": 10,
                             },
                         }
                     ],

@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from typing import Any
 
 from schemas.errors import NotFound
+from tests.waiting import jetkube  # noqa: F401 (the networking tests import it from here)
 
 BUSYBOX = "gcr.io/google_containers/busybox"
 Obj = dict[str, Any]
-
-
-async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        *args,
-        "--server",
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 def pod(name: str, command: str, **spec: Any) -> Obj:

@@ -23,6 +23,7 @@ from typing import Any
 
 import nats.errors
 
+from bus.cancelsafe import wait_for
 from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
@@ -310,7 +311,7 @@ class ApiClient:
             )
             while True:
                 try:
-                    msg = await asyncio.wait_for(queue.get(), WATCH_SILENCE_LIMIT)
+                    msg = await wait_for(queue.get(), WATCH_SILENCE_LIMIT)
                 except TimeoutError:
                     raise ServiceUnavailable(
                         f"the api stopped sending the watch of {plural} "

@@ -29,9 +29,11 @@ import structlog
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from bus import cancelsafe
 from schemas.errors import Forbidden, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
+cancelsafe.install()  # before any request: nats-py's own wait_for loses cancellations on 3.11
 
 DEFAULT_URL = "nats://127.0.0.1:4222"
 DRAIN_SECONDS = 3.0

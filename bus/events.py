@@ -21,6 +21,7 @@ import nats.js.errors
 import structlog
 from nats.js import api as jsapi
 
+from bus.cancelsafe import wait_for
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.pipeline import pipeline_for
@@ -109,7 +110,7 @@ class EventRecorder:
         while len(self._pending) >= self.max_pending:
             oldest = self._pending.popleft()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(oldest), ACK_TIMEOUT)
+                await wait_for(asyncio.shield(oldest), ACK_TIMEOUT)
         try:
             fut = await pipeline_for(self.bus.nc).publish(
                 event_subject(meta.get("namespace"), kind, meta.get("name", "")), encode(event), {}

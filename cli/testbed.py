@@ -52,8 +52,7 @@ STATE_ROOT = Path("/var/lib/jetkube/testbed")
 KEY_FILE = STATE_ROOT / "keys" / "encryption.json"
 NODE_LABEL = "io.jetkube.node"
 TESTBED_PASSWORDS = {
-    user: f"testbed-{user}"
-    for user in (ADMIN, CONTROLPLANE, VIEWER, *(node_user(n) for n in NODES.values()))
+    user: f"testbed-{user}" for user in (ADMIN, CONTROLPLANE, VIEWER, *(node_user(n) for n in NODES.values()))
 }
 
 

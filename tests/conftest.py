@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -55,6 +56,65 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         group = _xdist_group(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+        if asyncio.iscoroutinefunction(getattr(item, "obj", None)):
+            item.fixturenames.insert(0, "_asyncio_watchdog")  # type: ignore[attr-defined]
+
+
+def _await_chain(coro: object) -> list[str]:
+    """Where a coroutine waits: its frame, the frame it awaits, and so on down (through async
+    generators too, which ``Task.print_stack`` does not follow)."""
+    import gc
+
+    lines: list[str] = []
+    for _ in range(60):
+        if coro is None:
+            break
+        frame = (
+            getattr(coro, "cr_frame", None)
+            or getattr(coro, "gi_frame", None)
+            or getattr(coro, "ag_frame", None)
+        )
+        if frame is not None:
+            lines.append(f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}")
+        nxt = (
+            getattr(coro, "cr_await", None)
+            or getattr(coro, "gi_yieldfrom", None)
+            or getattr(coro, "ag_await", None)
+        )
+        if nxt is None and type(coro).__name__ in ("async_generator_asend", "async_generator_athrow"):
+            nxt = next((r for r in gc.get_referents(coro) if hasattr(r, "ag_frame")), None)
+        if nxt is None and frame is None:
+            lines.append(repr(coro)[:200])
+        coro = nxt
+    return lines
+
+
+@pytest.fixture
+async def _asyncio_watchdog(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Shortly before pytest-timeout fires, write every asyncio task's stack to stderr.
+
+    pytest-timeout shows only the threads' stacks, and in an asyncio test the one thread is idle
+    in select(): the coroutine that hangs is invisible there. This names it."""
+    marker = request.node.get_closest_marker("timeout")
+    limit = float(marker.args[0]) if marker and marker.args else float(request.config.getini("timeout") or 0)
+    if limit <= 0:
+        yield
+        return
+
+    async def dump() -> None:
+        await asyncio.sleep(max(limit - 15, limit * 0.9))
+        print(f"\n=== asyncio tasks of {request.node.nodeid} before its timeout ===", file=sys.stderr)
+        for task in asyncio.all_tasks():
+            if task is not asyncio.current_task():
+                print(f"--- {task!r}"[:400], file=sys.stderr)
+                for line in _await_chain(task.get_coro()):
+                    print(f"    {line}", file=sys.stderr)
+
+    watchdog = asyncio.create_task(dump(), name="test-watchdog")
+    try:
+        yield
+    finally:
+        watchdog.cancel()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -25,6 +25,7 @@ from actors.api.handlers import Api
 from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
 from actors.runtime.supervisor import Supervisor
+from bus.cancelsafe import wait_for
 from bus.client import API_PREFIX
 from bus.connection import Bus
 from bus.events import ensure_stream
@@ -109,8 +110,8 @@ class ApiActor:
         else:
             await self.pods_informer.wait_synced(timeout)
         await self.gate.ready(timeout)
-        await asyncio.wait_for(self.responder.serving.wait(), timeout)
-        await asyncio.wait_for(self.user_responder.serving.wait(), timeout)
+        await wait_for(self.responder.serving.wait(), timeout)
+        await wait_for(self.user_responder.serving.wait(), timeout)
 
     def start(self, sup: Supervisor) -> None:
         sup.spawn("api.mirror.namespaces", self.namespaces.run)

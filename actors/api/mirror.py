@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from bus.cancelsafe import wait_for
 from bus.store import Store, WatchEvent
 
 log = structlog.get_logger(__name__)
@@ -46,7 +47,7 @@ class Mirror:
             self._reset_listeners.append(on_reset)
 
     async def wait_synced(self, timeout: float = 30.0) -> None:
-        await asyncio.wait_for(self.synced.wait(), timeout)
+        await wait_for(self.synced.wait(), timeout)
 
     async def run(self) -> None:
         fresh: dict[str, dict[str, Any]] = {}

@@ -27,6 +27,7 @@ import nats.errors
 import structlog
 
 from actors.runtime.supervisor import guarded_task
+from bus.cancelsafe import wait_for
 from bus.codec import encode
 from bus.connection import Bus
 from bus.store import WatchEvent
@@ -113,7 +114,7 @@ async def pump(
     try:
         while True:
             try:
-                first = await asyncio.wait_for(queue.get(), HEARTBEAT)
+                first = await wait_for(queue.get(), HEARTBEAT)
             except TimeoutError:
                 await _send(bus, inbox, {"events": []})
                 continue

@@ -25,6 +25,7 @@ from dnslib import RCODE, DNSRecord
 from actors.dns.records import DEFAULT_DOMAIN, resolve
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor, guarded_task
+from bus.cancelsafe import wait_for
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +68,7 @@ class DnsServer:
         sup.spawn("dns:server", self.run)
 
     async def ready(self, timeout: float | None = 30.0) -> int:
-        await asyncio.wait_for(self._bound.wait(), timeout)
+        await wait_for(self._bound.wait(), timeout)
         return self.port
 
     # ------------------------------------------------------------------ answering
@@ -115,7 +116,7 @@ class DnsServer:
             s.setblocking(False)
             await loop.sock_connect(s, (server, 53))
             await loop.sock_sendall(s, data)
-            return await asyncio.wait_for(loop.sock_recv(s, 65535), FORWARD_TIMEOUT)
+            return await wait_for(loop.sock_recv(s, 65535), FORWARD_TIMEOUT)
 
     # ------------------------------------------------------------------ serving
 

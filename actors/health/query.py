@@ -19,6 +19,7 @@ import nats.js.errors
 
 from actors.health.agent import BEATS_BUCKET, HEALTH_SUBJECT, decode_report
 from actors.health.report import ComponentStatus, component_statuses, leaders
+from bus.cancelsafe import wait_for
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.store import Store
@@ -71,7 +72,7 @@ async def gather(
         raise ServiceUnavailable(f"cannot ask for health at {bus.url}: {err}") from err
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(complete.wait(), timeout)
+            await wait_for(complete.wait(), timeout)
     finally:
         with contextlib.suppress(nats.errors.Error):
             await sub.unsubscribe()

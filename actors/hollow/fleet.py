@@ -46,6 +46,7 @@ from actors.hollow.objects import (
     running_status,
 )
 from actors.runtime.supervisor import Supervisor
+from bus.cancelsafe import wait_for
 from bus.client import NODEPODS_PREFIX, ApiClient
 from bus.codec import decode
 from bus.connection import Bus
@@ -132,7 +133,7 @@ class HollowFleet:
 
     async def ready(self, timeout: float = 120.0) -> None:
         """Wait until every node is registered and has listed its pods."""
-        await asyncio.wait_for(self.registered.wait(), timeout)
+        await wait_for(self.registered.wait(), timeout)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -42,6 +42,7 @@ from nats.aio.msg import Msg
 
 from actors.kubelet import labels as L
 from actors.kubelet.server_stream import ClientGone, send_chunk
+from bus.cancelsafe import wait_for
 from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
@@ -113,7 +114,7 @@ async def relay(
     async def outbound() -> None:
         while True:
             try:
-                data = await asyncio.wait_for(reader.read(settings.chunk), settings.heartbeat)
+                data = await wait_for(reader.read(settings.chunk), settings.heartbeat)
             except TimeoutError:
                 await send_chunk(bus, peer, {}, settings.ack_timeout)
                 continue
@@ -130,7 +131,7 @@ async def relay(
     async def inbound() -> None:
         while True:
             try:
-                msg = await asyncio.wait_for(incoming.get(), settings.silence_limit)
+                msg = await wait_for(incoming.get(), settings.silence_limit)
             except TimeoutError:
                 raise ClientGone(f"nothing heard for {settings.silence_limit:g}s") from None
             chunk = decode(msg.data)
@@ -195,7 +196,7 @@ async def open_forward(
     ip = await pod_address(runtime, node_name, payload)
     where = f"{payload.get('namespace') or 'default'}/{payload.get('pod')}"
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), CONNECT_TIMEOUT)
+        reader, writer = await wait_for(asyncio.open_connection(ip, port), CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as err:
         raise ServiceUnavailable(
             f"error forwarding port {port} to pod {where}: failed to connect to {ip}:{port}: "

@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 
 from actors.kubelet.server import DEFAULT_EXEC_TIMEOUT, node_subject
 from actors.kubelet.server_stream import ACK_TIMEOUT, HEARTBEAT_SECONDS
+from bus.cancelsafe import wait_for
 from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
@@ -62,7 +63,7 @@ async def node_logs(
         await request(bus, node_subject(node, "logs"), {**payload, "stream": inbox}, timeout=REQUEST_TIMEOUT)
         while True:
             try:
-                msg = await asyncio.wait_for(queue.get(), silence_limit)
+                msg = await wait_for(queue.get(), silence_limit)
             except TimeoutError:
                 raise ServiceUnavailable(
                     f"the kubelet of node {node} stopped sending the logs (nothing for {silence_limit:g}s)"

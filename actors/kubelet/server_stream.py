@@ -34,6 +34,7 @@ from typing import Any
 import nats.errors
 import structlog
 
+from bus.cancelsafe import wait_for
 from bus.codec import encode
 from bus.connection import Bus
 from schemas.errors import InternalError, JetkubeError
@@ -113,7 +114,7 @@ async def pump_lines(
             else:
                 timeout = settings.heartbeat
             try:
-                item = await asyncio.wait_for(queue.get(), timeout)
+                item = await wait_for(queue.get(), timeout)
             except TimeoutError:
                 await send_chunk(bus, inbox, {"lines": batch}, settings.ack_timeout)
                 batch, size = [], 0

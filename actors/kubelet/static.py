@@ -43,6 +43,7 @@ from actors.kubelet.static_plan import (
     pod_key,
 )
 from actors.runtime.backoff import Backoff
+from bus.cancelsafe import wait_for
 from schemas.errors import AlreadyExists, Conflict, JetkubeError, NotFound
 
 log = structlog.get_logger(__name__)
@@ -204,7 +205,7 @@ class StaticPods:
     async def _sync_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.resync)
+                await wait_for(self._wake.wait(), self.resync)
             self._wake.clear()
             if not self.scanned.is_set():
                 continue

@@ -28,6 +28,7 @@ import structlog
 
 from actors.proxy.plan import Backend
 from actors.runtime.supervisor import guarded_task
+from bus.cancelsafe import wait_for
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +118,7 @@ class TcpRelay:
             if backend is None:
                 break
             try:
-                _t, up = await asyncio.wait_for(loop.create_connection(_Half, *backend), CONNECT_TIMEOUT)
+                _t, up = await wait_for(loop.create_connection(_Half, *backend), CONNECT_TIMEOUT)
             except (OSError, TimeoutError) as exc:
                 log.info(
                     "proxy.backend_failed",

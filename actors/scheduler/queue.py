@@ -19,6 +19,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from bus.cancelsafe import wait_for
+
 DEFAULT_MOVE_INTERVAL = 1.0
 DEFAULT_FLUSH_INTERVAL = 30.0
 
@@ -116,4 +118,4 @@ class SchedulingQueue:
                 return
             self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), max(self.next_timeout(), 0.001))
+                await wait_for(self._wakeup.wait(), max(self.next_timeout(), 0.001))

@@ -24,6 +24,7 @@ import typer
 from typer.core import TyperCommand
 
 from actors.deployment import rollout as dr
+from bus.cancelsafe import wait_for
 from cli.context import NamespaceOpt, ServerOpt, fail, run, settings
 from cli.resources import Target, parse_targets, qualified_kind
 from schemas.errors import BadRequest, JetkubeError, NotFound, Timeout
@@ -236,7 +237,7 @@ def status(
             await follow
             return 0
         try:
-            await asyncio.wait_for(follow, limit)
+            await wait_for(follow, limit)
         except TimeoutError:
             raise Timeout(TIMED_OUT) from None
         return 0

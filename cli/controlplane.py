@@ -70,10 +70,12 @@ def controlplane(
     ] = "",
 ) -> None:
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
+    from actors.runtime.gctune import tune_for_server
     from cli.logsetup import configure_logging
     from schemas.versions import build as build_versions
 
     configure_logging(log_level)
+    tune_for_server()
     try:
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before connecting
     except JetkubeError as err:

@@ -74,6 +74,7 @@ def hollow_nodes(
     ] = "127.0.0.1",
 ) -> None:
     """Run N hollow kubelets (simulated nodes, no Docker) against a cluster."""
+    from actors.runtime.gctune import tune_for_server
     from cli.logsetup import configure_logging
 
     if not 0.0 <= failure_rate <= 1.0:
@@ -83,6 +84,7 @@ def hollow_nodes(
         typer.echo("--heartbeat-via must be store or api", err=True)
         raise typer.Exit(2)
     configure_logging(log_level)
+    tune_for_server()
     kw = {
         "count": count,
         "prefix": prefix,

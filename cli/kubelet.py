@@ -137,9 +137,11 @@ def kubelet(
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels
     from actors.kubelet.process import GCPolicy
+    from actors.runtime.gctune import tune_for_server
     from cli.logsetup import configure_logging
 
     configure_logging(log_level)
+    tune_for_server()
     if not 0 <= image_gc_low_threshold <= image_gc_high_threshold <= 100:
         typer.echo("error: need 0 <= --image-gc-low-threshold <= --image-gc-high-threshold <= 100", err=True)
         raise typer.Exit(2)

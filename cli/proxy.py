@@ -35,9 +35,11 @@ async def _run(server: str, name: str, start: object) -> None:
 
 
 def _main(server: str, name: str, start: object, log_level: str) -> None:
+    from actors.runtime.gctune import tune_for_server
     from cli.logsetup import configure_logging
 
     configure_logging(log_level)
+    tune_for_server()
     try:
         asyncio.run(_run(server, name, start))
     except JetkubeError as err:

@@ -223,10 +223,12 @@ def up(
     ] = None,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
+    from actors.runtime.gctune import tune_for_server
     from cli.logsetup import configure_logging
     from schemas.versions import build as build_versions
 
     configure_logging(log_level)
+    tune_for_server()
     try:
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before anything starts
         if (tls_cert is None) != (tls_key is None):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from cli.serving import served, start_process
 from cli.up import RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT
 from schemas.errors import JetkubeError
 
@@ -70,12 +71,9 @@ def controlplane(
     ] = "",
 ) -> None:
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
-    from actors.runtime.gctune import tune_for_server
-    from cli.logsetup import configure_logging
     from schemas.versions import build as build_versions
 
-    configure_logging(log_level)
-    tune_for_server()
+    start_process(log_level)
     try:
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before connecting
     except JetkubeError as err:
@@ -93,7 +91,7 @@ def controlplane(
         "ingress_port": ingress_port,
         "encryption_key_file": encryption_key_file or None,
     }
-    try:
+    with served():
         from bus.metrics import metrics_served
 
         with metrics_served(metrics_port, metrics_host):
@@ -101,11 +99,6 @@ def controlplane(
 
             server = url_with_credentials(server, credentials or None)
             asyncio.run(run_controlplane(server, identity or None, replicas, kw))
-    except JetkubeError as err:
-        typer.echo(err.cli_line(), err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
 
 
 def register(app: typer.Typer) -> None:

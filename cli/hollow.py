@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from schemas.errors import JetkubeError
+from cli.serving import served, start_process
 
 
 async def run_hollow(server: str, settings_kw: dict) -> None:
@@ -74,8 +74,6 @@ def hollow_nodes(
     ] = "127.0.0.1",
 ) -> None:
     """Run N hollow kubelets (simulated nodes, no Docker) against a cluster."""
-    from actors.runtime.gctune import tune_for_server
-    from cli.logsetup import configure_logging
 
     if not 0.0 <= failure_rate <= 1.0:
         typer.echo("--failure-rate must be between 0 and 1", err=True)
@@ -83,8 +81,7 @@ def hollow_nodes(
     if heartbeat_via not in ("store", "api"):
         typer.echo("--heartbeat-via must be store or api", err=True)
         raise typer.Exit(2)
-    configure_logging(log_level)
-    tune_for_server()
+    start_process(log_level)
     kw = {
         "count": count,
         "prefix": prefix,
@@ -96,16 +93,11 @@ def hollow_nodes(
         "per_node_subscriptions": per_node_subscriptions,
         "capacity": {"cpu": cpu, "memory": memory, "pods": str(pods)},
     }
-    try:
+    with served():
         from bus.metrics import metrics_served
 
         with metrics_served(metrics_port, metrics_host):
             asyncio.run(run_hollow(server, kw))
-    except JetkubeError as err:
-        typer.echo(err.cli_line(), err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,8 @@ from typing import Annotated
 
 import typer
 
-from schemas.errors import JetkubeError, ServiceUnavailable
+from cli.serving import served, start_process
+from schemas.errors import ServiceUnavailable
 
 
 def parse_duration(text: str) -> float:
@@ -137,11 +138,8 @@ def kubelet(
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels
     from actors.kubelet.process import GCPolicy
-    from actors.runtime.gctune import tune_for_server
-    from cli.logsetup import configure_logging
 
-    configure_logging(log_level)
-    tune_for_server()
+    start_process(log_level)
     if not 0 <= image_gc_low_threshold <= image_gc_high_threshold <= 100:
         typer.echo("error: need 0 <= --image-gc-low-threshold <= --image-gc-high-threshold <= 100", err=True)
         raise typer.Exit(2)
@@ -164,7 +162,7 @@ def kubelet(
         "cluster_dns": [ip.strip() for ip in cluster_dns.split(",") if ip.strip()] or None,
         "cluster_domain": cluster_domain,
     }
-    try:
+    with served():
         from bus.metrics import metrics_served
 
         with metrics_served(metrics_port, metrics_host):
@@ -172,11 +170,6 @@ def kubelet(
 
             server = url_with_credentials(server, credentials or None)
             asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
-    except JetkubeError as err:
-        typer.echo(err.cli_line(), err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
 
 
 def register(app: typer.Typer) -> None:

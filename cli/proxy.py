@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from schemas.errors import JetkubeError
+from cli.serving import served, start_process
 
 ServerOpt = Annotated[str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")]
 
@@ -35,18 +35,9 @@ async def _run(server: str, name: str, start: object) -> None:
 
 
 def _main(server: str, name: str, start: object, log_level: str) -> None:
-    from actors.runtime.gctune import tune_for_server
-    from cli.logsetup import configure_logging
-
-    configure_logging(log_level)
-    tune_for_server()
-    try:
+    start_process(log_level)
+    with served():
         asyncio.run(_run(server, name, start))
-    except JetkubeError as err:
-        typer.echo(err.cli_line(), err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
 
 
 def proxy(

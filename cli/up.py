@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from cli.serving import served, start_process
 from schemas.errors import BadRequest, JetkubeError
 
 RUNTIME_CONFIG_OPT = typer.Option(
@@ -223,13 +224,10 @@ def up(
     ] = None,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
-    from actors.runtime.gctune import tune_for_server
-    from cli.logsetup import configure_logging
     from schemas.versions import build as build_versions
 
-    configure_logging(log_level)
-    tune_for_server()
-    try:
+    start_process(log_level)
+    with served():
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before anything starts
         if (tls_cert is None) != (tls_key is None):
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
@@ -251,11 +249,6 @@ def up(
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
             )
         )
-    except JetkubeError as err:
-        typer.echo(err.cli_line(), err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        pass
 
 
 def register(app: typer.Typer) -> None:

@@ -16,8 +16,11 @@ Layout (a public interface, documented in the README):
 * ``Jetkube-Op: create|update|delete`` tells watchers which change a message is.
 
 Reads use JetStream's direct get (any replica answers). ``list`` and ``watch`` use one ordered
-push consumer on the resource's subjects: ``list`` asks for the last message per subject and stops
-when nothing is pending, which is a consistent snapshot at revision R; ``watch`` continues the same
+push consumer on the resource's subjects: ``list`` asks for the last message per subject, keeps the
+last value of each key (a delete drops it) and stops when the consumer reports nothing pending and
+every delivered message read, which is a consistent snapshot at revision R (an object written
+during the list is in it, in its newer state: its old message is gone from the bucket before it
+could be delivered, so stopping at the first "nothing pending" could miss it); ``watch`` continues the same
 consumer after the snapshot (so list-then-watch can neither miss nor repeat a change) or starts
 from a given revision. The bucket keeps one message per key (history 1): a watcher from an old
 revision sees the latest state of every key that changed since, which is what a level-triggered
@@ -275,6 +278,12 @@ class Store:
                     paused = _resume_gc(paused)
                     yield WatchEvent("BOOKMARK", {}, listed)
                 else:
+                    # An object written while it is listed loses its old message before that is
+                    # delivered (the bucket keeps one per key) and its new one may come after the
+                    # message that said "nothing pending": so the snapshot reads on until the
+                    # consumer itself says nothing is pending and everything delivered was read,
+                    # keeping the last value of each key (a later delete drops it).
+                    latest: dict[str, WatchEvent] = {}
                     while True:
                         if inbox.empty():
                             try:
@@ -287,11 +296,19 @@ class Store:
                         meta = msg.metadata
                         seq = int(meta.sequence.stream)
                         listed = max(listed, seq)
-                        if not _is_tombstone(msg.headers):
-                            yield WatchEvent("ADDED", self._decode_msg(msg.data, seq), seq)
-                        if int(meta.num_pending) == 0:
-                            break
+                        if _is_tombstone(msg.headers):
+                            latest.pop(msg.subject, None)
+                        else:
+                            latest[msg.subject] = WatchEvent("ADDED", self._decode_msg(msg.data, seq), seq)
+                        if int(meta.num_pending) == 0 and inbox.empty():
+                            now = await sub.consumer_info()
+                            got = int(now.delivered.stream_seq or 0) if now.delivered else 0
+                            if int(now.num_pending) == 0 and got <= listed:
+                                break
                     paused = _resume_gc(paused)
+                    for event in latest.values():
+                        yield event
+                    latest.clear()
                     yield WatchEvent("BOOKMARK", {}, listed)
                 paused = _resume_gc(paused)
             while True:

@@ -152,13 +152,12 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
         from actors.api.encryption import EncryptingStore, KeyRing
 
         api_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
-    api_actor = ApiActor(bus, api_store, pods_informer=informers.informer("pods"))
+    api_actor = ApiActor(bus, api_store, informers=informers)
     pod_security = PodSecurity(api_actor.namespaces)
     api_actor.api.create_hooks.append(pod_security.admit)
     api_actor.api.update_hooks.append(pod_security.admit)
     api_actor.api.versions = versions
-    admission = Admission(store, service_cluster_ip_range=settings.service_cluster_ip_range)
-    admission.start(sup)
+    admission = Admission(store, informers, service_cluster_ip_range=settings.service_cluster_ip_range)
     api_actor.api.create_hooks.append(admission.admit_create)
     api_actor.api.update_hooks.append(admission.admit_update)
     api_actor.api.delete_hooks.append(admission.after_delete)

@@ -3,8 +3,9 @@
 The api actor runs ``create_hooks``/``update_hooks`` (``async (resource, obj, old) -> obj``) before it
 writes, and ``delete_hooks`` (``async (resource, removed) -> None``) after a removal. Wiring::
 
-    admission = Admission(store, service_cluster_ip_range=settings.service_cluster_ip_range)
-    admission.start(sup)                      # its mirrors: services, resourcequotas, limitranges
+    admission = Admission(store, informers, service_cluster_ip_range=settings.service_cluster_ip_range)
+    # it reads the process's informers of services, resourcequotas and limitranges; without
+    # ``informers`` it makes its own, which admission.start(sup) runs
     api.create_hooks.append(admission.admit_create)
     api.update_hooks.append(admission.admit_update)
     api.delete_hooks.append(admission.after_delete)
@@ -18,7 +19,7 @@ store and its new ``status.used`` written with compare-and-set, retried on Confl
 replicas therefore never both spend the last unit. A write that fails after the charge leaves the
 quota over-counted until the quota controller recomputes it (as in Kubernetes).
 
-**Addresses** are allocated from the services mirror and then *claimed* with a KV create of
+**Addresses** are allocated from the services informer and then *claimed* with a KV create of
 ``ipallocations._.<ip>`` / ``portallocations._.<port>`` (value: the Service's namespace and name), so
 two replicas can never hand out one IP: the loser's create fails and it picks again (or, for an IP
 the user asked for, answers ``provided IP is already allocated``). A claim whose Service is gone or
@@ -42,7 +43,8 @@ from actors.admission.clusterip import (
 )
 from actors.admission.limitrange import apply_limit_ranges
 from actors.admission.quota import check_quota, compute_usage, resource_for_key
-from actors.api.mirror import Mirror
+from actors.runtime.listwatch import StoreListWatcher
+from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
 from schemas.errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound
 
@@ -76,6 +78,7 @@ class Admission:
     def __init__(
         self,
         store: Any,
+        informers: SharedInformers | None = None,
         *,
         service_cluster_ip_range: str = "10.96.0.0/12",
         service_node_port_range: str = "30000-32767",
@@ -85,18 +88,20 @@ class Admission:
         self.ip_range = ServiceIPRange(service_cluster_ip_range)
         self.port_range = NodePortRange.parse(service_node_port_range)
         self.claim_grace = claim_grace
-        self.services = Mirror(store, "services")
-        self.quotas = Mirror(store, "resourcequotas")
-        self.limitranges = Mirror(store, "limitranges")
+        self.own_informers = informers is None
+        self.informers = informers or SharedInformers(StoreListWatcher(store))
+        self.services = self.informers.informer("services")
+        self.quotas = self.informers.informer("resourcequotas")
+        self.limitranges = self.informers.informer("limitranges")
 
     def start(self, sup: Supervisor) -> None:
-        sup.spawn("admission.mirror.services", self.services.run)
-        sup.spawn("admission.mirror.resourcequotas", self.quotas.run)
-        sup.spawn("admission.mirror.limitranges", self.limitranges.run)
+        """Run its own informers (the process's shared ones are started by their owner)."""
+        if self.own_informers:
+            self.informers.start(sup)
 
     async def ready(self, timeout: float = 30.0) -> None:
-        for mirror in (self.services, self.quotas, self.limitranges):
-            await mirror.wait_synced(timeout)
+        for informer in (self.services, self.quotas, self.limitranges):
+            await informer.wait_synced(timeout)
 
     # -- hooks ------------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ profile). A refused pod gets Kubernetes' message::
     not set securityContext.privileged=true)
 
 :func:`violations` is pure; :class:`PodSecurity` is the api hook (create of pods, and updates that
-change the spec), reading namespace labels from the api's namespaces mirror. Only ``enforce`` is
+change the spec), reading namespace labels from the namespaces informer. Only ``enforce`` is
 implemented (``warn``/``audit`` labels are ignored); workloads are checked when their pods are made.
 """
 
@@ -172,7 +172,7 @@ class PodSecurity:
     """The api hook: ``api.create_hooks.append(psa.admit)``, ``api.update_hooks.append(psa.admit)``."""
 
     def __init__(self, namespaces: Any) -> None:
-        self.namespaces = namespaces  # the api's namespaces Mirror
+        self.namespaces = namespaces  # the namespaces informer the api reads
 
     async def admit(self, resource: str, obj: Obj, old: Obj | None) -> Obj:
         if resource == "namespaces":

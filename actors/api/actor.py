@@ -1,6 +1,11 @@
-"""Wiring of the api actor: its mirrors, the node relay, the responder and the bootstrap.
+"""Wiring of the api actor: its informers, the node relay, the responder and the bootstrap.
 
-``ApiActor.start(supervisor)`` spawns, in order: the namespaces and pods mirrors, the node relay,
+The api reads small views of current state at admission time (namespaces, the RBAC kinds, the
+admission plugins' services, quotas and limit ranges) and the node relay follows every pod: all
+from the process's shared informers (actors/runtime/shared.py), one per resource, which the
+control plane's controllers read too. An api on its own (tests) makes and starts its own set.
+
+``ApiActor.start(supervisor)`` spawns, in order: its own informers (if it made them), the node relay,
 the bootstrap (one-shot: the default namespaces), and the responder on ``jetkube.api.*`` in the
 queue group ``jetkube-api`` (every replica serves; NATS spreads requests over them). Stopping the
 supervisor stops them in reverse order: the responder first, so no request is half-served.
@@ -8,7 +13,7 @@ supervisor stops them in reverse order: the responder first, so no request is ha
 Requests pass the authorization gate (actors/api/authz/gate.py) first: the responder on
 ``jetkube.api.*`` serves the trusted subjects (the control plane's, or everyone's with NATS auth
 off), a second one on ``jetkube.api.u.*.*`` serves authenticated users, whose identity is the
-subject's user token. The gate keeps mirrors of the four RBAC kinds and writes the default
+subject's user token. The gate reads informers of the four RBAC kinds and writes the default
 ClusterRoles and bindings at bootstrap.
 """
 
@@ -22,8 +27,9 @@ import structlog
 
 from actors.api.authz.gate import Gate
 from actors.api.handlers import Api
-from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
+from actors.runtime.listwatch import StoreListWatcher
+from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
 from bus.cancelsafe import wait_for
 from bus.client import API_PREFIX
@@ -48,22 +54,18 @@ class ApiActor:
         *,
         concurrency: int = 64,
         hooks: list[Any] | None = None,
-        pods_informer: Any = None,
+        informers: SharedInformers | None = None,
     ) -> None:
         self.bus = bus
         self.store = store
-        self.namespaces = Mirror(store, "namespaces")
-        # With the process's shared pods informer the relay reads that one copy of the pods;
-        # otherwise (an api on its own) it keeps its own mirror.
-        self.pods_informer = pods_informer
-        self.pods: Mirror | None = None
-        if pods_informer is not None:
-            self.relay = NodeRelay.from_informer(bus, pods_informer)
-        else:
-            self.pods = Mirror(store, "pods")
-            self.relay = NodeRelay(bus, self.pods)
-        self.api = Api(store, namespaces=self.namespaces, pods=self.pods, relay=self.relay, bus=bus)
-        self.gate = Gate(self.api, store)
+        # The process's shared informers (the control plane's), or this api's own.
+        self.own_informers = informers is None
+        self.informers = informers or SharedInformers(StoreListWatcher(store))
+        self.namespaces = self.informers.informer("namespaces")
+        self.pods = self.informers.informer("pods")
+        self.relay = NodeRelay.from_informer(bus, self.pods)
+        self.api = Api(store, namespaces=self.namespaces, relay=self.relay, bus=bus)
+        self.gate = Gate(self.api, store, self.informers)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
         self.responder = Responder(
             bus,
@@ -103,22 +105,17 @@ class ApiActor:
         await self.gate.bootstrap()
 
     async def ready(self, timeout: float = 30.0) -> None:
-        """Wait until the mirrors have synced (the api answers correctly from then on)."""
+        """Wait until the informers have synced (the api answers correctly from then on)."""
         await self.namespaces.wait_synced(timeout)
-        if self.pods is not None:
-            await self.pods.wait_synced(timeout)
-        else:
-            await self.pods_informer.wait_synced(timeout)
+        await self.pods.wait_synced(timeout)
         await self.gate.ready(timeout)
         await wait_for(self.responder.serving.wait(), timeout)
         await wait_for(self.user_responder.serving.wait(), timeout)
 
     def start(self, sup: Supervisor) -> None:
-        sup.spawn("api.mirror.namespaces", self.namespaces.run)
-        if self.pods is not None:
-            sup.spawn("api.mirror.pods", self.pods.run)
+        if self.own_informers:
+            self.informers.start(sup)
         sup.spawn("api.noderelay", self.relay.run)
-        self.gate.start(sup)
         sup.spawn("api.responder", self.serve)
 
     async def serve(self) -> None:
@@ -127,10 +124,7 @@ class ApiActor:
         Nothing is answered before the pod source has synced: a kubelet asking for its pods from
         an empty cache would stop containers that still have pods."""
         await self.bootstrap()
-        if self.pods is not None:
-            await self.pods.wait_synced(120)
-        else:
-            await self.pods_informer.wait_synced(120)
+        await self.pods.wait_synced(120)
         for wait in self.before_serving:
             await wait()
         await self.gate.ready(120)

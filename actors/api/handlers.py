@@ -28,9 +28,9 @@ import structlog
 
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
 from actors.api.limits import check_body, check_key_part
-from actors.api.mirror import Mirror
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
+from actors.runtime.informer import Informer
 from bus.events import list_events, publish_event
 from bus.metrics import REQUESTS
 from bus.store import Store
@@ -102,15 +102,13 @@ class Api:
         self,
         store: Store,
         *,
-        namespaces: Mirror,
-        pods: Mirror | None = None,
+        namespaces: Informer,
         relay: NodeRelay | None = None,
         bus: Any = None,
     ) -> None:
         self.store = store
         self.bus = bus if bus is not None else store.bus
         self.namespaces = namespaces
-        self.pods = pods
         self.relay = relay
         self.create_hooks: list[AdmitHook] = []
         self.update_hooks: list[AdmitHook] = []
@@ -251,8 +249,8 @@ class Api:
     async def _check_namespace(self, info: ResourceInfo, ns: str | None, name: str) -> None:
         if not info.namespaced or ns is None:
             return
-        if not self.namespaces.synced.is_set():
-            await self.namespaces.wait_synced()
+        if not self.namespaces.synced:
+            await self.namespaces.wait_synced(30)
         namespace = self.namespaces.objects.get(ns)
         if namespace is None:
             try:  # the mirror may lag a namespace created a moment ago

@@ -8,9 +8,8 @@ leaving a node (deleted) is DELETED there. Kubelets subscribe to their subject f
 reflects), so nothing falls between. With several api replicas every replica relays; kubelets
 drop repeats by resourceVersion.
 
-Its source of pods is either the api's own pods :class:`Mirror` (``NodeRelay(bus, mirror)``) or,
-to hold one copy of the pods per process instead of two, the process's shared pods informer
-(``NodeRelay.from_informer(bus, informer)``, whose handlers feed the same routing).
+Its source of pods is the process's shared pods informer (``NodeRelay.from_informer(bus,
+informer)``, whose handlers feed the routing): one copy of the pods per process.
 """
 
 from __future__ import annotations
@@ -21,11 +20,10 @@ from typing import Any, Protocol
 import nats.errors
 import structlog
 
-from actors.api.mirror import Mirror, object_key_of
+from actors.runtime.cache import key_of
 from bus.client import NODEPODS_PREFIX
 from bus.codec import encode
 from bus.connection import Bus
-from bus.store import WatchEvent
 
 log = structlog.get_logger(__name__)
 
@@ -36,18 +34,6 @@ class PodSource(Protocol):
     revision: int
 
     def get(self, key: str) -> dict[str, Any] | None: ...
-
-
-class _MirrorSource:
-    def __init__(self, mirror: Mirror) -> None:
-        self.mirror = mirror
-
-    @property
-    def revision(self) -> int:
-        return self.mirror.revision
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.mirror.objects.get(key)
 
 
 class _InformerSource:
@@ -64,14 +50,11 @@ class _InformerSource:
 
 
 class NodeRelay:
-    def __init__(self, bus: Bus, pods: Mirror | None = None) -> None:
+    def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.by_node: dict[str, set[str]] = {}
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self.source: PodSource | None = None
-        if pods is not None:
-            self.source = _MirrorSource(pods)
-            pods.listen(self._on_event, self._on_reset)
 
     @classmethod
     def from_informer(cls, bus: Bus, informer: Any) -> NodeRelay:
@@ -79,7 +62,7 @@ class NodeRelay:
 
         Its handlers run in the informer's loop and only route (no await, no write), as the
         informer requires; a re-list reports what changed as adds/updates/deletes, so the index
-        converges the same way as with the mirror."""
+        converges."""
         relay = cls(bus)
         relay.source = _InformerSource(informer)
         informer.add_handler(
@@ -89,14 +72,8 @@ class NodeRelay:
         )
         return relay
 
-    def _on_reset(self) -> None:
-        self.by_node = {}
-
-    def _on_event(self, event: WatchEvent, old: dict[str, Any] | None) -> None:
-        self.route(event.type, event.object, old)
-
     def route(self, type_: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
-        key = object_key_of(obj)
+        key = key_of(obj)
         deleted = type_ == "DELETED"
         new_node = None if deleted else (obj.get("spec") or {}).get("nodeName")
         previous = old if old is not None else (obj if deleted else None)

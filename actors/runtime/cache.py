@@ -9,7 +9,8 @@ Cached objects are shared and read-only: ``copy.deepcopy`` one before changing i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import structlog
@@ -96,6 +97,10 @@ class Cache:
 
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         return list(self._items.items())
+
+    def view(self) -> Mapping[str, dict[str, Any]]:
+        """The objects by key, live and read-only (no copy)."""
+        return MappingProxyType(self._items)
 
     def put(self, key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         """Store ``obj`` under ``key``; return the object it replaced."""

@@ -30,7 +30,7 @@ several controllers watching pods share one watch and one cache.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +101,11 @@ class Informer:
 
     def list(self) -> list[Obj]:
         return self._cache.list()
+
+    @property
+    def objects(self) -> Mapping[str, Obj]:
+        """Every cached object by key, live and read-only (no copy): for lookups per request."""
+        return self._cache.view()
 
     def keys(self) -> list[str]:
         return self._cache.keys()

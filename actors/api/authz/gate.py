@@ -15,8 +15,8 @@ request would be allowed; ``rotatekey`` re-encrypts every Secret (system:masters
 starts a streaming watch (actors/api/watchstream.py) for
 clients that may not read the state bucket themselves.
 
-The RBAC objects come from four mirrors kept by the gate (``start``), so a decision costs no store
-round trip; a binding takes effect as soon as the api's mirror has seen it (milliseconds).
+The RBAC objects come from the process's informers of the four kinds, so a decision costs no store
+round trip; a binding takes effect as soon as the api's informer has seen it (milliseconds).
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ import structlog
 from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.node import node_allows
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
-from actors.api.mirror import Mirror
 from actors.api.watchstream import start_watch
-from actors.runtime.supervisor import Supervisor
+from actors.runtime.shared import SharedInformers
 from bus.auth import TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
 from schemas.decode import normalize
@@ -79,16 +78,12 @@ def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
 
 
 class Gate:
-    def __init__(self, api: Any, store: Store) -> None:
+    def __init__(self, api: Any, store: Store, informers: SharedInformers) -> None:
         self.api = api
         self.store = store
-        self.mirrors = {r: Mirror(store, r) for r in RBAC_RESOURCES}
+        self.rbac = {r: informers.informer(r) for r in RBAC_RESOURCES}
 
     # --------------------------------------------------------------- lifecycle
-
-    def start(self, sup: Supervisor) -> None:
-        for resource, mirror in self.mirrors.items():
-            sup.spawn(f"api.mirror.{resource}", mirror.run)
 
     async def bootstrap(self) -> None:
         """The default ClusterRoles and bindings, created when missing (never overwritten)."""
@@ -99,11 +94,11 @@ class Gate:
                 pass
 
     async def ready(self, timeout: float = 30.0) -> None:
-        for mirror in self.mirrors.values():
-            await mirror.wait_synced(timeout)
+        for informer in self.rbac.values():
+            await informer.wait_synced(timeout)
 
     def policy(self) -> Policy:
-        m = self.mirrors
+        m = self.rbac
         return Policy(
             roles=m["roles"].objects,
             cluster_roles=m["clusterroles"].objects,

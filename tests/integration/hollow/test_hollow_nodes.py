@@ -180,19 +180,16 @@ async def test_per_node_subscriptions_route_the_same(bus: Bus, control_plane: ob
 
 
 async def test_relay_fed_by_the_shared_pods_informer(bus: Bus, store: Any) -> None:
-    """The node relay can read the process's shared pods informer instead of its own mirror (one
-    copy of the pods per control plane); hollow nodes see the same stream."""
+    """The node relay reads the process's shared pods informer (one copy of the pods per control
+    plane); hollow nodes see the same stream."""
     from actors.api.actor import ApiActor
-    from actors.api.noderelay import NodeRelay
     from actors.runtime.listwatch import StoreListWatcher
     from actors.runtime.shared import SharedInformers
 
     sup = Supervisor("test-relay")
     informers = SharedInformers(StoreListWatcher(store))
-    relay = NodeRelay.from_informer(bus, informers.informer("pods"))
-    actor = ApiActor(bus, store)
-    actor.relay = relay
-    actor.api.relay = relay
+    actor = ApiActor(bus, store, informers=informers)
+    assert actor.relay.source is not None and actor.pods is informers.informer("pods")
     actor.start(sup)
     informers.start(sup)
     await actor.ready()

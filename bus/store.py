@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import copy
 import gc
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -136,6 +137,8 @@ class Store:
         self.stream = f"KV_{bucket}"
         self.prefix = f"$KV.{bucket}."
         self.js_timeout = 10.0
+        # A watch with no message for this long checks that its consumer still exists.
+        self.watch_check_after = 30.0
         # The api process's --storage-versions: the version each kind is written in (None: current).
         self.versions: ApiVersions | None = None
 
@@ -311,17 +314,24 @@ class Store:
                     latest.clear()
                     yield WatchEvent("BOOKMARK", {}, listed)
                 paused = _resume_gc(paused)
+            quiet_since = time.monotonic()
+            tick = min(5.0, self.watch_check_after)
+            failed_checks = 0
             while True:
                 if inbox.empty():
                     if nc.is_closed:
                         raise ServiceUnavailable(f"watch of {resource} ended: the connection is closed")
                     try:
-                        async with asyncio.timeout(5.0):  # a timer, not a task per message
+                        async with asyncio.timeout(tick):  # a timer, not a task per message
                             msg = await inbox.get()
                     except TimeoutError:
-                        continue  # only to notice a closed connection
+                        if time.monotonic() - quiet_since >= self.watch_check_after:
+                            failed_checks = await self._check_consumer(sub, resource, failed_checks)
+                            quiet_since = time.monotonic()
+                        continue
                 else:
                     msg = inbox.get_nowait()
+                quiet_since = time.monotonic()
                 yield self._event(msg)
         except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError) as err:
             raise ServiceUnavailable(f"watch of {resource} ended: {err}") from err
@@ -331,6 +341,24 @@ class Store:
                 await sub.unsubscribe()
             except (nats.errors.Error, asyncio.CancelledError):
                 pass
+
+    async def _check_consumer(self, sub: Any, resource: str, failed: int) -> int:
+        """A quiet watch asks whether its consumer still exists; the failed checks in a row.
+
+        nats-py recreates an ordered consumer whose heartbeats stop (its server died) but gives up
+        for good if that attempt raises, and the watch would then wait forever. A consumer the
+        server no longer knows ends the watch (an informer re-lists); so do three failed checks
+        in a row."""
+        try:
+            await sub.consumer_info()
+        except nats.js.errors.NotFoundError as err:
+            raise ServiceUnavailable(f"watch of {resource} ended: its consumer is gone") from err
+        except (nats.errors.Error, TimeoutError) as err:
+            log.warning("store.watch_check_failed", resource=resource, error=str(err), failed=failed + 1)
+            if failed + 1 >= 3:
+                raise ServiceUnavailable(f"watch of {resource} ended: its consumer does not answer") from err
+            return failed + 1
+        return 0
 
     def _event(self, msg: Any) -> WatchEvent:
         seq = int(msg.metadata.sequence.stream)

@@ -1,0 +1,71 @@
+"""A watch whose consumer is gone for good ends, so that its informer re-lists, instead of waiting
+forever; a quiet watch whose consumer is alive goes on.
+
+nats-py recreates an ordered consumer whose heartbeats stop, but an attempt that fails is only
+reported to the error callback. Here every recreate fails (as while a stream has no leader) and
+the consumer is deleted on the server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from nats.js.client import JetStreamContext
+
+from bus.store import Store, WatchEvent
+from schemas.errors import ServiceUnavailable
+
+
+def configmap(name: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "default"}, "data": {}}
+
+
+@contextlib.asynccontextmanager
+async def watching(store: Store) -> AsyncIterator[tuple[asyncio.Queue[WatchEvent], asyncio.Task[None]]]:
+    events: asyncio.Queue[WatchEvent] = asyncio.Queue()
+
+    async def follow() -> None:
+        async with contextlib.aclosing(store.watch("configmaps")) as stream:
+            async for event in stream:
+                events.put_nowait(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        first = await asyncio.wait_for(events.get(), 10)
+        assert first.type == "BOOKMARK"
+        yield events, task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ServiceUnavailable):
+            await task
+
+
+async def test_a_watch_whose_consumer_is_gone_ends(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.watch_check_after = 1.0
+
+    async def recreate_fails(self: Any) -> None:  # as when the stream has no leader
+        return None
+
+    monkeypatch.setattr(JetStreamContext._JSI, "recreate_consumer", recreate_fails)
+    async with watching(store) as (_events, task):
+        consumers = await store.js._jsm.consumers_info(store.stream)
+        assert consumers, "the watch has a consumer"
+        for info in consumers:
+            await store.js._jsm.delete_consumer(store.stream, info.name)
+        done, _ = await asyncio.wait({task}, timeout=15)
+        assert done, "the watch still waits on a consumer that no longer exists"
+        with pytest.raises(ServiceUnavailable, match="consumer is gone"):
+            task.result()
+
+
+async def test_a_quiet_watch_with_a_live_consumer_goes_on(store: Store) -> None:
+    store.watch_check_after = 0.5
+    async with watching(store) as (events, task):
+        await asyncio.sleep(2.0)  # quiet on purpose: several consumer checks happen meanwhile
+        assert not task.done()
+        await store.create("configmaps", configmap("after-quiet"))
+        event = await asyncio.wait_for(events.get(), 10)
+        assert (event.type, event.object["metadata"]["name"]) == ("ADDED", "after-quiet")

@@ -91,7 +91,7 @@ async def run_up(
             ingress_host=host,
             encryption_key_file=str(auth.key_file),
         )
-        start_control_plane(sup, bus, store, cp_settings)
+        api_actor = start_control_plane(sup, bus, store, cp_settings)
         net_line, cluster_dns = _maybe_start_networking(sup, bus) if networking else ("off", [])
         started_kubelet = False
         if kubelet:
@@ -104,7 +104,7 @@ async def run_up(
         role = "controlplane,kubelet" if started_kubelet else "controlplane"
         HealthAgent(bus, sup, process_id=cp_settings.identity, role=role).start()
         node_line = f"node {node_name}" if started_kubelet else "not started (no Docker engine answered)"
-        dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port)
+        dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port, api_actor.informers)
         auth.write_node_credentials(server.url, list(nodes))
         config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
         typer.echo(
@@ -162,14 +162,15 @@ def _maybe_start_networking(sup: object, bus: object) -> tuple[str, list[str]]:
     return f"service proxy (nat chain JETKUBE-SERVICES), cluster DNS at {DEFAULT_DNS_IP}", [DEFAULT_DNS_IP]
 
 
-async def _maybe_start_dashboard(sup: object, bus: object, port: int) -> str:
-    """The dashboard on loopback (it has no login), or why not: port 0 or the port is taken."""
+async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers: object) -> str:
+    """The dashboard on loopback (it has no login), or why not: port 0 or the port is taken. It
+    reads the control plane's informers: one copy of the caches in the process."""
     if not port:
         return "off (--dashboard-port 0)"
     from actors.dashboard.server import Dashboard
     from bus.client import ApiClient
 
-    dash = Dashboard(ApiClient(bus), host="127.0.0.1", port=port)  # type: ignore[arg-type]
+    dash = Dashboard(ApiClient(bus), host="127.0.0.1", port=port, informers=informers)  # type: ignore[arg-type]
     try:
         url = await dash.bind()
     except JetkubeError as err:

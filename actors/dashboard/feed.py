@@ -14,8 +14,8 @@ upserts by key). A subscriber that falls ``queue_limit`` changes behind is marke
 its stream ends; the browser's EventSource reconnects and starts from a fresh snapshot, as an
 informer re-lists after a watch error.
 
-Trade-off: in ``jetkube up`` these informers are a second copy of the control plane's caches (the
-dashboard reads through the api client like any client, rather than reaching into the actors).
+In ``jetkube up`` the informers are the control plane's own (one copy of the caches in the
+process); ``jetkube dashboard`` makes its own set, read through the api client like any client.
 """
 
 from __future__ import annotations

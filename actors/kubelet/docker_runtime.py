@@ -314,9 +314,24 @@ class DockerRuntime:
         return await self._create(name, config)
 
     async def _create(self, name: str, config: dict[str, Any]) -> str:
+        """Create a container; cancel-safe. The engine finishes a create whose request it has
+        received even if the client gives up, so a kubelet stopped mid-create used to leave a
+        container behind that appeared after its stop: a cancelled create now waits for the
+        engine's answer (up to 30 s) and removes what it made before the cancel goes on."""
+        creating = asyncio.ensure_future(self._create_now(name, config))
+        try:
+            return await asyncio.shield(creating)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(30):
+                    container_id = await creating
+                await self.remove(container_id)
+            raise
+
+    async def _create_now(self, name: str, config: dict[str, Any]) -> str:
         with docker_errors(f"create container {name}", self.engine, on_create=True):
             c = await self._docker.containers.create(config, name=name)
-        return c.id
+        return str(c.id)
 
     def _termination_file(self, pod_uid: str, container: str, attempt: int) -> str:
         d = self.state_dir / "pods" / (pod_uid or "_") / "containers"

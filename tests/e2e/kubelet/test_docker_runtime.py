@@ -321,3 +321,22 @@ async def test_images_for_gc_marks_in_use(runtime: DockerRuntime, node_name) -> 
     pause = next(i for i in images if "jetkube/pause:latest" in i.tags)
     assert {busybox.id, pause.id} <= in_use
     assert runtime.image_usage.last_used[busybox.id] > 0
+
+
+async def test_a_cancelled_create_leaves_no_container(runtime: DockerRuntime, node_name) -> None:
+    """The engine finishes a create it has received even when the client gives up: a kubelet
+    stopped mid-create must still leave nothing behind once the cancelled call has returned."""
+    node = node_name()
+    p = pod("cancelled", node=node)
+    meta = p["metadata"]
+    sb = await runtime.create_sandbox(f"{meta['namespace']}/{meta['name']}", meta["uid"], node, meta["name"])
+    before = {c.id for c in await runtime.list(node)}
+    for attempt, delay in enumerate((0.002, 0.005, 0.01, 0.02, 0.04, 0.08)):
+        spec = {"name": f"c{attempt}", "image": BUSYBOX, "command": ["sleep", "60"]}
+        task = asyncio.create_task(runtime.create_container(sb, p, spec, attempt=attempt))
+        await asyncio.sleep(delay)  # cancel at various points of the engine's work
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            made = await task
+            before.add(made)  # finished before the cancel: a container the caller knows about
+        assert {c.id for c in await runtime.list(node)} == before, f"left behind (cancel after {delay} s)"

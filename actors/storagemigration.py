@@ -13,8 +13,8 @@ Lifecycle of one run:
 
 1. The target: the api's storage versions (asked on ``jetkube.api.apiversions``, so the run
    follows what the api replicas are configured with).
-2. The keys: the live keys of every resource that has more than one version (metadata-only KV
-   watches, so values are not fetched), sorted.
+2. The keys: the live keys of every resource that has more than one version (a complete list of
+   each, as bus/store.py reads one, so that a key rewritten meanwhile is not missed), sorted.
 3. Each key, in order, one request to the api: it reads the raw stored message (direct get), and
    if its ``apiVersion`` is not the storage version, writes it back converted, compare-and-set on
    the revision just read. A Conflict means someone wrote it meanwhile: read again and decide
@@ -46,7 +46,7 @@ from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
-from bus.store import DEFAULT_BUCKET, EXPECTED_LAST, KV_OP, OP_HEADER
+from bus.store import DEFAULT_BUCKET, EXPECTED_LAST, KV_OP, OP_HEADER, Store
 from schemas import registry
 from schemas.errors import BadRequest, Conflict, InternalError, ServiceUnavailable
 from schemas.versions import ApiVersions, migrated, needs_migration
@@ -178,17 +178,16 @@ class StorageMigration:
         self._progress_rev = 0
 
     async def _keys(self) -> list[str]:
-        kv = await self.bus.js.key_value(self.bucket)
+        """Every stored key of every migratable kind, sorted. Read as a list is (bus/store.py):
+        a key rewritten while it is read is still in it (nats-py's KV watch, used before, stops
+        at the first "nothing pending" and could miss it, leaving that object unmigrated)."""
+        store = Store(self.bus, self.bucket)
         keys: list[str] = []
         for info in migratable_resources():
-            watcher = await kv.watch(f"{info.plural}.>", ignore_deletes=True, meta_only=True)
-            try:
-                async for entry in watcher:
-                    if entry is None:
-                        break
-                    keys.append(entry.key)
-            finally:
-                await watcher.stop()
+            items, _revision = await store.list(info.plural)
+            for obj in items:
+                meta = obj.get("metadata") or {}
+                keys.append(object_key(info.plural, meta.get("namespace"), str(meta.get("name"))))
         return sorted(keys)
 
     async def _load_progress(self) -> dict[str, Any] | None:

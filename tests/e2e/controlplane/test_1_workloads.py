@@ -54,7 +54,10 @@ async def test_rc_replaces_a_deleted_pod_and_scales(cluster: Cluster, capi: Any,
 async def test_deployment_rolling_update_and_undo_keep_enough_ready(
     cluster: Cluster, capi: Any, ns: str
 ) -> None:
-    probe = {"exec": {"command": ["true"]}, "periodSeconds": 1}
+    # An exec probe under the whole suite's load can take over a second: a fresh-clone run saw an
+    # old pod's probe time out three times running (Ready False for 4 s) mid-rollout, which no
+    # controller can prevent. The probe tolerates that; the controller's pacing is what is tested.
+    probe = {"exec": {"command": ["true"]}, "periodSeconds": 1, "timeoutSeconds": 10, "failureThreshold": 10}
     deploy = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

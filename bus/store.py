@@ -346,11 +346,12 @@ class Store:
         """A quiet watch asks whether its consumer still exists; the failed checks in a row.
 
         nats-py recreates an ordered consumer whose heartbeats stop (its server died) but gives up
-        for good if that attempt raises, and the watch would then wait forever. A consumer the
-        server no longer knows ends the watch (an informer re-lists); so do three failed checks
-        in a row."""
+        for good if that attempt raises, and a push consumer can stall on a lost flow-control
+        reply: the watch would then wait forever. A consumer the server no longer knows, one with
+        messages pending while the watch heard nothing, or three failed checks in a row end the
+        watch (an informer re-lists)."""
         try:
-            await sub.consumer_info()
+            info = await sub.consumer_info()
         except nats.js.errors.NotFoundError as err:
             raise ServiceUnavailable(f"watch of {resource} ended: its consumer is gone") from err
         except (nats.errors.Error, TimeoutError) as err:
@@ -358,6 +359,10 @@ class Store:
             if failed + 1 >= 3:
                 raise ServiceUnavailable(f"watch of {resource} ended: its consumer does not answer") from err
             return failed + 1
+        if int(info.num_pending or 0) > 0:  # messages wait, yet none came: delivery has stalled
+            raise ServiceUnavailable(
+                f"watch of {resource} ended: {info.num_pending} messages pending but none delivered"
+            )
         return 0
 
     def _event(self, msg: Any) -> WatchEvent:

@@ -69,3 +69,21 @@ async def test_a_quiet_watch_with_a_live_consumer_goes_on(store: Store) -> None:
         await store.create("configmaps", configmap("after-quiet"))
         event = await asyncio.wait_for(events.get(), 10)
         assert (event.type, event.object["metadata"]["name"]) == ("ADDED", "after-quiet")
+
+
+async def test_a_watch_whose_delivery_stalls_ends(store: Store) -> None:
+    """Messages pending on the consumer while the watch hears nothing: delivery has stalled (as
+    when a flow-control reply is lost). Here the watch's inbox loses its interest on the server."""
+    store.watch_check_after = 1.0
+    before = set(store.bus.nc._subs)
+    async with watching(store) as (_events, task):
+        new = [sid for sid in store.bus.nc._subs if sid not in before]
+        assert new, "the watch subscribed"
+        for sid in new:
+            await store.bus.nc._send_unsubscribe(sid)  # the server stops delivering; the client waits
+        await store.bus.nc.flush()
+        await store.create("configmaps", configmap("never-delivered"))
+        done, _ = await asyncio.wait({task}, timeout=8)
+        assert done, "the watch still waits while its consumer holds a pending message"
+        with pytest.raises(ServiceUnavailable, match="pending but none delivered"):
+            task.result()

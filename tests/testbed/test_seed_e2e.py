@@ -38,6 +38,20 @@ def test_seed_examples_and_node_maintenance(testbed: Testbed) -> None:
         check=False,
     )
     print(proc.stdout)
-    assert proc.returncode == 0, f"seed-e2e failed:\n{proc.stdout}\n{proc.stderr[-2000:]}"
+    assert proc.returncode == 0, (
+        f"seed-e2e failed:\n{proc.stdout}\n{proc.stderr[-2000:]}\n{_proxy_state(testbed)}"
+    )
     assert "FAIL" not in proc.stdout
     asyncio.run(wait_bed_whole(testbed))
+
+
+def _proxy_state(testbed: Testbed) -> str:
+    """What the bed's service proxy last said and the nat chain it wrote: for a failed check."""
+    cid = testbed.container_id("proxy")
+    logs = subprocess.run(
+        ["docker", "logs", "--tail", "40", cid], capture_output=True, text=True, check=False
+    )
+    chain = subprocess.run(
+        ["iptables", "-t", "nat", "-S", "JETKUBE-TESTBED"], capture_output=True, text=True, check=False
+    )
+    return f"proxy log (last 40 lines):\n{logs.stdout}{logs.stderr}\nnat chain:\n{chain.stdout}{chain.stderr}"

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import msgpack
 from typer.testing import CliRunner
 
 from bus.client import ApiClient
@@ -27,27 +26,26 @@ def jetkube(url: str, *args: str, ok: bool = True) -> Any:
 
 
 async def _stored_versions(url: str, resources: tuple[str, ...]) -> dict[str, str]:
-    """key -> the apiVersion the object is written in, read from the bucket's raw messages."""
+    """key -> the apiVersion the object is written in: every key (listed as Store.list lists,
+    complete even while controllers write), then each raw message by direct get."""
+    from actors.storagemigration import raw_get
+    from bus.keys import object_key
+    from bus.store import Store
+
     bus = await Bus.connect(url)
     try:
-        kv = await bus.js.key_value("jetkube")
+        store = Store(bus)
         out: dict[str, str] = {}
         for resource in resources:
-            watcher = await kv.watch(f"{resource}.>", ignore_deletes=True)
-            try:
-                async for entry in watcher:
-                    if entry is None:
-                        break
-                    out[entry.key] = msgpack.unpackb(entry.value)["apiVersion"]
-            finally:
-                await watcher.stop()
+            items, _revision = await store.list(resource)
+            for obj in items:
+                key = object_key(resource, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+                value, _seq = await raw_get(bus, store.stream, store.prefix, key)
+                if value is not None:
+                    out[key] = value["apiVersion"]
         return out
     finally:
         await bus.close()
-
-
-def stored_versions(url: str, *resources: str) -> dict[str, str]:
-    return asyncio.run(_stored_versions(url, resources))
 
 
 async def _objects(url: str, resources: tuple[str, ...]) -> dict[str, dict[str, Any]]:

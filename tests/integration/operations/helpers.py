@@ -48,6 +48,10 @@ async def _stored_versions(url: str, resources: tuple[str, ...]) -> dict[str, st
         await bus.close()
 
 
+def stored_versions(url: str, *resources: str) -> dict[str, str]:
+    return asyncio.run(_stored_versions(url, resources))
+
+
 async def _objects(url: str, resources: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     bus = await Bus.connect(url)
     try:

@@ -286,28 +286,38 @@ class Store:
                     # message that said "nothing pending": so the snapshot reads on until the
                     # consumer itself says nothing is pending and everything delivered was read,
                     # keeping the last value of each key (a later delete drops it).
+                    # Once the consumer has said "more is coming", that more arrives within
+                    # SETTLE_SECONDS or the snapshot ends as it is: a bounded wait, never a hang.
                     latest: dict[str, WatchEvent] = {}
+                    read = 0  # the consumer sequence of the last message read
+                    settling = False
                     while True:
                         if inbox.empty():
                             try:
-                                async with asyncio.timeout(30):
+                                async with asyncio.timeout(SETTLE_SECONDS if settling else 30):
                                     msg = await inbox.get()
                             except TimeoutError:
+                                if settling:
+                                    break
                                 raise Timeout(f"listing {resource} stalled") from None
                         else:
                             msg = inbox.get_nowait()
                         meta = msg.metadata
                         seq = int(meta.sequence.stream)
                         listed = max(listed, seq)
+                        read = int(meta.sequence.consumer)
                         if _is_tombstone(msg.headers):
                             latest.pop(msg.subject, None)
                         else:
                             latest[msg.subject] = WatchEvent("ADDED", self._decode_msg(msg.data, seq), seq)
                         if int(meta.num_pending) == 0 and inbox.empty():
+                            # (consumer sequences: the stream's last message may be another
+                            # resource's, which this consumer never delivers)
                             now = await sub.consumer_info()
-                            got = int(now.delivered.stream_seq or 0) if now.delivered else 0
-                            if int(now.num_pending) == 0 and got <= listed:
+                            sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
+                            if int(now.num_pending) == 0 and sent <= read:
                                 break
+                            settling = True
                     paused = _resume_gc(paused)
                     for event in latest.values():
                         yield event
@@ -520,6 +530,7 @@ class Store:
 # everything acyclic. The collector's thresholds are raised, not switched off, so a snapshot that is
 # abandoned without being closed cannot leave the process without a collector.
 SNAPSHOT_GC_THRESHOLD = 200_000
+SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way
 _gc_pauses = 0
 _gc_saved: tuple[int, ...] = ()
 

@@ -79,3 +79,15 @@ async def _delete_all(store: Store) -> None:
         await store.delete(
             "configmaps", "default", f"c{i}", resource_version=obj["metadata"]["resourceVersion"]
         )
+
+
+async def test_a_list_ends_when_the_last_write_is_another_resources(store: Store) -> None:
+    """The snapshot ends by the consumer's own counts, not the stream's last sequence, which may
+    belong to a kind this list never sees."""
+    for i in range(5):
+        await store.create("configmaps", configmap(i))
+    await store.create("secrets", {"metadata": {"name": "last", "namespace": "default"}, "data": {}})
+    async with asyncio.timeout(10):
+        items, revision = await store.list("configmaps", "default")
+    assert sorted(o["metadata"]["name"] for o in items) == [f"c{i}" for i in range(5)]
+    assert revision >= max(int(o["metadata"]["resourceVersion"]) for o in items)

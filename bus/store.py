@@ -281,11 +281,7 @@ class Store:
                     paused = _resume_gc(paused)
                     yield WatchEvent("BOOKMARK", {}, listed)
                 else:
-                    # An object written while it is listed loses its old message before that is
-                    # delivered (the bucket keeps one per key) and its new one may come after the
-                    # message that said "nothing pending": so the snapshot reads on until the
-                    # consumer itself says nothing is pending and everything delivered was read,
-                    # keeping the last value of each key (a later delete drops it).
+                    # Why the snapshot reads past the first "nothing pending": the module doc.
                     # Once the consumer has said "more is coming", that more arrives within
                     # SETTLE_SECONDS or the snapshot ends as it is: a bounded wait, never a hang.
                     latest: dict[str, WatchEvent] = {}

@@ -9,20 +9,18 @@ Running; Scale to 3 is clicked and, without a reload, the store holds 3 replicas
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from tests.e2e.dashboard.browser import HEIGHT, WIDTH, Browser, Page
 from tests.e2e.dashboard.conftest import Cluster
 from tests.e2e.kubelet_services.helpers import jetkube
+from tests.waiting import wait_for
 
 RC_YAML = """\
 apiVersion: v1
@@ -54,14 +52,7 @@ RUNNING_PODS = (
 
 
 async def eventually(cond: Callable[[], Awaitable[Any]], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await cond()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.1)
+    return await wait_for(cond, timeout, what, interval=0.1)
 
 
 def check_render(png: bytes, path: Path) -> None:

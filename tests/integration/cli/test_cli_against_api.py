@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
-
 from tests.seedpaths import SEED_EXAMPLES
+from tests.waiting import jetkube
 
 SEED = str(SEED_EXAMPLES) + "/"
-
-
-async def jetkube(url: str, *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "cli.main",
-        *args,
-        "--server",
-        url,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_apply_get_patch_delete(nats_url: str, api) -> None:

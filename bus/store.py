@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import gc
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -46,6 +45,7 @@ from nats.js import api as jsapi
 
 from bus.codec import decode, encode
 from bus.connection import Bus
+from bus.gcpause import pause_gc, resume_gc
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
 from schemas.errors import (
@@ -214,17 +214,21 @@ class Store:
         fields = parse_field_selector(field_selector) if field_selector else None
         items: list[dict[str, Any]] = []
         revision = 0
-        async with contextlib.aclosing(self.watch(resource, namespace)) as events:
-            async for event in events:
-                if event.type == "BOOKMARK":
-                    revision = event.revision
-                    break
-                obj = event.object
-                if labels is not None and not labels.matches(obj["metadata"].get("labels") or {}):
-                    continue
-                if fields is not None and not matches_fields(obj, fields):
-                    continue
-                items.append(obj)
+        paused = pause_gc()  # (bus/gcpause.py) every item stays: collections would traverse them all
+        try:
+            async with contextlib.aclosing(self.watch(resource, namespace)) as events:
+                async for event in events:
+                    if event.type == "BOOKMARK":
+                        revision = event.revision
+                        break
+                    obj = event.object
+                    if labels is not None and not labels.matches(obj["metadata"].get("labels") or {}):
+                        continue
+                    if fields is not None and not matches_fields(obj, fields):
+                        continue
+                    items.append(obj)
+        finally:
+            resume_gc(paused)
         return items, revision
 
     async def watch(
@@ -271,20 +275,20 @@ class Store:
         paused = False
         try:
             if snapshot:
-                paused = _pause_gc()
+                paused = pause_gc()
                 info = await sub.consumer_info()
                 # Nothing pending *and* nothing delivered yet: the snapshot is empty. (Messages the
                 # server already pushed into our buffer count as delivered, not pending.)
                 delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
                 listed = int(start_rev or 0)
                 if int(info.num_pending) == 0 and delivered == 0:
-                    paused = _resume_gc(paused)
+                    paused = resume_gc(paused)
                     yield WatchEvent("BOOKMARK", {}, listed)
                 else:
                     # Why the snapshot reads past the first "nothing pending": the module doc.
                     # Once the consumer has said "more is coming", that more arrives within
                     # SETTLE_SECONDS or the snapshot ends as it is: a bounded wait, never a hang.
-                    latest: dict[str, WatchEvent] = {}
+                    latest: dict[str, tuple[bytes, int]] = {}  # raw: decoded as it is yielded
                     read = 0  # the consumer sequence of the last message read
                     settling = False
                     while True:
@@ -305,7 +309,7 @@ class Store:
                         if _is_tombstone(msg.headers):
                             latest.pop(msg.subject, None)
                         else:
-                            latest[msg.subject] = WatchEvent("ADDED", self._decode_msg(msg.data, seq), seq)
+                            latest[msg.subject] = (msg.data, seq)
                         if int(meta.num_pending) == 0 and inbox.empty():
                             # (consumer sequences: the stream's last message may be another
                             # resource's, which this consumer never delivers)
@@ -314,12 +318,12 @@ class Store:
                             if int(now.num_pending) == 0 and sent <= read:
                                 break
                             settling = True
-                    paused = _resume_gc(paused)
-                    for event in latest.values():
-                        yield event
-                    latest.clear()
+                    paused = resume_gc(paused)
+                    for subject in list(latest):  # let go of each one as it goes out
+                        data, seq = latest.pop(subject)
+                        yield WatchEvent("ADDED", self._decode_msg(data, seq), seq)
                     yield WatchEvent("BOOKMARK", {}, listed)
-                paused = _resume_gc(paused)
+                paused = resume_gc(paused)
             quiet_since = time.monotonic()
             tick = min(5.0, self.watch_check_after)
             failed_checks = 0
@@ -342,7 +346,7 @@ class Store:
         except (nats.errors.ConnectionClosedError, nats.errors.BadSubscriptionError) as err:
             raise ServiceUnavailable(f"watch of {resource} ended: {err}") from err
         finally:
-            _resume_gc(paused)
+            resume_gc(paused)
             try:
                 await sub.unsubscribe()
             except (nats.errors.Error, asyncio.CancelledError):
@@ -520,35 +524,7 @@ class Store:
         return last
 
 
-# While any snapshot is being read, the cyclic garbage collector runs rarely: a list of 100,000
-# pods allocates millions of containers, and the young-generation collections that triggers (each
-# traversing what survived so far) cost about 40% of the list's time. Reference counting still frees
-# everything acyclic. The collector's thresholds are raised, not switched off, so a snapshot that is
-# abandoned without being closed cannot leave the process without a collector.
-SNAPSHOT_GC_THRESHOLD = 200_000
 SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way
-_gc_pauses = 0
-_gc_saved: tuple[int, ...] = ()
-
-
-def _pause_gc() -> bool:
-    global _gc_pauses, _gc_saved
-    if _gc_pauses == 0:
-        _gc_saved = gc.get_threshold()
-        if _gc_saved[0] == 0:
-            return False  # the collector is off: leave it alone
-        gc.set_threshold(max(_gc_saved[0], SNAPSHOT_GC_THRESHOLD), *_gc_saved[1:])
-    _gc_pauses += 1
-    return True
-
-
-def _resume_gc(paused: bool) -> bool:
-    global _gc_pauses
-    if paused:
-        _gc_pauses -= 1
-        if _gc_pauses == 0:
-            gc.set_threshold(*_gc_saved)
-    return False
 
 
 class _WrongLast(Exception):

@@ -35,13 +35,14 @@ from actors.gc.plan import (
     OwnerState,
     Ref,
     UpdateObject,
+    is_terminated,
     owner_state,
     plan_dependent,
     plan_orphaned_pods,
     plan_owner,
     plan_terminated_pods,
 )
-from actors.runtime.cache import by_owner_uid, key_of, split_key
+from actors.runtime.cache import NODE_INDEX, by_node_name, by_owner_uid, key_of, split_key
 from actors.runtime.controller import Controller
 from actors.runtime.informer import Informer
 from actors.runtime.shared import SharedInformers
@@ -49,6 +50,21 @@ from schemas.errors import Conflict, NotFound
 from schemas.registry import BY_KIND
 
 log = structlog.get_logger(__name__)
+
+POD_GC_INDEX = "podgc"
+TERMINATED = "terminated"
+UNBOUND_TERMINATING = "unbound-terminating"
+
+
+def pod_gc_class(pod: dict[str, Any]) -> str | None:
+    """Index function: which of the pod sweep's candidate sets a pod is in, if any."""
+    meta = pod.get("metadata") or {}
+    if is_terminated(pod) and not meta.get("deletionTimestamp"):
+        return TERMINATED
+    if not (pod.get("spec") or {}).get("nodeName") and meta.get("deletionTimestamp"):
+        return UNBOUND_TERMINATING
+    return None
+
 
 RESOURCES = (
     "pods",
@@ -108,6 +124,9 @@ class GarbageCollector(Controller):
             informer.add_index(UID_INDEX, _uid)
             self.by_resource[resource] = informer
             self._wire(resource, informer)
+        # the pod sweep reads only its candidates, not every pod (a compact cache decodes each read)
+        self.by_resource["pods"].add_index(NODE_INDEX, by_node_name)
+        self.by_resource["pods"].add_index(POD_GC_INDEX, pod_gc_class)
         self.nodes = informers.informer("nodes")
         self.informers.append(self.nodes)
         self.queue.add(POD_GC_KEY)
@@ -257,20 +276,19 @@ class GarbageCollector(Controller):
 
     async def _pod_gc(self) -> None:
         pods_informer = self.by_resource["pods"]
-        pods = pods_informer.list()
-        actions = plan_terminated_pods(pods, self.threshold)
-        missing = {
-            node
-            for node in {(p.get("spec") or {}).get("nodeName") for p in pods}
-            if node and self.nodes.get(node) is None
-        }
+        terminated = pods_informer.by_index(POD_GC_INDEX, TERMINATED)
+        actions = plan_terminated_pods(terminated, self.threshold)
+        missing = [n for n in pods_informer.index_values(NODE_INDEX) if self.nodes.get(n) is None]
         gone: set[str] = set()
         for node in missing:
             try:
                 await self.api.get("nodes", node)
             except NotFound:
                 gone.add(node)
-        actions += plan_orphaned_pods(pods, lambda n: n not in gone)
+        candidates = pods_informer.by_index(POD_GC_INDEX, UNBOUND_TERMINATING)
+        for node in sorted(gone):
+            candidates += pods_informer.by_index(NODE_INDEX, node)
+        actions += plan_orphaned_pods(candidates, lambda n: n not in gone)
         for action in actions:
             pod = pods_informer.get(f"{action.ref.namespace}/{action.ref.name}")
             try:

@@ -31,15 +31,14 @@ from actors.nodelifecycle.decide import (
     UpdateNodeStatus,
     decide,
     decide_pods,
+    ready_status,
 )
-from actors.runtime.cache import by_node_name
+from actors.runtime.cache import NODE_INDEX, by_node_name
 from actors.runtime.controller import Controller
 from actors.runtime.shared import SharedInformers
 from schemas.errors import NotFound
 
 log = structlog.get_logger(__name__)
-
-NODE_INDEX = "nodeName"
 
 
 def _utcnow() -> datetime:
@@ -89,7 +88,8 @@ class NodeLifecycleController(Controller):
             elif isinstance(action, UpdateNode):
                 node = await self.api.update("nodes", action.node)
                 log.info("node.taints", node=key, taints=(node.get("spec") or {}).get("taints"))
-        pods = self.pods.by_index(NODE_INDEX, key)
+        # a Ready node's pods need nothing (decide_pods says so first): do not decode them
+        pods = self.pods.by_index(NODE_INDEX, key) if ready_status(node) != "True" else []
         pod_decision = decide_pods(node, pods, self.clock(), self.settings)
         for pod_action in pod_decision.actions:
             if isinstance(pod_action, MarkPodNotReady):

@@ -11,8 +11,8 @@ against 353–386 per s).
 
 Reference counting still frees every acyclic object at once; only cycles wait longer. The oldest
 generation keeps CPython's own rule (a full collection once the long-lived objects have grown by a
-quarter), so memory held by garbage cycles stays bounded. While a snapshot is read the store raises
-the youngest threshold further for a moment (bus/store.py).
+quarter), so memory held by garbage cycles stays bounded. While a snapshot is read or loaded into a
+cache the youngest threshold is raised further for a moment (bus/gcpause.py).
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ import structlog
 from actors.runtime.backoff import Backoff
 from actors.runtime.cache import Cache, IndexFunc, key_of, revision_of
 from actors.runtime.listwatch import ListWatcher, WatchEventLike
+from bus.gcpause import gc_paused
 from schemas.errors import Gone, InternalError, Timeout, from_status
 
 log = structlog.get_logger(__name__)
@@ -71,6 +72,7 @@ class Informer:
         backoff_cap: float = 30.0,
         tombstone_limit: int = 10_000,
         watch_list: bool = False,
+        compact: bool = False,
     ) -> None:
         self.lister_watcher = lister_watcher
         self.resource = resource
@@ -80,7 +82,10 @@ class Informer:
         self._backoff = Backoff(backoff_base, backoff_cap)
         self._tombstone_limit = tombstone_limit
         self.watch_list = watch_list
-        self._cache = Cache()
+        self._cache = Cache(compact=compact)  # compact: objects kept as msgpack (see Cache)
+        # A compact cache lists by streaming (a watch without a revision), so that the snapshot is
+        # never held decoded; selectors need the list call (the store's watch does not filter).
+        self.stream_list = compact and not (label_selector or field_selector)
         self._handlers: list[Handler] = []
         self._synced = asyncio.Event()
         self._revision = 0  # last revision seen: the list's, then each event's
@@ -122,6 +127,10 @@ class Informer:
 
     def index_keys(self, name: str, value: str) -> list[str]:
         return self._cache.index_keys(name, value)
+
+    def index_values(self, name: str) -> list[str]:
+        """The values index ``name`` holds objects under (KeyError if no such index)."""
+        return self._cache.index_values(name)
 
     @property
     def synced(self) -> bool:
@@ -204,6 +213,9 @@ class Informer:
                 await asyncio.sleep(delay)
 
     async def _list_and_replace(self) -> None:
+        if self.stream_list:
+            await self._stream_and_replace()
+            return
         result = await self.lister_watcher.list(
             self.resource,
             namespace=self.namespace,
@@ -211,29 +223,62 @@ class Informer:
             field_selector=self.field_selector,
         )
         revision = int((result.get("metadata") or {}).get("resourceVersion") or 0)
-        items: list[Obj] = list(result.get("items") or [])
         self.lists += 1
-        self.replace(items, revision)
+        self.replace(result.get("items") or [], revision)
+
+    async def _stream_and_replace(self) -> None:
+        """List as a watch without a revision (objects, then a BOOKMARK), applying each object as it
+        comes: the snapshot is never held decoded all at once. The watch is then closed; ``_watch``
+        follows on from the BOOKMARK's revision."""
+        stream = self.lister_watcher.watch(self.resource, namespace=self.namespace, resource_version=None)
+        seen: set[str] = set()
+        try:
+            async for event in stream:
+                if event.type == "BOOKMARK":
+                    self.lists += 1
+                    self._end_replace(seen, event.revision)
+                    return
+                if event.type == "ERROR":
+                    raise from_status(event.object)
+                if event.type != "ADDED":
+                    raise InternalError(f"{self.name}: {event.type} event inside the initial snapshot")
+                self._replace_one(event.object, seen)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        raise InternalError(f"{self.name}: the snapshot ended without a BOOKMARK")
 
     def replace(self, items: list[Obj], revision: int) -> None:
         """Make the cache equal ``items`` (a snapshot at ``revision``), reporting the differences."""
-        fresh = {key_of(obj): obj for obj in items}
+        with gc_paused():  # bulk work: 100,000 pods would trigger collections over all of them
+            seen: set[str] = set()
+            for obj in items:
+                self._replace_one(obj, seen)
+            self._end_replace(seen, revision)
+
+    def _replace_one(self, obj: Obj, seen: set[str]) -> None:
+        """One object of a snapshot: cache it, reporting an add, or an update if it changed."""
+        key = key_of(obj)
+        seen.add(key)
+        old = self._cache.put(key, obj)
+        if old is None:
+            self._notify("add", obj)
+        elif old is not obj and revision_of(old) != revision_of(obj):
+            self._notify("update", old, obj)
+
+    def _end_replace(self, seen: set[str], revision: int) -> None:
+        """The snapshot is complete: what it lacked was deleted while we were not watching."""
         for key in self._cache.keys():
-            if key not in fresh:
+            if key not in seen:
                 old = self._cache.pop(key)
                 if old is not None:
                     self._notify("delete", old)
-        for key, obj in fresh.items():
-            old = self._cache.put(key, obj)
-            if old is None:
-                self._notify("add", obj)
-            elif old is not obj and revision_of(old) != revision_of(obj):
-                self._notify("update", old, obj)
         self._tombstones.clear()
         self._revision = revision
         first = not self._synced.is_set()
         self._synced.set()
-        log.info("informer.listed", informer=self.name, objects=len(fresh), revision=revision, first=first)
+        log.info("informer.listed", informer=self.name, objects=len(seen), revision=revision, first=first)
 
     async def _watch(self, *, from_snapshot: bool = False) -> int:
         """Follow the watch from the last revision; return how many events it delivered.
@@ -249,16 +294,16 @@ class Informer:
             resource_version=None if from_snapshot else str(self._revision),
         )
         delivered = 0
-        snapshot: list[Obj] | None = [] if from_snapshot else None
+        snapshot: set[str] | None = set() if from_snapshot else None  # the keys seen so far
         try:
             async for event in stream:
                 if snapshot is not None:
                     if event.type == "BOOKMARK":
                         self.lists += 1
-                        self.replace(snapshot, event.revision)
+                        self._end_replace(snapshot, event.revision)
                         snapshot = None
                     elif event.type == "ADDED":
-                        snapshot.append(event.object)
+                        self._replace_one(event.object, snapshot)
                     elif event.type == "ERROR":
                         raise from_status(event.object)
                     else:

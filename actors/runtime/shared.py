@@ -8,7 +8,9 @@ starts them all under its supervisor::
     informers.start(supervisor)                # one supervised agent per informer
     await informers.wait_synced(timeout=30)
 
-An informer asked for after :meth:`SharedInformers.start` is started at once.
+An informer asked for after :meth:`SharedInformers.start` is started at once. The resources in
+``compact`` (pods, by default: the one kind a cluster has 100,000 of) are cached as msgpack bytes and
+decoded on each read (:class:`actors.runtime.cache.Cache`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from actors.runtime.supervisor import Supervisor
 from schemas.errors import Timeout
 
 InformerKey = tuple[str, str | None, str | None, str | None]
+COMPACT = frozenset({"pods"})
 
 
 class SharedInformers:
-    def __init__(self, lister_watcher: ListWatcher, **informer_options: Any) -> None:
+    def __init__(
+        self, lister_watcher: ListWatcher, *, compact: frozenset[str] = COMPACT, **informer_options: Any
+    ) -> None:
         self.lister_watcher = lister_watcher
+        self.compact = compact
         self._options = informer_options
         self._informers: dict[InformerKey, Informer] = {}
         self._started: set[InformerKey] = set()
@@ -50,6 +56,7 @@ class SharedInformers:
                 namespace,
                 label_selector,
                 field_selector,
+                compact=resource in self.compact,
                 **self._options,
             )
             self._informers[key] = informer

@@ -70,6 +70,7 @@ log = structlog.get_logger(__name__)
 
 Obj = dict[str, Any]
 LEASE_NAME = "kube-scheduler"  # the name actors/controlplane.py elects the scheduler under
+PENDING = "pending"  # the value of the pods' pending index
 CONFLICT_RETRY = 0.05
 ERROR_RETRY = 1.0
 EVENT_BACKLOG = 10_000  # events waiting to be recorded; beyond it they are dropped, as client-go does
@@ -122,10 +123,15 @@ class SchedulerActor:
         self._slots = asyncio.Semaphore(max_inflight)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._events: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(maxsize=EVENT_BACKLOG)
+        self._pending_index = f"pending:{scheduler_name}"
+        pods.add_index(self._pending_index, self._pending_class)  # start-up reads only these
         pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new), self._node_deleted)
 
     # --- handlers (informer loops; no awaiting) -------------------------------------------------
+
+    def _pending_class(self, pod: Obj) -> str | None:
+        return PENDING if is_pending(pod, self.scheduler_name) else None
 
     def _pod_added(self, pod: Obj) -> None:
         self._pod_changed(None, pod)
@@ -170,8 +176,8 @@ class SchedulerActor:
     async def run(self) -> None:
         await self.nodes.wait_synced()
         await self.pods.wait_synced()
-        for pod in self.pods.list():
-            if is_pending(pod, self.scheduler_name) and not self.cache.is_assumed(pod_key(pod)):
+        for pod in self.pods.by_index(self._pending_index, PENDING):
+            if not self.cache.is_assumed(pod_key(pod)):
                 self.queue.add(pod_key(pod))
         log.info("scheduler.started", nodes=self.cache.num_nodes, pending=len(self.queue))
         recorder = guarded_task("scheduler:events", self._record_events())

@@ -285,39 +285,7 @@ class Store:
                     paused = resume_gc(paused)
                     yield WatchEvent("BOOKMARK", {}, listed)
                 else:
-                    # Why the snapshot reads past the first "nothing pending": the module doc.
-                    # Once the consumer has said "more is coming", that more arrives within
-                    # SETTLE_SECONDS or the snapshot ends as it is: a bounded wait, never a hang.
-                    latest: dict[str, tuple[bytes, int]] = {}  # raw: decoded as it is yielded
-                    read = 0  # the consumer sequence of the last message read
-                    settling = False
-                    while True:
-                        if inbox.empty():
-                            try:
-                                async with asyncio.timeout(SETTLE_SECONDS if settling else 30):
-                                    msg = await inbox.get()
-                            except TimeoutError:
-                                if settling:
-                                    break
-                                raise Timeout(f"listing {resource} stalled") from None
-                        else:
-                            msg = inbox.get_nowait()
-                        meta = msg.metadata
-                        seq = int(meta.sequence.stream)
-                        listed = max(listed, seq)
-                        read = int(meta.sequence.consumer)
-                        if _is_tombstone(msg.headers):
-                            latest.pop(msg.subject, None)
-                        else:
-                            latest[msg.subject] = (msg.data, seq)
-                        if int(meta.num_pending) == 0 and inbox.empty():
-                            # (consumer sequences: the stream's last message may be another
-                            # resource's, which this consumer never delivers)
-                            now = await sub.consumer_info()
-                            sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
-                            if int(now.num_pending) == 0 and sent <= read:
-                                break
-                            settling = True
+                    latest, listed = await read_snapshot(sub, inbox, listed, resource)
                     paused = resume_gc(paused)
                     for subject in list(latest):  # let go of each one as it goes out
                         data, seq = latest.pop(subject)
@@ -525,6 +493,79 @@ class Store:
 
 
 SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way
+
+
+async def read_snapshot(
+    sub: Any, inbox: asyncio.Queue[Any], listed: int, what: str
+) -> tuple[dict[str, tuple[bytes, int]], int]:
+    """Read a LAST_PER_SUBJECT consumer's snapshot from ``inbox``: the last live value and revision
+    per subject (tombstones drop theirs), and the highest revision seen (at least ``listed``).
+
+    Why it reads past the first "nothing pending": the module doc. Once the consumer has said "more
+    is coming", that more arrives within SETTLE_SECONDS or the snapshot ends as it is: a bounded
+    wait, never a hang. ``what`` names the listing in the error of a stalled one.
+    """
+    latest: dict[str, tuple[bytes, int]] = {}
+    read = 0  # the consumer sequence of the last message read
+    settling = False
+    while True:
+        if inbox.empty():
+            try:
+                async with asyncio.timeout(SETTLE_SECONDS if settling else 30):
+                    msg = await inbox.get()
+            except TimeoutError:
+                if settling:
+                    break
+                raise Timeout(f"listing {what} stalled") from None
+        else:
+            msg = inbox.get_nowait()
+        meta = msg.metadata
+        seq = int(meta.sequence.stream)
+        listed = max(listed, seq)
+        read = int(meta.sequence.consumer)
+        if _is_tombstone(msg.headers):
+            latest.pop(msg.subject, None)
+        else:
+            latest[msg.subject] = (msg.data, seq)
+        if int(meta.num_pending) == 0 and inbox.empty():
+            # (consumer sequences: the stream's last message may be another resource's, which this
+            # consumer never delivers)
+            now = await sub.consumer_info()
+            sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
+            if int(now.num_pending) == 0 and sent <= read:
+                break
+            settling = True
+    return latest, listed
+
+
+async def last_per_subject(bus: Bus, stream: str, subject: str) -> dict[str, tuple[bytes, int]]:
+    """The last live value and revision of every subject under ``subject`` in ``stream`` (a KV
+    bucket's stream, say), read as a list is: a key written while it is read is not missed."""
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def deliver(msg: Any) -> None:
+        inbox.put_nowait(msg)
+
+    try:
+        sub = await bus.js.subscribe(
+            subject,
+            cb=deliver,
+            ordered_consumer=True,
+            deliver_policy=jsapi.DeliverPolicy.LAST_PER_SUBJECT,
+            stream=stream,
+        )
+    except Exception as err:
+        raise _translate(err, "list") from err
+    try:
+        info = await sub.consumer_info()
+        delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
+        if int(info.num_pending) == 0 and delivered == 0:
+            return {}
+        latest, _listed = await read_snapshot(sub, inbox, 0, subject)
+        return latest
+    finally:
+        with contextlib.suppress(Exception):
+            await sub.unsubscribe()
 
 
 class _WrongLast(Exception):

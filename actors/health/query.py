@@ -22,29 +22,28 @@ from actors.health.report import ComponentStatus, component_statuses, leaders
 from bus.cancelsafe import wait_for
 from bus.codec import decode, encode
 from bus.connection import Bus
-from bus.store import Store
+from bus.store import Store, last_per_subject
 from schemas.errors import ServiceUnavailable
 
 STALE_AFTER = 30.0
 
 
 async def heartbeats(bus: Bus) -> dict[str, dict[str, Any]]:
-    """Every process's last heartbeat (empty when no process ever wrote one)."""
+    """Every process's last heartbeat (empty when no process ever wrote one).
+
+    Read as a list is (bus/store.py), not with nats-py's KV watch: that stops at the first "nothing
+    pending" and could miss a process whose beat lands while the bucket is read."""
     try:
-        kv = await bus.js.key_value(BEATS_BUCKET)
+        await bus.js.key_value(BEATS_BUCKET)
     except nats.js.errors.BucketNotFoundError:
         return {}
+    stream = f"KV_{BEATS_BUCKET}"  # a KV bucket's stream, by JetStream's naming
+    prefix = f"$KV.{BEATS_BUCKET}."
     out: dict[str, dict[str, Any]] = {}
-    watcher = await kv.watchall(ignore_deletes=True)
-    try:
-        async for entry in watcher:
-            if entry is None:
-                break
-            value = decode(entry.value) if entry.value else None
-            if isinstance(value, dict):
-                out[entry.key] = value
-    finally:
-        await watcher.stop()
+    for subject, (data, _seq) in (await last_per_subject(bus, stream, prefix + ">")).items():
+        value = decode(data) if data else None
+        if isinstance(value, dict):
+            out[subject.removeprefix(prefix)] = value
     return out
 
 

@@ -145,11 +145,12 @@ class Cache:
 
     def put(self, key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
         """Store ``obj`` under ``key``; return the object it replaced."""
+        new = encode(obj) if self.compact else obj  # first: an object that cannot be encoded changes nothing
         stored = self._items.get(key)
         old = None if stored is None else self._load(stored)
         if old is not None:
             self._unindex(key, old)
-        self._items[key] = encode(obj) if self.compact else obj
+        self._items[key] = new
         self._index(key, obj)
         return old
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from actors.gc.controller import GarbageCollector
+from bus.store import Store
 from tests.integration.controllers_infra.helpers import (
     eventually,
     gone,
@@ -129,6 +131,41 @@ async def test_terminated_pod_gc_and_orphaned_pods(api: Any) -> None:
             return names == {"done-2", "done-3"}
 
         await eventually(two_left)
+
+
+async def _terminating(store: Store, pod: dict[str, Any]) -> None:
+    """Write ``pod`` straight into the store, marked as being deleted (no finalizers, still there)."""
+    created = await store.create("pods", pod)
+    created["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    created["metadata"]["deletionGracePeriodSeconds"] = 30
+    await store.update("pods", created)
+
+
+async def test_pod_gc_force_deletes_unbound_terminating_pods_and_pods_of_a_deleted_node(
+    api: Any, store: Store
+) -> None:
+    for name in ("live", "doomed"):
+        await api.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
+    await _terminating(store, pod_manifest("stuck-early"))  # in the informer's first snapshot
+    await api.create("pods", pod_manifest("pending"))
+    await api.create("pods", pod_manifest("on-live", node="live"))
+    await _terminating(store, pod_manifest("leaving-live", node="live"))  # its kubelet's to finish
+    await api.create("pods", pod_manifest("on-doomed", node="doomed"))
+    async with running(api, build):
+        await _terminating(store, pod_manifest("stuck-late"))  # seen by the watch
+
+        async def names() -> set[str]:
+            return {p["metadata"]["name"] for p in (await api.list("pods", namespace="default"))["items"]}
+
+        async def unbound_terminating_gone() -> bool:
+            return not {"stuck-early", "stuck-late"} & await names()
+
+        await eventually(unbound_terminating_gone)
+        assert await names() == {"pending", "on-live", "leaving-live", "on-doomed"}
+        await api.delete("nodes", "doomed")
+        await eventually(lambda: gone(api, "pods", "on-doomed", "default"))
+        await asyncio.sleep(0.5)  # more sweeps (one every 0.2 s): the rest stays
+        assert await names() == {"pending", "on-live", "leaving-live"}
 
 
 @pytest.fixture(autouse=True)

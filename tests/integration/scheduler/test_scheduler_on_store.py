@@ -6,6 +6,7 @@ leader election with its own informers, as ``run_scheduler`` runs it in the cont
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,12 @@ async def until(fn: Any, timeout: float = 10.0, what: str = "condition") -> Any:
 
 @pytest.fixture
 async def scheduler(bus: Bus, store: Store) -> AsyncIterator[SharedInformers]:
+    async with running_scheduler(bus, store) as informers:
+        yield informers
+
+
+@contextlib.asynccontextmanager
+async def running_scheduler(bus: Bus, store: Store) -> AsyncIterator[SharedInformers]:
     await ensure_stream(bus)
     sup = Supervisor("test")
     informers = SharedInformers(StoreListWatcher(store))
@@ -153,3 +160,31 @@ async def test_other_schedulers_pods_are_left_alone(store: Store, scheduler: Sha
 
     await until(mine_bound)  # the queue is FIFO: "theirs" was seen (and skipped) before "mine"
     assert not (await pods_by_name(store))["theirs"]["spec"].get("nodeName")
+
+
+async def test_pods_pending_before_the_scheduler_starts_are_scheduled(bus: Bus, store: Store) -> None:
+    await store.create("nodes", node("a", cpu="2"))
+    await store.create("nodes", node("b", cpu="2"))
+    waiting = [f"early-{i}" for i in range(6)]
+    for name in waiting:
+        await store.create("pods", pod(name, cpu="100m"))
+    await store.create("pods", pod("theirs", schedulerName="my-scheduler"))
+    await store.create("pods", pod("placed", node_name="b"))
+    deleting = await store.create("pods", pod("deleting"))
+    deleting["metadata"]["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    await store.update("pods", deleting)
+
+    async with running_scheduler(bus, store) as informers:
+        assert informers.informer("pods").stream_list  # the compact pods informer
+
+        async def all_bound() -> dict[str, Any] | None:
+            got = await pods_by_name(store)
+            return got if all(got[n]["spec"].get("nodeName") for n in waiting) else None
+
+        got = await until(all_bound, what="the pods that were waiting bound")
+        assert {got[n]["spec"]["nodeName"] for n in waiting} <= {"a", "b"}
+        await asyncio.sleep(0.3)  # the others stay as they are
+        got = await pods_by_name(store)
+        assert not got["theirs"]["spec"].get("nodeName") and not got["deleting"]["spec"].get("nodeName")
+        assert got["placed"]["spec"]["nodeName"] == "b"
+        assert scheduled_condition(got["theirs"]) is None and scheduled_condition(got["deleting"]) is None

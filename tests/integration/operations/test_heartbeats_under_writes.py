@@ -6,13 +6,13 @@ KV watch stops there and missed such a process; the heartbeats are now read as t
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 from actors.health.agent import open_beats, process_key
 from actors.health.query import heartbeats
 from bus.codec import encode
 from bus.connection import Bus
+from tests.rewrites import reads_while_rewriting
 
 PROCESSES = 150
 READS = 100
@@ -23,29 +23,19 @@ async def test_every_process_is_read_while_all_keep_beating(bus: Bus) -> None:
     keys = [process_key(f"kubelet-node-{i}") for i in range(PROCESSES)]
     for key in keys:
         await kv.put(key, encode({"process": key, "beat": 0}))
-    stop = asyncio.Event()
     rng = random.Random(5)
-    beats = 0
 
-    async def beater() -> None:
-        nonlocal beats
-        while not stop.is_set():
-            key = keys[rng.randrange(PROCESSES)]
-            beats += 1
-            await kv.put(key, encode({"process": key, "beat": beats}))
+    async def beat() -> bool:
+        key = keys[rng.randrange(PROCESSES)]
+        await kv.put(key, encode({"process": key, "beat": rng.random()}))
+        return True
 
-    beaters = [asyncio.create_task(beater()) for _ in range(4)]
-    bad: list[str] = []
-    try:
-        for n in range(READS):
-            seen = await heartbeats(bus)
-            if set(seen) != set(keys):
-                missing = sorted(set(keys) - set(seen))
-                bad.append(f"read {n}: {len(seen)} processes, missing {missing[:5]}")
-            assert all(seen[k]["process"] == k for k in seen)
-    finally:
-        stop.set()
-        await asyncio.gather(*beaters)
+    async def read() -> set[str]:
+        seen = await heartbeats(bus)
+        assert all(seen[k]["process"] == k for k in seen)
+        return set(seen)
+
+    beats, bad = await reads_while_rewriting(read, set(keys), beat, reads=READS)
     assert beats > READS, "the processes must have beaten during the reads"
     assert not bad, f"{len(bad)} of {READS} reads were wrong: {bad[:3]}"
 

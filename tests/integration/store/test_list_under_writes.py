@@ -12,6 +12,7 @@ import random
 
 from bus.store import Store
 from schemas.errors import Conflict
+from tests.rewrites import reads_while_rewriting
 
 OBJECTS = 150
 LISTS = 150
@@ -24,35 +25,26 @@ def configmap(i: int) -> dict:
 async def test_every_object_listed_once_while_all_are_rewritten(store: Store) -> None:
     for i in range(OBJECTS):
         await store.create("configmaps", configmap(i))
-    stop = asyncio.Event()
     rng = random.Random(3)
-    writes = 0
 
-    async def writer() -> None:
-        nonlocal writes
-        while not stop.is_set():
-            name = f"c{rng.randrange(OBJECTS)}"
-            try:
-                obj = await store.get("configmaps", "default", name)
-                obj["data"]["v"] = str(writes)
-                await store.update("configmaps", obj)
-                writes += 1
-            except Conflict:
-                pass
+    async def rewrite() -> bool:
+        obj = await store.get("configmaps", "default", f"c{rng.randrange(OBJECTS)}")
+        obj["data"]["v"] = str(rng.random())
+        try:
+            await store.update("configmaps", obj)
+        except Conflict:
+            return False
+        return True
 
-    writers = [asyncio.create_task(writer()) for _ in range(4)]
-    bad: list[str] = []
-    try:
-        for n in range(LISTS):
-            items, revision = await store.list("configmaps", "default")
-            names = [o["metadata"]["name"] for o in items]
-            if sorted(names) != sorted(f"c{i}" for i in range(OBJECTS)):
-                missing = sorted({f"c{i}" for i in range(OBJECTS)} - set(names))
-                bad.append(f"list {n}: {len(names)} items, missing {missing[:5]}")
-            assert all(int(o["metadata"]["resourceVersion"]) <= revision for o in items)
-    finally:
-        stop.set()
-        await asyncio.gather(*writers)
+    async def read() -> set[str]:
+        items, revision = await store.list("configmaps", "default")
+        names = [o["metadata"]["name"] for o in items]
+        assert len(names) == len(set(names)), "an object listed twice"
+        assert all(int(o["metadata"]["resourceVersion"]) <= revision for o in items)
+        return set(names)
+
+    expected = {f"c{i}" for i in range(OBJECTS)}
+    writes, bad = await reads_while_rewriting(read, expected, rewrite, reads=LISTS)
     assert writes > LISTS, "the writers must have rewritten objects during the lists"
     assert not bad, f"{len(bad)} of {LISTS} lists were wrong: {bad[:3]}"
 

@@ -14,7 +14,7 @@ from actors.runtime.informer import Informer
 from actors.runtime.listwatch import Event
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor, guarded_task
-from schemas.errors import Gone, ServiceUnavailable, Timeout
+from schemas.errors import ServiceUnavailable, Timeout
 from tests.unit.runtime.fakes import FakeListWatcher, eventually, pod
 
 
@@ -101,32 +101,6 @@ async def test_stale_and_duplicate_events_are_ignored(running) -> None:
     ]
     assert informer.get("default/a")["spec"]["nodeName"] == "n3"
     assert informer.get("default/b") is None
-
-
-async def test_relist_after_gone_reports_what_changed_in_the_gap(running) -> None:
-    lw, informer, rec = running
-    rec.seen.clear()
-    lw.paused = True  # partition: changes happen, this informer does not see them
-    lw.delete("default/b")  # rv 3
-    a = copy.deepcopy(lw.objects["default/a"])
-    a["spec"]["nodeName"] = "n7"
-    lw.update(a)  # rv 4
-    lw.create(pod("c"))  # rv 5
-    lw.compact()
-    lw.paused = False
-    lw.break_watches(Gone("watch expired"))
-    await eventually(lambda: lw.list_calls == 2 and len(rec.seen) == 3, what="re-list")
-    assert sorted(rec.seen) == [
-        ("add", "default/c", "5"),
-        ("delete", "default/b", "2"),  # synthetic: the last state we knew
-        ("update", "default/a", "4"),
-    ]
-    assert sorted(informer.keys()) == ["default/a", "default/c"]
-    assert informer.revision == 5
-    await eventually(lambda: lw.open_watches == 1)
-    assert lw.watch_calls[-1] == 5
-    lw.create(pod("d"))  # and the new watch works
-    await eventually(lambda: informer.get("default/d") is not None)
 
 
 async def test_connection_error_relists_with_backoff(running) -> None:

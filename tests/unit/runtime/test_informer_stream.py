@@ -97,7 +97,7 @@ async def test_compact_informer_lists_by_streaming_and_watches_on_from_the_bookm
         await stop(task)
 
 
-@pytest.mark.parametrize("options", MODES)
+@pytest.mark.parametrize("options", [pytest.param({}, id="list"), *MODES])
 async def test_a_relisted_snapshot_reports_what_it_lacks_as_deleted_and_keeps_the_rest(
     options: dict[str, Any],
 ) -> None:
@@ -131,7 +131,8 @@ async def test_a_relisted_snapshot_reports_what_it_lacks_as_deleted_and_keeps_th
         assert informer.get("default/a")["spec"]["nodeName"] == "n2"
         assert informer.index_keys("node", "n1") == ["default/c", "default/d"]
         assert informer.index_keys("node", "n2") == ["default/a"]
-        assert informer.revision == 6 and lw.list_calls == 0
+        assert informer.revision == 6
+        assert lw.list_calls == (0 if options else 2)  # a compact informer lists by streaming
         rec.seen.clear()
         lw.create(pod("e"))  # and the watch after the re-list follows on
         await eventually(lambda: rec.seen == [("add", "default/e", "7")], what="an event after the re-list")

@@ -78,6 +78,9 @@ class WatchEvent:
     type: str
     object: dict[str, Any]
     revision: int
+    # The stored bytes ``object`` was read from, for caches that keep bytes: ``Store.load(raw,
+    # revision)`` gives ``object`` again. None where there are none (a delete, a filtered event).
+    raw: bytes | None = None
 
 
 def now_rfc3339() -> str:
@@ -171,6 +174,10 @@ class Store:
 
     def _subject(self, resource: str, namespace: str | None, name: str) -> str:
         return self.prefix + object_key(resource, namespace, name)
+
+    def load(self, raw: bytes | None, revision: int) -> dict[str, Any]:
+        """An object from its stored bytes and revision, as a read gives it (WatchEvent.raw)."""
+        return self._decode_msg(raw, revision)
 
     def _decode_msg(self, data: bytes | None, seq: int) -> dict[str, Any]:
         obj = decode(data) if data else {}
@@ -289,7 +296,7 @@ class Store:
                     paused = resume_gc(paused)
                     for subject in list(latest):  # let go of each one as it goes out
                         data, seq = latest.pop(subject)
-                        yield WatchEvent("ADDED", self._decode_msg(data, seq), seq)
+                        yield WatchEvent("ADDED", self._decode_msg(data, seq), seq, data)
                     yield WatchEvent("BOOKMARK", {}, listed)
                 paused = resume_gc(paused)
             quiet_since = time.monotonic()
@@ -353,7 +360,8 @@ class Store:
             obj["metadata"]["resourceVersion"] = str(seq)
             return WatchEvent("DELETED", obj, seq)
         op = headers.get(OP_HEADER)
-        return WatchEvent("ADDED" if op == "create" else "MODIFIED", self._decode_msg(msg.data, seq), seq)
+        kind = "ADDED" if op == "create" else "MODIFIED"
+        return WatchEvent(kind, self._decode_msg(msg.data, seq), seq, msg.data)
 
     # ----------------------------------------------------------------- writes
 

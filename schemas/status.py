@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import datetime as _dt
+import time as _time
 from typing import Any
 
 Obj = dict[str, Any]
 
 
+_stamp: tuple[int, str] = (-1, "")  # the last second formatted: a create stamps several times
+
+
 def now_rfc3339() -> str:
     """The current UTC time as Kubernetes writes it: ``2026-11-25T17:00:00Z`` (seconds)."""
-    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _stamp
+    second = int(_time.time())
+    if second != _stamp[0]:
+        _stamp = (second, _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(second)))
+    return _stamp[1]
 
 
 def format_time(when: _dt.datetime) -> str:

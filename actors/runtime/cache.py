@@ -10,6 +10,8 @@ A *compact* cache (``Cache(compact=True)``, used for pods) keeps each object as 
 and decodes it on every read: a pod is ~0.9 KB that way against ~5 KB as Python dicts, which is
 what lets one process hold 100,000 of them. Reads then cost a decode (~4 µs a pod) and give a fresh
 dict each time (changing it changes nothing cached); indexes are kept decoded, as they are queried.
+Given a ``loader``, a put may hand over the bytes the object was read from (``raw`` and its
+``revision``, as the store's watch events carry them), kept as they are: no encoding at all.
 """
 
 from __future__ import annotations
@@ -82,15 +84,18 @@ def _values(fn: IndexFunc, obj: dict[str, Any]) -> set[str]:
     return set(out)
 
 
+Loader = Callable[[bytes, int], dict[str, Any]]  # (stored bytes, revision) -> the object
+
+
 class DecodingView(Mapping[str, dict[str, Any]]):
     """A compact cache's objects by key, live and read-only: each read decodes."""
 
-    def __init__(self, items: Mapping[str, bytes]) -> None:
+    def __init__(self, items: Mapping[str, Any], load: Callable[[Any], dict[str, Any]]) -> None:
         self._items = items
+        self._load = load
 
     def __getitem__(self, key: str) -> dict[str, Any]:
-        obj: dict[str, Any] = decode(self._items[key])
-        return obj
+        return self._load(self._items[key])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
@@ -105,14 +110,21 @@ class DecodingView(Mapping[str, dict[str, Any]]):
 class Cache:
     """Objects by key with secondary indexes kept in step on every change."""
 
-    def __init__(self, *, compact: bool = False) -> None:
+    def __init__(self, *, compact: bool = False, loader: Loader | None = None) -> None:
         self.compact = compact
-        self._items: dict[str, Any] = {}  # the objects, or their msgpack bytes when compact
+        self.loader = loader
+        # the objects; when compact, their msgpack bytes, or (raw, revision) for the loader
+        self._items: dict[str, Any] = {}
         self._index_funcs: dict[str, IndexFunc] = {}
         self._indices: dict[str, dict[str, set[str]]] = {}
 
     def _load(self, stored: Any) -> dict[str, Any]:
-        return decode(stored) if self.compact else stored  # type: ignore[no-any-return]
+        if not self.compact:
+            return stored  # type: ignore[no-any-return]
+        if type(stored) is tuple:
+            assert self.loader is not None
+            return self.loader(*stored)
+        return decode(stored)  # type: ignore[no-any-return]
 
     def get(self, key: str) -> dict[str, Any] | None:
         stored = self._items.get(key)
@@ -129,25 +141,45 @@ class Cache:
 
     def list(self) -> list[dict[str, Any]]:
         if self.compact:
-            return [decode(v) for v in self._items.values()]
+            return [self._load(v) for v in self._items.values()]
         return list(self._items.values())
 
     def items(self) -> list[tuple[str, dict[str, Any]]]:
         if self.compact:
-            return [(k, decode(v)) for k, v in self._items.items()]
+            return [(k, self._load(v)) for k, v in self._items.items()]
         return list(self._items.items())
 
     def view(self) -> Mapping[str, dict[str, Any]]:
         """The objects by key, live and read-only (no copy)."""
         if self.compact:
-            return DecodingView(self._items)
+            return DecodingView(self._items, self._load)
         return MappingProxyType(self._items)
 
-    def put(self, key: str, obj: dict[str, Any]) -> dict[str, Any] | None:
-        """Store ``obj`` under ``key``; return the object it replaced."""
-        new = encode(obj) if self.compact else obj  # first: an object that cannot be encoded changes nothing
+    def put(
+        self,
+        key: str,
+        obj: dict[str, Any],
+        *,
+        raw: bytes | None = None,
+        revision: int = 0,
+        old: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """Store ``obj`` under ``key``; return the object it replaced.
+
+        ``raw``/``revision``: the bytes ``obj`` was read from (kept as they are by a compact cache
+        with a loader). ``old``: the object now under ``key``, when the caller has just read it
+        (saves a compact cache decoding it again)."""
+        if not self.compact:
+            new: Any = obj
+        elif raw is not None and self.loader is not None:
+            new = (raw, revision)
+        else:
+            new = encode(obj)  # first: an object that cannot be encoded changes nothing
         stored = self._items.get(key)
-        old = None if stored is None else self._load(stored)
+        if stored is None:
+            old = None
+        elif old is None or not self.compact:
+            old = self._load(stored)
         if old is not None:
             self._unindex(key, old)
         self._items[key] = new

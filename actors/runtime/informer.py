@@ -82,7 +82,8 @@ class Informer:
         self._backoff = Backoff(backoff_base, backoff_cap)
         self._tombstone_limit = tombstone_limit
         self.watch_list = watch_list
-        self._cache = Cache(compact=compact)  # compact: objects kept as msgpack (see Cache)
+        # compact: objects kept as msgpack (see Cache), as the store's bytes where the source has them
+        self._cache = Cache(compact=compact, loader=getattr(lister_watcher, "load", None))
         # A compact cache lists by streaming (a watch without a revision), so that the snapshot is
         # never held decoded; selectors need the list call (the store's watch does not filter).
         self.stream_list = compact and not (label_selector or field_selector)
@@ -242,7 +243,7 @@ class Informer:
                     raise from_status(event.object)
                 if event.type != "ADDED":
                     raise InternalError(f"{self.name}: {event.type} event inside the initial snapshot")
-                self._replace_one(event.object, seen)
+                self._replace_one(event.object, seen, getattr(event, "raw", None), event.revision)
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
@@ -257,11 +258,11 @@ class Informer:
                 self._replace_one(obj, seen)
             self._end_replace(seen, revision)
 
-    def _replace_one(self, obj: Obj, seen: set[str]) -> None:
+    def _replace_one(self, obj: Obj, seen: set[str], raw: bytes | None = None, revision: int = 0) -> None:
         """One object of a snapshot: cache it, reporting an add, or an update if it changed."""
         key = key_of(obj)
         seen.add(key)
-        old = self._cache.put(key, obj)
+        old = self._cache.put(key, obj, raw=raw, revision=revision)
         if old is None:
             self._notify("add", obj)
         elif old is not obj and revision_of(old) != revision_of(obj):
@@ -303,7 +304,7 @@ class Informer:
                         self._end_replace(snapshot, event.revision)
                         snapshot = None
                     elif event.type == "ADDED":
-                        self._replace_one(event.object, snapshot)
+                        self._replace_one(event.object, snapshot, getattr(event, "raw", None), event.revision)
                     elif event.type == "ERROR":
                         raise from_status(event.object)
                     else:
@@ -341,7 +342,7 @@ class Informer:
                 )
                 return
             self._tombstones.pop(key, None)
-            self._cache.put(key, obj)
+            self._cache.put(key, obj, raw=getattr(event, "raw", None), revision=event.revision, old=cached)
             if cached is None:
                 self._notify("add", obj)
             else:

@@ -73,6 +73,11 @@ class StoreListWatcher:
         self.store = store
         self.matches = matches or selector_matches
 
+    def load(self, raw: bytes, revision: int) -> dict[str, Any]:
+        """An object from an event's stored bytes (``event.raw``): a compact cache keeps those."""
+        obj: dict[str, Any] = self.store.load(raw, revision)
+        return obj
+
     async def list(
         self,
         resource: str,

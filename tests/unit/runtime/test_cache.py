@@ -159,3 +159,28 @@ def test_an_object_a_compact_cache_cannot_encode_changes_nothing() -> None:
     assert cache.get(key) == before
     assert key in cache.index_keys("node", (before or {})["spec"]["nodeName"])
     assert "n9" not in cache.index_values("node")
+
+
+def test_a_compact_cache_with_a_loader_keeps_the_bytes_it_is_handed() -> None:
+    from bus.codec import decode, encode
+
+    loads: list[int] = []
+
+    def load(raw: bytes, revision: int) -> Obj:  # as the store reads: its bytes, then the revision
+        loads.append(revision)
+        obj: Obj = decode(raw)
+        obj["metadata"]["resourceVersion"] = str(revision)
+        return obj
+
+    cache = Cache(compact=True, loader=load)
+    cache.add_index("node", by_node_name)
+    stored = pod("a", "n1")
+    del stored["metadata"]["resourceVersion"]
+    read = {**stored, "metadata": {**stored["metadata"], "resourceVersion": "7"}}
+    assert cache.put("default/a", read, raw=encode(stored), revision=7) is None
+    assert cache.get("default/a") == read and loads == [7]
+    assert cache.view()["default/a"] == read and cache.by_index("node", "n1") == [read]
+    moved = pod("a", "n2", rv=8)
+    assert cache.put("default/a", moved) == read  # no bytes handed over: encoded, as without a loader
+    assert cache.get("default/a") == moved and len(loads) == 4
+    assert cache.index_keys("node", "n2") == ["default/a"] and cache.index_values("node") == ["n2"]

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import served, start_process
+from cli.serving import (
+    DEFAULT_SERVER,
+    LogLevelOpt,
+    MetricsHostOpt,
+    MetricsPortOpt,
+    ServerOpt,
+    served,
+    start_process,
+)
 from cli.up import RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT
 from schemas.errors import JetkubeError
 
@@ -42,7 +50,7 @@ async def run_controlplane(server: str, identity: str | None, replicas: int, set
 
 
 def controlplane(
-    server: Annotated[str, typer.Option("--server", envvar="JETKUBE_SERVER")] = "nats://127.0.0.1:4222",
+    server: ServerOpt = DEFAULT_SERVER,
     identity: Annotated[str, typer.Option("--identity", help="Lease holder identity.")] = "",
     replicas: Annotated[int, typer.Option("--replicas", help="JetStream replicas of the state.")] = 1,
     node_monitor_grace_period: Annotated[float, typer.Option("--node-monitor-grace-period")] = 40.0,
@@ -50,13 +58,9 @@ def controlplane(
     terminated_pod_gc_threshold: Annotated[int, typer.Option("--terminated-pod-gc-threshold")] = 12500,
     service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
     lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
-    metrics_port: Annotated[
-        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
-    ] = 0,
-    metrics_host: Annotated[
-        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
-    ] = "127.0.0.1",
+    log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_host: MetricsHostOpt = "127.0.0.1",
     runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
     storage_versions: Annotated[str, STORAGE_VERSIONS_OPT] = "",
     ingress_port: Annotated[
@@ -91,14 +95,11 @@ def controlplane(
         "ingress_port": ingress_port,
         "encryption_key_file": encryption_key_file or None,
     }
-    with served():
-        from bus.metrics import metrics_served
+    with served(metrics_port, metrics_host):
+        from bus.auth import url_with_credentials
 
-        with metrics_served(metrics_port, metrics_host):
-            from bus.auth import url_with_credentials
-
-            server = url_with_credentials(server, credentials or None)
-            asyncio.run(run_controlplane(server, identity or None, replicas, kw))
+        server = url_with_credentials(server, credentials or None)
+        asyncio.run(run_controlplane(server, identity or None, replicas, kw))
 
 
 def register(app: typer.Typer) -> None:

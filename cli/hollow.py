@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import served, start_process
+from cli.serving import (
+    DEFAULT_SERVER,
+    LogLevelOpt,
+    MetricsHostOpt,
+    MetricsPortOpt,
+    ServerOpt,
+    served,
+    start_process,
+)
 
 
 async def run_hollow(server: str, settings_kw: dict) -> None:
@@ -64,14 +72,10 @@ def hollow_nodes(
     cpu: Annotated[str, typer.Option("--cpu", help="Capacity per node.")] = "4",
     memory: Annotated[str, typer.Option("--memory", help="Capacity per node.")] = "16Gi",
     pods: Annotated[int, typer.Option("--pods", help="Pod capacity per node.")] = 110,
-    server: Annotated[str, typer.Option("--server", envvar="JETKUBE_SERVER")] = "nats://127.0.0.1:4222",
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
-    metrics_port: Annotated[
-        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
-    ] = 0,
-    metrics_host: Annotated[
-        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
-    ] = "127.0.0.1",
+    server: ServerOpt = DEFAULT_SERVER,
+    log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_host: MetricsHostOpt = "127.0.0.1",
 ) -> None:
     """Run N hollow kubelets (simulated nodes, no Docker) against a cluster."""
 
@@ -93,11 +97,8 @@ def hollow_nodes(
         "per_node_subscriptions": per_node_subscriptions,
         "capacity": {"cpu": cpu, "memory": memory, "pods": str(pods)},
     }
-    with served():
-        from bus.metrics import metrics_served
-
-        with metrics_served(metrics_port, metrics_host):
-            asyncio.run(run_hollow(server, kw))
+    with served(metrics_port, metrics_host):
+        asyncio.run(run_hollow(server, kw))
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,15 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import served, start_process
+from cli.serving import (
+    DEFAULT_SERVER,
+    LogLevelOpt,
+    MetricsHostOpt,
+    MetricsPortOpt,
+    ServerOpt,
+    served,
+    start_process,
+)
 from schemas.errors import ServiceUnavailable
 
 
@@ -71,9 +79,7 @@ def kubelet(
     node_name: Annotated[
         str, typer.Option("--node-name", help="This node's name (default: the host name).")
     ] = "",
-    server: Annotated[
-        str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")
-    ] = "nats://127.0.0.1:4222",
+    server: ServerOpt = DEFAULT_SERVER,
     docker_host: Annotated[
         str,
         typer.Option("--docker-host", help="Docker engine URL (default: $DOCKER_HOST or the local socket)."),
@@ -105,7 +111,7 @@ def kubelet(
     ] = -1,
     image_gc_high_threshold: Annotated[int, typer.Option("--image-gc-high-threshold")] = 90,
     image_gc_low_threshold: Annotated[int, typer.Option("--image-gc-low-threshold")] = 80,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: LogLevelOpt = "info",
     stats_interval: Annotated[
         float, typer.Option("--stats-interval", help="Seconds between CPU/memory samples (top); 0: off.")
     ] = 10.0,
@@ -115,12 +121,8 @@ def kubelet(
             "--log-stream/--no-log-stream", help="Publish opted-in namespaces' logs to JETKUBE_LOGS."
         ),
     ] = True,
-    metrics_port: Annotated[
-        int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
-    ] = 0,
-    metrics_host: Annotated[
-        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
-    ] = "127.0.0.1",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_host: MetricsHostOpt = "127.0.0.1",
     credentials: Annotated[
         str,
         typer.Option(
@@ -162,14 +164,11 @@ def kubelet(
         "cluster_dns": [ip.strip() for ip in cluster_dns.split(",") if ip.strip()] or None,
         "cluster_domain": cluster_domain,
     }
-    with served():
-        from bus.metrics import metrics_served
+    with served(metrics_port, metrics_host):
+        from bus.auth import url_with_credentials
 
-        with metrics_served(metrics_port, metrics_host):
-            from bus.auth import url_with_credentials
-
-            server = url_with_credentials(server, credentials or None)
-            asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
+        server = url_with_credentials(server, credentials or None)
+        asyncio.run(run_kubelet(server, node_name or socket.gethostname().lower(), options))
 
 
 def register(app: typer.Typer) -> None:

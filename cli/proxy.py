@@ -15,9 +15,7 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import served, start_process
-
-ServerOpt = Annotated[str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")]
+from cli.serving import LogLevelOpt, ServerOpt, served, start_process
 
 
 async def _run(server: str, name: str, start: object) -> None:
@@ -47,7 +45,7 @@ def proxy(
     ] = "JETKUBE-SERVICES",
     node_ports: Annotated[bool, typer.Option("--node-ports/--no-node-ports", help="Serve NodePorts.")] = True,
     udp_timeout: Annotated[float, typer.Option("--udp-timeout", help="Idle UDP session timeout, s.")] = 1.0,
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: LogLevelOpt = "info",
 ) -> None:
     """Run the service proxy: Service ClusterIPs and NodePorts to ready endpoints (needs root)."""
     from actors.proxy.process import start_proxy
@@ -68,7 +66,7 @@ def dns(
         str, typer.Option("--cluster-ip", help="kube-system/kube-dns's ClusterIP.")
     ] = "10.96.0.10",
     domain: Annotated[str, typer.Option("--cluster-domain")] = "cluster.local",
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: LogLevelOpt = "info",
 ) -> None:
     """Run the cluster DNS: <svc>.<ns>.svc.cluster.local from Services and Endpoints."""
     from actors.dns.process import start_dns

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Annotated
 
 import typer
 
 from schemas.errors import JetkubeError
+
+# The options every process command spells alike.
+ServerOpt = Annotated[str, typer.Option("--server", "-s", envvar="JETKUBE_SERVER", help="NATS URL.")]
+LogLevelOpt = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")]
+MetricsPortOpt = Annotated[
+    int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
+]
+MetricsHostOpt = Annotated[str, typer.Option("--metrics-host", help="Address /metrics listens on.")]
+DEFAULT_SERVER = "nats://127.0.0.1:4222"
 
 
 def start_process(log_level: str) -> None:
@@ -22,9 +32,13 @@ def start_process(log_level: str) -> None:
 
 
 @contextlib.contextmanager
-def served() -> Iterator[None]:
+def served(metrics_port: int = 0, metrics_host: str = "127.0.0.1") -> Iterator[None]:
+    """Run the process's body: /metrics served on ``metrics_port`` (0: not), errors as one line."""
     try:
-        yield
+        from bus.metrics import metrics_served
+
+        with metrics_served(metrics_port, metrics_host):
+            yield
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None

@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import served, start_process
+from cli.serving import LogLevelOpt, served, start_process
 from schemas.errors import BadRequest, JetkubeError
 
 RUNTIME_CONFIG_OPT = typer.Option(
@@ -189,7 +189,7 @@ def up(
         bool, typer.Option("--kubelet/--no-kubelet", help="Run a kubelet on this host's Docker.")
     ] = True,
     node_name: Annotated[str, typer.Option("--node-name", help="The kubelet's node name.")] = "",
-    log_level: Annotated[str, typer.Option("--log-level")] = "info",
+    log_level: LogLevelOpt = "info",
     runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
     storage_versions: Annotated[str, STORAGE_VERSIONS_OPT] = "",
     ingress_port: Annotated[

@@ -351,7 +351,7 @@ class Store:
         return 0
 
     def _event(self, msg: Any) -> WatchEvent:
-        seq = int(msg.metadata.sequence.stream)
+        seq = sequences(msg)[0]
         headers = msg.headers or {}
         if _is_tombstone(headers):
             obj = (
@@ -503,6 +503,21 @@ class Store:
 SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way
 
 
+def sequences(msg: Any) -> tuple[int, int, int]:
+    """A JetStream delivery's stream sequence, consumer sequence and pending count.
+
+    Read from its reply subject as nats-py's ``msg.metadata`` does (``$JS.ACK.<stream>.<consumer>.
+    <delivered>.<stream seq>.<consumer seq>.<time>.<pending>``, or the longer form with a domain
+    and an account hash), without building its objects: a busy watch reads one per message."""
+    tokens = msg.reply.split(".") if msg.reply else []
+    if len(tokens) == 9 and tokens[0] == "$JS":
+        return int(tokens[5]), int(tokens[6]), int(tokens[8])
+    if len(tokens) >= 11 and tokens[0] == "$JS":
+        return int(tokens[7]), int(tokens[8]), int(tokens[10])
+    meta = msg.metadata  # anything else: nats-py's own reading (raises for a non-JetStream message)
+    return int(meta.sequence.stream), int(meta.sequence.consumer), int(meta.num_pending)
+
+
 async def read_snapshot(
     sub: Any, inbox: asyncio.Queue[Any], listed: int, what: str
 ) -> tuple[dict[str, tuple[bytes, int]], int]:
@@ -527,15 +542,13 @@ async def read_snapshot(
                 raise Timeout(f"listing {what} stalled") from None
         else:
             msg = inbox.get_nowait()
-        meta = msg.metadata
-        seq = int(meta.sequence.stream)
+        seq, read, pending = sequences(msg)  # read: the consumer sequence of the last message read
         listed = max(listed, seq)
-        read = int(meta.sequence.consumer)
         if _is_tombstone(msg.headers):
             latest.pop(msg.subject, None)
         else:
             latest[msg.subject] = (msg.data, seq)
-        if int(meta.num_pending) == 0 and inbox.empty():
+        if pending == 0 and inbox.empty():
             # (consumer sequences: the stream's last message may be another resource's, which this
             # consumer never delivers)
             now = await sub.consumer_info()

@@ -6,7 +6,9 @@ index node -> pods, and republishes each change of a bound pod on its node's sub
 leaving a node (deleted) is DELETED there. Kubelets subscribe to their subject first and then ask
 ``jetkube.api.nodepods`` for their current list (served from the same index with the revision it
 reflects), so nothing falls between. With several api replicas every replica relays; kubelets
-drop repeats by resourceVersion.
+drop repeats by resourceVersion. A relay that starts fills its index from the informer's first list
+without sending, then, once serving, announces every bound pod on its node's subject: the one way a
+change the previous relay never sent (its process stopped first) reaches the kubelet.
 
 Its source of pods is the process's shared pods informer (``NodeRelay.from_informer(bus,
 informer)``, whose handlers feed the routing): one copy of the pods per process.
@@ -55,6 +57,8 @@ class NodeRelay:
         self.by_node: dict[str, set[str]] = {}
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self.source: PodSource | None = None
+        self._informer: Any = None  # the pods informer, when fed by one (from_informer)
+        self._announced = False
 
     @classmethod
     def from_informer(cls, bus: Bus, informer: Any) -> NodeRelay:
@@ -65,6 +69,7 @@ class NodeRelay:
         converges."""
         relay = cls(bus)
         relay.source = _InformerSource(informer)
+        relay._informer = informer
         informer.add_handler(
             on_add=lambda obj: relay.route("ADDED", obj, None),
             on_update=lambda old, new: relay.route("MODIFIED", new, old),
@@ -73,6 +78,9 @@ class NodeRelay:
         return relay
 
     def route(self, type_: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+        # The informer's first list only fills the index: run() announces every pod once the
+        # process is serving, so a restart answers and schedules before it re-sends 100,000 pods.
+        live = self._informer is None or self._informer.synced
         key = key_of(obj)
         deleted = type_ == "DELETED"
         new_node = None if deleted else (obj.get("spec") or {}).get("nodeName")
@@ -84,12 +92,14 @@ class NodeRelay:
                 keys.discard(key)
                 if not keys:
                     del self.by_node[old_node]
-            self._outbox.put_nowait((old_node, encode({"type": "DELETED", "object": obj})))
+            if live:
+                self._outbox.put_nowait((old_node, encode({"type": "DELETED", "object": obj})))
         if new_node:
             keys = self.by_node.setdefault(new_node, set())
             kind = "MODIFIED" if key in keys else "ADDED"
             keys.add(key)
-            self._outbox.put_nowait((new_node, encode({"type": kind, "object": obj})))
+            if live:
+                self._outbox.put_nowait((new_node, encode({"type": kind, "object": obj})))
 
     def pods_on(self, node: str) -> dict[str, Any]:
         source = self.source
@@ -107,9 +117,34 @@ class NodeRelay:
         }
 
     async def run(self) -> None:
+        if self._informer is not None and not self._announced:
+            await self._announce()
         while True:
             node, payload = await self._outbox.get()
-            try:
-                await self.bus.nc.publish(f"{NODEPODS_PREFIX}.{node}", payload)
-            except nats.errors.Error as err:
-                log.warning("noderelay.publish_failed", node=node, error=str(err))
+            await self._publish(node, payload)
+
+    async def _announce(self) -> None:
+        """Once the informer has listed: every pod, ADDED, on its node's subject.
+
+        Kubelets already hold most of them, but a change the previous relay had not sent when its
+        process stopped reaches them only this way (they drop what they have by resourceVersion).
+        Changes that arrive meanwhile wait in the outbox: older than what is announced, or equal."""
+        await self._informer.wait_synced()
+        source = self.source
+        assert source is not None
+        sent = 0
+        for node in list(self.by_node):
+            for key in sorted(self.by_node.get(node, ())):
+                obj = source.get(key)
+                if obj is not None:
+                    await self._publish(node, encode({"type": "ADDED", "object": obj}))
+                    sent += 1
+            await asyncio.sleep(0)  # one node at a time: requests and the scheduler go on between
+        self._announced = True
+        log.info("noderelay.announced", pods=sent, nodes=len(self.by_node))
+
+    async def _publish(self, node: str, payload: bytes) -> None:
+        try:
+            await self.bus.nc.publish(f"{NODEPODS_PREFIX}.{node}", payload)
+        except nats.errors.Error as err:
+            log.warning("noderelay.publish_failed", node=node, error=str(err))

@@ -71,16 +71,20 @@ def by_namespace(obj: dict[str, Any]) -> str | None:
     return (obj.get("metadata") or {}).get("namespace") or None
 
 
-def _values(fn: IndexFunc, obj: dict[str, Any]) -> set[str]:
+_NONE: tuple[str, ...] = ()
+
+
+def _values(fn: IndexFunc, obj: dict[str, Any]) -> Iterable[str]:
+    """The distinct values ``fn`` puts ``obj`` under (called per object per index: kept lean)."""
     try:
         out = fn(obj)
     except Exception as exc:  # a buggy index function must not break the cache
         log.error("cache.index_failed", key=key_of(obj), exc_info=exc)
-        return set()
+        return _NONE
     if out is None:
-        return set()
+        return _NONE
     if isinstance(out, str):
-        return {out}
+        return (out,)
     return set(out)
 
 

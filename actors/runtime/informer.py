@@ -50,6 +50,9 @@ OnUpdate = Callable[[Obj, Obj], None]
 OnDelete = Callable[[Obj], None]
 
 
+_HANDLER_ATTR = {"add": "on_add", "update": "on_update", "delete": "on_delete"}
+
+
 @dataclass(frozen=True)
 class Handler:
     on_add: OnAdd | None = None
@@ -169,11 +172,19 @@ class Informer:
         self._handlers.remove(handler)
 
     def _notify(self, kind: str, *args: Obj) -> None:
-        for handler in list(self._handlers):
-            self._call(handler, kind, *args)
+        # once per object per handler (100,000 pods at a re-list): the loop is kept lean
+        attr = _HANDLER_ATTR[kind]
+        for handler in tuple(self._handlers):
+            fn: Callable[..., None] | None = getattr(handler, attr)
+            if fn is None:
+                continue
+            try:
+                fn(*args)
+            except Exception as exc:
+                log.error("informer.handler_failed", informer=self.name, change=kind, exc_info=exc)
 
     def _call(self, handler: Handler, kind: str, *args: Obj) -> None:
-        fn: Callable[..., None] | None = getattr(handler, f"on_{kind}")
+        fn: Callable[..., None] | None = getattr(handler, _HANDLER_ATTR[kind])
         if fn is None:
             return
         try:

@@ -5,7 +5,9 @@
 
 One proxy per host (it needs root: it writes the host's nat table); one DNS server per cluster
 (it publishes itself as the ``kube-dns`` Services). ``jetkube up`` runs both in its own process.
-SIGTERM stops them; the proxy removes its chain on the way out.
+SIGTERM stops them; the proxy removes its chain on the way out. Like every jetkube process they
+answer health requests (``proxy-<host>``, ``dns-<host>`` in ``get componentstatuses``) and serve
+Prometheus metrics on ``--metrics-port``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,21 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import LogLevelOpt, ServerOpt, served, start_process
+from cli.serving import (
+    DEFAULT_SERVER,
+    LogLevelOpt,
+    MetricsHostOpt,
+    MetricsPortOpt,
+    ServerOpt,
+    served,
+    start_process,
+)
 
 
 async def _run(server: str, name: str, start: object) -> None:
+    import socket
+
+    from actors.health.agent import HealthAgent
     from actors.runtime.supervisor import Supervisor
     from bus.connection import Bus
 
@@ -26,26 +39,31 @@ async def _run(server: str, name: str, start: object) -> None:
     sup = Supervisor(name)
     try:
         start(sup, bus)  # type: ignore[operator]
+        HealthAgent(bus, sup, process_id=f"{name}-{socket.gethostname()}", role=name).start()
         await sup.run_until_signal()
     finally:
         await sup.stop()
         await bus.close()
 
 
-def _main(server: str, name: str, start: object, log_level: str) -> None:
+def _main(
+    server: str, name: str, start: object, log_level: str, metrics_port: int, metrics_host: str
+) -> None:
     start_process(log_level)
-    with served():
+    with served(metrics_port, metrics_host):
         asyncio.run(_run(server, name, start))
 
 
 def proxy(
-    server: ServerOpt = "nats://127.0.0.1:4222",
+    server: ServerOpt = DEFAULT_SERVER,
     chain: Annotated[
         str, typer.Option("--chain", help="The nat chain this proxy owns.")
     ] = "JETKUBE-SERVICES",
     node_ports: Annotated[bool, typer.Option("--node-ports/--no-node-ports", help="Serve NodePorts.")] = True,
     udp_timeout: Annotated[float, typer.Option("--udp-timeout", help="Idle UDP session timeout, s.")] = 1.0,
     log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_host: MetricsHostOpt = "127.0.0.1",
 ) -> None:
     """Run the service proxy: Service ClusterIPs and NodePorts to ready endpoints (needs root)."""
     from actors.proxy.process import start_proxy
@@ -53,11 +71,11 @@ def proxy(
     def start(sup: object, bus: object) -> None:
         start_proxy(sup, bus, chain=chain, node_ports=node_ports, udp_timeout=udp_timeout)  # type: ignore[arg-type]
 
-    _main(server, "proxy", start, log_level)
+    _main(server, "proxy", start, log_level, metrics_port, metrics_host)
 
 
 def dns(
-    server: ServerOpt = "nats://127.0.0.1:4222",
+    server: ServerOpt = DEFAULT_SERVER,
     port: Annotated[int, typer.Option("--port", help="UDP and TCP port to listen on (0: any free).")] = 0,
     advertise_address: Annotated[
         str, typer.Option("--advertise-address", help="Address pods reach this server at (default: host's).")
@@ -67,6 +85,8 @@ def dns(
     ] = "10.96.0.10",
     domain: Annotated[str, typer.Option("--cluster-domain")] = "cluster.local",
     log_level: LogLevelOpt = "info",
+    metrics_port: MetricsPortOpt = 0,
+    metrics_host: MetricsHostOpt = "127.0.0.1",
 ) -> None:
     """Run the cluster DNS: <svc>.<ns>.svc.cluster.local from Services and Endpoints."""
     from actors.dns.process import start_dns
@@ -81,7 +101,7 @@ def dns(
             domain=domain,
         )
 
-    _main(server, "dns", start, log_level)
+    _main(server, "dns", start, log_level, metrics_port, metrics_host)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,16 @@ import asyncio
 import time
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from tests.e2e.kubelet.kubelet_fixtures import KubeletHandle, cstatus, running, seed_example
 
 BUSYBOX = "gcr.io/google_containers/busybox"
+
+
+def metric(name: str, **labels: str) -> float:
+    """A sample of this process's Prometheus registry (the kubelet runs in the test's process)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def ready(p: dict) -> bool:
@@ -35,6 +42,11 @@ async def test_seed_liveness_exec_restarts_the_container(kubelet: KubeletHandle)
     assert ev["type"] == "Warning" and ev["message"].startswith("Liveness probe failed: ")
     await kubelet.wait_event("liveness-exec", "Killing", contains="failed liveness probe, will be restarted")
     assert cstatus(p, "liveness")["lastState"]["terminated"]["exitCode"] in (137, 143)
+    # what the kubelet's /metrics shows for it (this node ran only this pod)
+    node = kubelet.node
+    assert metric("jetkube_kubelet_pod_starts_total", node=node) == 1
+    assert metric("jetkube_kubelet_container_starts_total", node=node) >= 2  # the start, the restart
+    assert metric("jetkube_kubelet_probe_failures_total", node=node, probe="liveness") >= 3
 
 
 async def test_seed_liveness_http_restarts_the_container(kubelet: KubeletHandle) -> None:

@@ -153,7 +153,7 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
 
         api_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
     api_actor = ApiActor(bus, api_store, informers=informers)
-    pod_security = PodSecurity(api_actor.namespaces)
+    pod_security = PodSecurity(api_actor.namespaces, api_actor.api.store)
     api_actor.api.create_hooks.append(pod_security.admit)
     api_actor.api.update_hooks.append(pod_security.admit)
     api_actor.api.versions = versions

@@ -12,15 +12,20 @@ profile). A refused pod gets Kubernetes' message::
     not set securityContext.privileged=true)
 
 :func:`violations` is pure; :class:`PodSecurity` is the api hook (create of pods, and updates that
-change the spec), reading namespace labels from the namespaces informer. Only ``enforce`` is
-implemented (``warn``/``audit`` labels are ignored); workloads are checked when their pods are made.
+change the spec), reading namespace labels from the namespaces informer, or from the store when the
+informer has not seen the namespace yet (as Kubernetes' plugin falls back from its lister to a live
+get). Only ``enforce`` is implemented (``warn``/``audit`` labels are ignored); workloads are checked
+when their pods are made.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from schemas.errors import BadRequest, Forbidden
+from schemas.errors import BadRequest, Forbidden, NotFound
+
+if TYPE_CHECKING:
+    from bus.store import Store
 
 ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 LEVELS = ("privileged", "baseline", "restricted")
@@ -169,10 +174,37 @@ def check_namespace_labels(ns: Obj) -> None:
 
 
 class PodSecurity:
-    """The api hook: ``api.create_hooks.append(psa.admit)``, ``api.update_hooks.append(psa.admit)``."""
+    """The api hook: ``api.create_hooks.append(psa.admit)``, ``api.update_hooks.append(psa.admit)``.
 
-    def __init__(self, namespaces: Any) -> None:
-        self.namespaces = namespaces  # the namespaces informer the api reads
+    ``namespaces`` is the namespaces informer the api reads; ``store`` is the api's store, read when
+    the informer lacks the pod's namespace.
+    """
+
+    def __init__(self, namespaces: Any, store: Store) -> None:
+        self.namespaces = namespaces
+        self.store = store
+
+    async def _namespace(self, name: str) -> Obj:
+        """The pod's namespace: the informer's copy, else a live read of the store.
+
+        As Kubernetes' PodSecurity (pod-security-admission's namespaceGetter: the lister, then the
+        client on NotFound only): a namespace the informer has not seen yet (just created, or created
+        through another api replica) is read from the store, never taken for an unlabelled one, which
+        would admit anything ("privileged") and fail open. A copy the informer does hold is used even
+        if the store has a newer one: Kubernetes accepts that staleness for a label change (an
+        ``enforce`` label tightened a moment ago may not apply to a pod created in the same moment),
+        and checking the store on every pod would cost a read per write. A namespace missing from the
+        store too is refused as the api's namespace check refuses it (it ran before this hook, so the
+        namespace was deleted in between), and any other store error refuses the pod (the caller sees
+        it): PodSecurity never admits a pod whose namespace it could not read.
+        """
+        namespace = self.namespaces.objects.get(name)
+        if namespace is not None:
+            return namespace
+        try:
+            return await self.store.get("namespaces", None, name)
+        except NotFound:
+            raise NotFound(f'namespaces "{name}" not found', details={"name": name}) from None
 
     async def admit(self, resource: str, obj: Obj, old: Obj | None) -> Obj:
         if resource == "namespaces":
@@ -183,7 +215,7 @@ class PodSecurity:
         if old is not None and (old.get("spec") == obj.get("spec")):
             return obj  # a status or metadata write is not re-checked
         meta = obj.get("metadata") or {}
-        level = level_of(self.namespaces.objects.get(meta.get("namespace") or "default"))
+        level = level_of(await self._namespace(meta.get("namespace") or "default"))
         found = violations(level, obj)
         if found:
             raise Forbidden(

@@ -96,3 +96,85 @@ async def test_an_unknown_level_is_refused(secure: SecureCluster) -> None:
                 "metadata": {"name": "psa-x", "labels": {LABEL: "strict"}},
             },
         )
+
+
+RESTRICTED_PRIVILEGED = (
+    'pods "root" is forbidden: violates PodSecurity "restricted:latest": privileged '
+    '(container "c" must not set securityContext.privileged=true)'
+)
+
+
+def _hide_from_informer(informer: object, prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The namespaces informer drops every event about a namespace named ``prefix...``: it cannot
+    have seen those namespaces, as if its watch lagged (or they were made through another replica)."""
+    apply = informer.apply  # type: ignore[attr-defined]
+
+    def lagging(event: object) -> None:
+        name = ((getattr(event, "object", None) or {}).get("metadata") or {}).get("name") or ""
+        if not name.startswith(prefix):
+            apply(event)
+
+    monkeypatch.setattr(informer, "apply", lagging)
+
+
+async def test_a_namespace_the_informer_has_not_seen_is_read_from_the_store(
+    secure: SecureCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A privileged pod made right after its namespace (enforce=restricted) is refused even though
+    the api's namespaces informer has not seen that namespace: PodSecurity reads it from the store
+    rather than taking it for an unlabelled (privileged) one."""
+    informer = secure.actor.namespaces  # type: ignore[attr-defined]
+    _hide_from_informer(informer, "psa-race-", monkeypatch)
+    admin = await secure.client("admin")
+    names = [f"psa-race-{i}" for i in range(30)]
+    for ns in names:
+        await admin.create(
+            "namespaces",
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": ns, "labels": {LABEL: "restricted"}},
+            },
+        )
+        with pytest.raises(Forbidden) as denied:
+            await admin.create("pods", privileged("root"), ns)
+        assert denied.value.message.startswith(RESTRICTED_PRIVILEGED), denied.value.message
+    # the namespace made straight into the bucket (as another replica would) is refused alike
+    await secure.store.create(
+        "namespaces",
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "psa-race-raw", "labels": {LABEL: "restricted"}},
+            "status": {"phase": "Active"},
+        },
+    )
+    with pytest.raises(Forbidden) as denied:
+        await admin.create("pods", privileged("root"), "psa-race-raw")
+    assert denied.value.message.startswith(RESTRICTED_PRIVILEGED), denied.value.message
+
+    # the informer indeed never held them, and no pod was stored
+    assert not [k for k in informer.objects if k.startswith("psa-race-")]
+    pods = (await admin.list("pods"))["items"]
+    assert not [p for p in pods if p["metadata"]["namespace"].startswith("psa-race-")]
+
+
+async def test_an_unseen_namespace_still_admits_what_its_level_allows(
+    secure: SecureCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store read decides by the namespace's label, not by refusing whatever the informer lacks."""
+    _hide_from_informer(secure.actor.namespaces, "psa-race-", monkeypatch)  # type: ignore[attr-defined]
+    admin = await secure.client("admin")
+    for level in ("privileged", "baseline"):
+        await admin.create(
+            "namespaces",
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": f"psa-race-{level}", "labels": {LABEL: level}},
+            },
+        )
+    await admin.create("pods", privileged("root"), "psa-race-privileged")
+    await admin.create("pods", pod("plain"), "psa-race-baseline")
+    with pytest.raises(Forbidden, match=r'violates PodSecurity "baseline:latest": privileged'):
+        await admin.create("pods", privileged("root"), "psa-race-baseline")

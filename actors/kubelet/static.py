@@ -44,7 +44,7 @@ from actors.kubelet.static_plan import (
 )
 from actors.runtime.backoff import Backoff
 from bus.cancelsafe import wait_for
-from schemas.errors import AlreadyExists, Conflict, JetkubeError, NotFound
+from schemas.errors import AlreadyExists, Conflict, Forbidden, JetkubeError, NotFound
 
 log = structlog.get_logger(__name__)
 
@@ -245,6 +245,10 @@ class StaticPods:
                 await self._apply(action)
             except (Conflict, AlreadyExists, NotFound) as err:
                 log.debug("static.mirror_race", key=action.key, verb=action.verb, error=err.message)
+            except Forbidden as err:
+                # e.g. a static pod naming a Secret: the api refuses its mirror (NodeRestriction),
+                # and that must not keep the other static pods from theirs
+                log.warning("static.mirror_refused", key=action.key, verb=action.verb, error=err.message)
         return actions
 
     async def _apply(self, action: MirrorAction) -> None:

@@ -10,9 +10,10 @@ Two responders feed it (actors/api/actor.py):
 
 Then, for both: ``impersonate`` (kubectl's ``--as``) is honoured for ``system:masters`` only; the
 request becomes :class:`~actors.api.authz.rbac.Attributes` and is allowed by the node authorizer
-(kubelets) or RBAC, else refused with Kubernetes' Forbidden message. ``cani`` answers whether a
-request would be allowed; ``rotatekey`` re-encrypts every Secret (system:masters only); ``watch``
-starts a streaming watch (actors/api/watchstream.py) for
+(kubelets) or RBAC, else refused with Kubernetes' Forbidden message; a kubelet's pod create that
+the node authorizer refuses stays refused whatever RBAC grants, as with Kubernetes' NodeRestriction
+admission. ``cani`` answers whether a request would be allowed; ``rotatekey`` re-encrypts every
+Secret (system:masters only); ``watch`` starts a streaming watch (actors/api/watchstream.py) for
 clients that may not read the state bucket themselves.
 
 The RBAC objects come from the process's informers of the four kinds, so a decision costs no store
@@ -26,7 +27,7 @@ from typing import Any
 import structlog
 
 from actors.api.authz.bootstrap import default_objects
-from actors.api.authz.node import node_allows
+from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.watchstream import start_watch
 from actors.runtime.shared import SharedInformers
@@ -189,6 +190,8 @@ class Gate:
             ok, why = node_allows(user.node, attrs, node_pods=node_pods, target=target, body=body)
             if ok:
                 return True, why
+            if node_restricted(attrs):  # NodeRestriction: RBAC granted to nodes does not lift it
+                return False, why
             rbac_ok, rbac_why = self._rbac(user, attrs)
             return (True, rbac_why) if rbac_ok else (False, why)
         return self._rbac(user, attrs)

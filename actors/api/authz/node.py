@@ -5,25 +5,102 @@ kubelet does:
 
 * its own Node: create, get, update, patch (and status); other nodes: get/list/watch only;
 * pods: get/list/watch and delete, and writes of ``status``, only of pods bound to it
-  (``spec.nodeName``); create only of mirror pods bound to it;
-* Secrets, ConfigMaps and PersistentVolumeClaims: get, only those its pods refer to (volumes,
-  ``env[].valueFrom``, ``envFrom``, ``imagePullSecrets``, projected sources);
+  (``spec.nodeName``); create only of mirror pods (see :func:`mirror_pod_refusal`);
+* Secrets, ConfigMaps and PersistentVolumeClaims: get, only those referred to (volumes,
+  ``env[].valueFrom``, ``envFrom``, ``imagePullSecrets``, projected sources) by a pod bound to it
+  that is not a mirror pod: a node creates mirror pods itself, so they grant it nothing;
 * Services, Endpoints, Namespaces: read; Events: create;
 * ``nodepods`` (the relay's per-node list): its own node only.
 
 Everything else is refused. Pure: the caller passes the pods bound to the node and the objects
-the request touches.
+the request touches. A refused pod create is final (:func:`node_restricted`): as NodeRestriction
+is an admission plugin, RBAC granted to the node does not lift it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from actors.api.authz.rbac import Attributes
 
 Obj = dict[str, Any]
 READ = ("get", "list", "watch")
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+#: What a mirror pod may not refer to, in the order it is checked (as Kubernetes' NodeRestriction
+#: and ServiceAccount admission do for mirror pods).
+MIRROR_FORBIDDEN = (
+    "serviceaccounts",
+    "secrets",
+    "configmaps",
+    "clustertrustbundles",
+    "persistentvolumeclaims",
+)
+
+
+def is_mirror(pod: Obj | None) -> bool:
+    return MIRROR_ANNOTATION in (((pod or {}).get("metadata") or {}).get("annotations") or {})
+
+
+def _name(ref: Any, key: str = "name") -> str:
+    return str(ref.get(key) or "") if isinstance(ref, dict) else ""
+
+
+def pod_references(pod: Obj) -> Iterator[tuple[str, str, str]]:
+    """(resource, name, field path) of every api object the pod refers to: ``secrets``,
+    ``configmaps``, ``persistentvolumeclaims``, ``serviceaccounts``, ``clustertrustbundles``. A
+    name may be empty (a reference without one, or a cluster trust bundle chosen by signer)."""
+    spec = pod.get("spec") or {}
+    for field in ("serviceAccountName", "serviceAccount"):
+        if spec.get(field):
+            yield "serviceaccounts", str(spec[field]), f"spec.{field}"
+    for i, ref in enumerate(spec.get("imagePullSecrets") or []):
+        yield "secrets", _name(ref), f"spec.imagePullSecrets[{i}]"
+    for i, vol in enumerate(spec.get("volumes") or []):
+        at = f"spec.volumes[{i}]"
+        if vol.get("secret") is not None:
+            yield "secrets", _name(vol["secret"], "secretName"), f"{at}.secret"
+        if vol.get("configMap") is not None:
+            yield "configmaps", _name(vol["configMap"]), f"{at}.configMap"
+        if vol.get("persistentVolumeClaim") is not None:
+            yield (
+                "persistentvolumeclaims",
+                _name(vol["persistentVolumeClaim"], "claimName"),
+                f"{at}.persistentVolumeClaim",
+            )
+        if vol.get("ephemeral") is not None:  # a claim made for the pod, named <pod>-<volume>
+            pod_name = (pod.get("metadata") or {}).get("name") or ""
+            yield "persistentvolumeclaims", f"{pod_name}-{vol.get('name', '')}", f"{at}.ephemeral"
+        if (vol.get("cephfs") or {}).get("secretRef") is not None:
+            yield "secrets", _name(vol["cephfs"]["secretRef"]), f"{at}.cephfs.secretRef"
+        for j, src in enumerate((vol.get("projected") or {}).get("sources") or []):
+            where = f"{at}.projected.sources[{j}]"
+            if src.get("secret") is not None:
+                yield "secrets", _name(src["secret"]), f"{where}.secret"
+            if src.get("configMap") is not None:
+                yield "configmaps", _name(src["configMap"]), f"{where}.configMap"
+            if src.get("serviceAccountToken") is not None:
+                yield "serviceaccounts", "", f"{where}.serviceAccountToken"
+            if src.get("clusterTrustBundle") is not None:
+                yield "clustertrustbundles", _name(src["clusterTrustBundle"]), f"{where}.clusterTrustBundle"
+    for group in ("initContainers", "containers", "ephemeralContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            at = f"spec.{group}[{i}]"
+            for j, env in enumerate(c.get("env") or []):
+                source = env.get("valueFrom") or {}
+                if source.get("secretKeyRef") is not None:
+                    yield "secrets", _name(source["secretKeyRef"]), f"{at}.env[{j}].valueFrom.secretKeyRef"
+                if source.get("configMapKeyRef") is not None:
+                    yield (
+                        "configmaps",
+                        _name(source["configMapKeyRef"]),
+                        f"{at}.env[{j}].valueFrom.configMapKeyRef",
+                    )
+            for j, src in enumerate(c.get("envFrom") or []):
+                if src.get("secretRef") is not None:
+                    yield "secrets", _name(src["secretRef"]), f"{at}.envFrom[{j}].secretRef"
+                if src.get("configMapRef") is not None:
+                    yield "configmaps", _name(src["configMapRef"]), f"{at}.envFrom[{j}].configMapRef"
 
 
 def referenced(pods: Iterable[Obj], kind: str) -> set[tuple[str, str]]:
@@ -32,39 +109,68 @@ def referenced(pods: Iterable[Obj], kind: str) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     for pod in pods:
         ns = (pod.get("metadata") or {}).get("namespace") or "default"
-        spec = pod.get("spec") or {}
-        names: list[str] = []
-        if kind == "secrets":
-            names += [r.get("name", "") for r in spec.get("imagePullSecrets") or []]
-        for vol in spec.get("volumes") or []:
-            if kind == "secrets" and vol.get("secret"):
-                names.append(vol["secret"].get("secretName", ""))
-            if kind == "configmaps" and vol.get("configMap"):
-                names.append(vol["configMap"].get("name", ""))
-            if kind == "persistentvolumeclaims" and vol.get("persistentVolumeClaim"):
-                names.append(vol["persistentVolumeClaim"].get("claimName", ""))
-            for src in (vol.get("projected") or {}).get("sources") or []:
-                if kind == "secrets" and src.get("secret"):
-                    names.append(src["secret"].get("name", ""))
-                if kind == "configmaps" and src.get("configMap"):
-                    names.append(src["configMap"].get("name", ""))
-        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
-            for env in c.get("env") or []:
-                ref = (env.get("valueFrom") or {}).get(
-                    "secretKeyRef" if kind == "secrets" else "configMapKeyRef"
-                )
-                if ref:
-                    names.append(ref.get("name", ""))
-            for src in c.get("envFrom") or []:
-                ref = src.get("secretRef" if kind == "secrets" else "configMapRef")
-                if ref:
-                    names.append(ref.get("name", ""))
-        out.update((ns, n) for n in names if n)
+        out.update((ns, name) for res, name, _ in pod_references(pod) if res == kind and name)
     return out
 
 
 def bound_to(pod: Obj | None, node: str) -> bool:
     return bool(pod) and (pod.get("spec") or {}).get("nodeName") == node  # type: ignore[union-attr]
+
+
+def _pod_ref(body: Obj | None, namespace: str) -> str:
+    meta = (body or {}).get("metadata") or {}
+    name = meta.get("name") or (f"{meta['generateName']}*" if meta.get("generateName") else "(unnamed)")
+    return f"{meta.get('namespace') or namespace or 'default'}/{name}"
+
+
+def mirror_pod_refusal(node: str, body: Obj | None, namespace: str = "") -> str | None:
+    """Why the kubelet of ``node`` may not create this pod, or None. As Kubernetes' NodeRestriction
+    admission: only a mirror pod (annotation ``kubernetes.io/config.mirror``), bound to the node,
+    owned by the node's Node alone (one controller ownerReference, without blockOwnerDeletion),
+    that refers to no service account, Secret, ConfigMap, ClusterTrustBundle or
+    PersistentVolumeClaim (a node could otherwise grant itself any of them)."""
+    pod = _pod_ref(body, namespace)
+    if not is_mirror(body):
+        return (
+            f"node {node!r} may only create mirror pods (annotation {MIRROR_ANNOTATION}), "
+            f"and pod {pod} is not one"
+        )
+    bound = ((body or {}).get("spec") or {}).get("nodeName")
+    if bound != node:
+        return f"node {node!r} may only create pods bound to itself, and pod {pod} is bound to {bound!r}"
+    owners = ((body or {}).get("metadata") or {}).get("ownerReferences") or []
+    if len(owners) != 1 or not isinstance(owners[0], dict):
+        return (
+            f"node {node!r} may only create pods with a single owner reference set to itself, "
+            f"and pod {pod} has {len(owners)}"
+        )
+    owner = owners[0]
+    if (owner.get("apiVersion"), owner.get("kind"), owner.get("name")) != ("v1", "Node", node):
+        return (
+            f"node {node!r} may only create pods with an owner reference set to itself (v1 Node {node!r}), "
+            f"and pod {pod} is owned by {owner.get('kind')} {owner.get('name')!r}"
+        )
+    if owner.get("controller") is not True:
+        return (
+            f"node {node!r} may only create pods with a controller owner reference set to itself (pod {pod})"
+        )
+    if owner.get("blockOwnerDeletion"):
+        return f"node {node!r} must not set blockOwnerDeletion on the owner reference of pod {pod}"
+    refs = sorted(pod_references(body or {}), key=lambda r: MIRROR_FORBIDDEN.index(r[0]))
+    if refs:
+        res, name, path = refs[0]
+        what = f"{res[:-1]} {name!r}" if name else res[:-1]
+        return (
+            f"node {node!r} may not create pods that refer to {res}: "
+            f"mirror pod {pod} refers to {what} ({path})"
+        )
+    return None
+
+
+def node_restricted(attrs: Attributes) -> bool:
+    """Whether :func:`node_allows`' refusal of this request is final, as NodeRestriction admission
+    is in Kubernetes (it runs whatever RBAC grants): a node's pod creates."""
+    return attrs.resource == "pods" and attrs.verb == "create"
 
 
 def node_allows(
@@ -91,11 +197,8 @@ def node_allows(
         return False, f"node {node!r} may only change its own Node object"
     if res == "pods":
         if verb == "create":
-            ok = bound_to(body, node)
-            return (
-                ok,
-                "a mirror pod bound to it" if ok else f"node {node!r} may only create pods bound to itself",
-            )
+            refusal = mirror_pod_refusal(node, body, attrs.namespace)
+            return (False, refusal) if refusal else (True, "a mirror pod bound to it")
         if verb == "list" or verb == "watch":
             return False, "kubelets list their pods through nodepods"
         if not bound_to(target, node):
@@ -108,9 +211,10 @@ def node_allows(
     if res in ("secrets", "configmaps", "persistentvolumeclaims"):
         if verb != "get":
             return False, f"node {node!r} may only get the {res} its pods use"
-        if (attrs.namespace or "default", attrs.name) in referenced(node_pods, res):
+        granting = [p for p in node_pods if not is_mirror(p)]  # a node makes its mirror pods itself
+        if (attrs.namespace or "default", attrs.name) in referenced(granting, res):
             return True, f"referenced by a pod bound to {node}"
-        return False, f"no pod bound to node {node!r} refers to it"
+        return False, f"no pod bound to node {node!r} refers to it (its mirror pods do not count)"
     if res in ("services", "endpoints", "namespaces") and verb in READ:
         return True, "nodes may read services, endpoints and namespaces"
     if res == "events" and verb == "create":

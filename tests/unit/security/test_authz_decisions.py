@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from actors.api.authz.node import node_allows, referenced
+from actors.api.authz.node import (
+    MIRROR_ANNOTATION,
+    mirror_pod_refusal,
+    node_allows,
+    node_restricted,
+    referenced,
+)
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from bus.auth import UserInfo, impersonated, user_info
 
@@ -133,6 +139,8 @@ POD_N1 = {
 def test_secret_and_configmap_references() -> None:
     assert {n for _, n in referenced([POD_N1], "secrets")} == {"pull", "vol", "proj", "env"}
     assert {n for _, n in referenced([POD_N1], "configmaps")} == {"cfg", "envfrom"}
+    ceph = {"spec": {"volumes": [{"name": "f", "cephfs": {"monitors": ["m"], "secretRef": {"name": "key"}}}]}}
+    assert referenced([ceph], "secrets") == {("default", "key")}  # the kubelet reads it to mount
 
 
 @pytest.mark.parametrize(
@@ -168,7 +176,200 @@ def test_a_node_registers_only_its_own_node() -> None:
     assert not node_allows("n1", attrs, body={"metadata": {"name": "n2"}})[0]
 
 
+def mirror(node: str = "n1", **spec: object) -> dict:
+    """A mirror pod as the kubelet of ``node`` posts it (actors/kubelet/static_plan.mirror_pod)."""
+    return {
+        "metadata": {
+            "name": "web-n1",
+            "namespace": "kube-system",
+            "annotations": {MIRROR_ANNOTATION: "hash"},
+            "ownerReferences": [
+                {"apiVersion": "v1", "kind": "Node", "name": node, "uid": "u", "controller": True}
+            ],
+        },
+        "spec": {"nodeName": node, "containers": [{"name": "c", "image": "busybox"}], **spec},
+    }
+
+
+CREATE_POD = Attributes("create", "pods", namespace="kube-system")
+
+
 def test_a_node_creates_only_mirror_pods_bound_to_itself() -> None:
-    attrs = Attributes("create", "pods", namespace="default")
-    assert node_allows("n1", attrs, body={"spec": {"nodeName": "n1"}})[0]
-    assert not node_allows("n1", attrs, body={"spec": {"nodeName": "n2"}})[0]
+    assert node_allows("n1", CREATE_POD, body=mirror()) == (True, "a mirror pod bound to it")
+    assert node_allows(
+        "n1", CREATE_POD, body=mirror(hostNetwork=True, volumes=[{"name": "h", "hostPath": {}}])
+    )[0]
+    plain = mirror()
+    del plain["metadata"]["annotations"]
+    ok, why = node_allows("n1", CREATE_POD, body=plain)
+    assert not ok
+    assert why == (
+        "node 'n1' may only create mirror pods (annotation kubernetes.io/config.mirror), "
+        "and pod kube-system/web-n1 is not one"
+    )
+    ok, why = node_allows("n1", CREATE_POD, body=mirror("n2"))
+    assert not ok and "may only create pods bound to itself" in why
+    assert not node_allows("n1", CREATE_POD, body={"spec": {"nodeName": "n1"}})[0]  # the audit's hole
+    assert not node_allows("n1", CREATE_POD, body=None)[0]
+    assert node_restricted(CREATE_POD)
+    assert not node_restricted(Attributes("get", "pods", namespace="default", name="p"))
+
+
+def owned(*refs: dict) -> dict:
+    pod = mirror()
+    pod["metadata"]["ownerReferences"] = list(refs)
+    return pod
+
+
+NODE_REF = {"apiVersion": "v1", "kind": "Node", "name": "n1", "uid": "u", "controller": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        (owned(), "a single owner reference set to itself, and pod kube-system/web-n1 has 0"),
+        (
+            owned(NODE_REF, NODE_REF),
+            "a single owner reference set to itself, and pod kube-system/web-n1 has 2",
+        ),
+        (owned({**NODE_REF, "name": "n2"}), "an owner reference set to itself (v1 Node 'n1'), and pod"),
+        (owned({**NODE_REF, "kind": "ReplicaSet"}), "is owned by ReplicaSet 'n1'"),
+        (owned({**NODE_REF, "controller": False}), "a controller owner reference set to itself"),
+        (owned({**NODE_REF, "blockOwnerDeletion": True}), "must not set blockOwnerDeletion"),
+    ],
+)
+def test_a_mirror_pod_is_owned_by_its_node_alone(body: dict, rule: str) -> None:
+    ok, why = node_allows("n1", CREATE_POD, body=body)
+    assert not ok
+    assert rule in why
+
+
+C = "spec.containers[0]"
+
+
+@pytest.mark.parametrize(
+    ("spec", "refusal"),
+    [
+        (
+            {"volumes": [{"name": "s", "secret": {"secretName": "db"}}]},
+            "secrets: mirror pod kube-system/web-n1 refers to secret 'db' (spec.volumes[0].secret)",
+        ),
+        ({"imagePullSecrets": [{"name": "pull"}]}, "secret 'pull' (spec.imagePullSecrets[0])"),
+        (
+            {"volumes": [{"name": "c", "configMap": {"name": "cfg"}}]},
+            "configmap 'cfg' (spec.volumes[0].configMap)",
+        ),
+        (
+            {"volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]},
+            "refer to persistentvolumeclaims: mirror pod kube-system/web-n1 "
+            "refers to persistentvolumeclaim 'data'",
+        ),
+        (
+            {"volumes": [{"name": "e", "ephemeral": {}}]},
+            "persistentvolumeclaim 'web-n1-e' (spec.volumes[0].ephemeral)",
+        ),
+        (
+            {"volumes": [{"name": "f", "cephfs": {"monitors": ["m"], "secretRef": {"name": "ceph"}}}]},
+            "secret 'ceph' (spec.volumes[0].cephfs.secretRef)",
+        ),
+        (
+            {
+                "volumes": [
+                    {"name": "p", "projected": {"sources": [{"downwardAPI": {}}, {"secret": {"name": "x"}}]}}
+                ]
+            },
+            "secret 'x' (spec.volumes[0].projected.sources[1].secret)",
+        ),
+        (
+            {"volumes": [{"name": "p", "projected": {"sources": [{"configMap": {"name": "y"}}]}}]},
+            "configmap 'y' (spec.volumes[0].projected.sources[0].configMap)",
+        ),
+        (
+            {"volumes": [{"name": "p", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}]},
+            "refer to serviceaccounts: mirror pod kube-system/web-n1 refers to serviceaccount "
+            "(spec.volumes[0].projected.sources[0].serviceAccountToken)",
+        ),
+        (
+            {"volumes": [{"name": "p", "projected": {"sources": [{"clusterTrustBundle": {"path": "b"}}]}}]},
+            "refer to clustertrustbundles",
+        ),
+        ({"serviceAccountName": "default"}, "serviceaccount 'default' (spec.serviceAccountName)"),
+        ({"serviceAccount": "builder"}, "serviceaccount 'builder' (spec.serviceAccount)"),
+        (
+            {
+                "containers": [
+                    {"name": "c", "env": [{"name": "E", "valueFrom": {"secretKeyRef": {"name": "s"}}}]}
+                ]
+            },
+            f"secret 's' ({C}.env[0].valueFrom.secretKeyRef)",
+        ),
+        (
+            {
+                "containers": [
+                    {"name": "c", "env": [{"name": "E", "valueFrom": {"configMapKeyRef": {"name": "m"}}}]}
+                ]
+            },
+            f"configmap 'm' ({C}.env[0].valueFrom.configMapKeyRef)",
+        ),
+        (
+            {"initContainers": [{"name": "i", "envFrom": [{"secretRef": {"name": "s"}}]}]},
+            "secret 's' (spec.initContainers[0].envFrom[0].secretRef)",
+        ),
+        (
+            {"ephemeralContainers": [{"name": "d", "envFrom": [{"configMapRef": {"name": "m"}}]}]},
+            "configmap 'm' (spec.ephemeralContainers[0].envFrom[0].configMapRef)",
+        ),
+    ],
+)
+def test_a_mirror_pod_refers_to_no_api_object(spec: dict, refusal: str) -> None:
+    ok, why = node_allows("n1", CREATE_POD, body=mirror(**spec))
+    assert not ok
+    assert why.startswith("node 'n1' may not create pods that refer to ")
+    assert refusal in why
+
+
+def test_a_mirror_pod_refusal_names_the_service_account_first() -> None:
+    body = mirror(serviceAccountName="sa", volumes=[{"name": "s", "secret": {"secretName": "db"}}])
+    assert "serviceaccount 'sa'" in (mirror_pod_refusal("n1", body) or "")
+    assert mirror_pod_refusal("n1", mirror()) is None
+
+
+def test_mirror_pods_grant_a_node_no_secret_configmap_or_claim() -> None:
+    """A node makes its mirror pods itself: what they name stays out of its reach, even when the
+    pod got in some other way (an admin, or from before the create check)."""
+    spec = {
+        "volumes": [
+            {"name": "s", "secret": {"secretName": "db"}},
+            {"name": "c", "configMap": {"name": "cfg"}},
+            {"name": "v", "persistentVolumeClaim": {"claimName": "data"}},
+        ]
+    }
+    forged = mirror(**spec)
+    for res, name in (("secrets", "db"), ("configmaps", "cfg"), ("persistentvolumeclaims", "data")):
+        attrs = Attributes("get", res, namespace="kube-system", name=name)
+        ok, why = node_allows("n1", attrs, node_pods=[forged])
+        assert not ok
+        assert why == "no pod bound to node 'n1' refers to it (its mirror pods do not count)"
+        regular = {**forged, "metadata": {"name": "app", "namespace": "kube-system"}}
+        assert node_allows("n1", attrs, node_pods=[forged, regular])[0]
+
+
+def test_the_kubelets_own_mirror_pods_pass() -> None:
+    """What actors/kubelet/static_plan.py posts for a plain static pod is accepted."""
+    from actors.kubelet.static_plan import mirror_pod, static_pod
+
+    static = static_pod(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "kube-system", "labels": {"tier": "cp"}},
+            "spec": {
+                "hostNetwork": True,
+                "containers": [{"name": "c", "image": "nginx", "env": [{"name": "A", "value": "b"}]}],
+                "volumes": [{"name": "h", "hostPath": {"path": "/etc"}}, {"name": "e", "emptyDir": {}}],
+            },
+        },
+        "n1",
+    )
+    assert node_allows("n1", CREATE_POD, body=mirror_pod(static, "n1", "uid-1"))[0]
+    assert not node_allows("n2", CREATE_POD, body=mirror_pod(static, "n1", "uid-1"))[0]

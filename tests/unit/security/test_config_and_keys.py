@@ -13,7 +13,7 @@ from actors.api.encryption import ENVELOPE, KeyRing
 from bus.auth import Credentials, authorization_block, permissions, url_with_credentials
 from bus.connection import split_credentials
 from cli import config as cfg
-from schemas.errors import BadRequest
+from schemas.errors import BadRequest, InternalError
 
 
 def test_context_resolution(tmp_path: Path) -> None:
@@ -77,8 +77,12 @@ def test_keyring_seals_and_opens(tmp_path: Path) -> None:
         ring.open(moved)  # the ciphertext is bound to its Secret's name
     old = ring.primary
     ring.add_primary()
-    assert ring.open(sealed) == secret and ring.seal(secret)[ENVELOPE]["keyId"] != old
     assert KeyRing.load(tmp_path / "k.json").primary == old  # not saved yet
+    with pytest.raises(InternalError, match="does not hold the primary key"):
+        ring.seal(secret)  # a ring with a file seals only with a key the file holds
+    ring.save()
+    assert ring.open(sealed) == secret and ring.seal(secret)[ENVELOPE]["keyId"] != old
+    assert KeyRing.load(tmp_path / "k.json").retired.keys() == {old}  # kept for reading
 
 
 def test_the_testbed_nats_config_carries_the_current_permissions() -> None:

@@ -33,6 +33,8 @@ def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
 
 
 def check_body(body: Any) -> None:
+    if isinstance(body, dict) and body.get("metadata") is not None and not isinstance(body["metadata"], dict):
+        raise BadRequest(f"metadata: Invalid value: {type(body['metadata']).__name__}: must be an object")
     if depth_exceeds(body):
         raise BadRequest(f"the object nests deeper than {MAX_DEPTH} levels")
     size = len(encode(body))

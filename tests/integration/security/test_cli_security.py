@@ -83,6 +83,50 @@ def test_viewer_context_can_i_and_impersonation(cluster: LocalCluster) -> None:
     assert code == 1 and 'User "viewer" cannot impersonate' in err
 
 
+def test_use_context_switches_the_identity_of_every_later_command(cluster: LocalCluster) -> None:
+    data = yaml.safe_load(cluster.config_path.read_text())
+    admin_ctx = data["current-context"]
+    viewer_ctx = next(c["name"] for c in data["contexts"] if c["name"].startswith("viewer@"))
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: via-use-context}\ndata: {a: b}\n"
+    try:
+        code, out, err = jetkube(cluster, "config", "use-context", viewer_ctx)
+        assert (code, out.strip()) == (0, f'Switched to context "{viewer_ctx}".'), err
+        assert yaml.safe_load(cluster.config_path.read_text())["current-context"] == viewer_ctx
+        assert jetkube(cluster, "config", "current-context")[:2] == (0, f"{viewer_ctx}\n")
+        code, out, _ = jetkube(cluster, "config", "view")
+        assert code == 0 and f"current-context: {viewer_ctx}" in out.splitlines()
+        assert "REDACTED" in out and all(c["context"]["password"] not in out for c in data["contexts"])
+        code, out, _ = jetkube(cluster, "config", "get-contexts")
+        starred = [line for line in out.splitlines() if line.startswith("*")]
+        assert code == 0 and len(starred) == 1 and viewer_ctx in starred[0], out
+
+        # No --context, no --server: every command now runs as the viewer.
+        code, _, err = jetkube(cluster, "apply", "-f", "-", input=manifest)
+        assert code == 1
+        assert err.strip().startswith(
+            'Error from server (Forbidden): configmaps is forbidden: User "viewer" cannot create resource '
+            '"configmaps" in API group "" in the namespace "default"'
+        ), err
+        code, out, err = jetkube(cluster, "get", "namespaces")  # reads go through the api's RBAC
+        assert code == 0 and "kube-system" in out, err
+        assert jetkube(cluster, "auth", "can-i", "create", "configmaps")[:2] == (1, "no\n")
+
+        # An unknown name changes nothing.
+        code, _, err = jetkube(cluster, "config", "use-context", "nope")
+        assert code == 1 and 'no context exists with the name: "nope"' in err
+        assert jetkube(cluster, "config", "current-context")[:2] == (0, f"{viewer_ctx}\n")
+    finally:
+        code, out, err = jetkube(cluster, "config", "use-context", admin_ctx)
+    assert (code, out.strip()) == (0, f'Switched to context "{admin_ctx}".'), err
+    assert "current-context: " + admin_ctx in jetkube(cluster, "config", "view")[1].splitlines()
+
+    # Back as the admin, the same write goes through (created: the viewer's attempt left nothing).
+    code, out, err = jetkube(cluster, "apply", "-f", "-", input=manifest)
+    assert (code, out.strip()) == (0, "configmap/via-use-context created"), err
+    code, _, err = jetkube(cluster, "delete", "configmap", "via-use-context")
+    assert code == 0, err
+
+
 def test_rotate_key_and_a_missing_context(cluster: LocalCluster) -> None:
     code, out, err = jetkube(cluster, "create", "secret", "generic", "s1", "--from-literal", "k=v")
     if code != 0:  # `create secret` may not exist: apply a manifest instead

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import asyncio
 
+import nats
+import nats.errors
 import pytest
+from nats.aio.client import Client as NATS
 
-from bus.codec import encode
-from bus.rpc import request
-from schemas.errors import Forbidden, JetkubeError, Timeout
+from bus.auth import api_subject, inbox_prefix
+from bus.codec import decode, encode
+from schemas.errors import Forbidden, JetkubeError
 from tests.integration.security.conftest import SecureCluster, eventually
 
 
@@ -55,27 +58,81 @@ async def test_viewer_reads_through_the_api_and_may_not_write(secure: SecureClus
     assert "shown" in await _names(secure, "configmaps", "default")
 
 
+async def _raw_connection(secure: SecureCluster, user: str) -> tuple[NATS, list[str]]:
+    """A plain nats-py connection as ``user`` whose error callback keeps what the server reports
+    (a refused publish is an asynchronous ``-ERR 'Permissions Violation for Publish to ...'``;
+    nats-py lower-cases the line and hands it to ``error_cb``, the connection stays up)."""
+    errors: list[str] = []
+
+    async def error_cb(err: Exception) -> None:
+        errors.append(str(err))
+
+    nc = await nats.connect(
+        secure.url,
+        user=user,
+        password=secure.creds.users[user],
+        inbox_prefix=inbox_prefix(user),  # the only inbox this user may subscribe to
+        error_cb=error_cb,
+        allow_reconnect=False,
+        name=f"test-raw-{user}",
+    )
+    return nc, errors
+
+
+def _violation(subject: str) -> str:
+    return f'permissions violation for publish to "{subject}"'.lower()
+
+
 async def test_nats_refuses_raw_writes_and_forged_subjects(secure: SecureCluster) -> None:
-    """No one but the control plane writes the bucket or speaks on another user's api subjects."""
+    """No one but the control plane writes the bucket or speaks on another user's api subjects:
+    NATS itself refuses the publish (no JetStream ack, a Permissions Violation on the connection)."""
+    raw_key = "$KV.jetkube.configmaps.default.forged"
+
+    # The control: the same JetStream publish by the control plane reaches the bucket's stream and
+    # is acked, so a missing ack below is the server's refusal, not a subject no stream takes.
+    cp, cp_errors = await _raw_connection(secure, "controlplane")
+    try:
+        ack = await cp.jetstream(timeout=5).publish(raw_key, encode(cm("forged")))
+        assert ack.stream == "KV_jetkube"
+        stored = await secure.store.get("configmaps", "default", "forged")
+        assert stored["metadata"]["resourceVersion"] == str(ack.seq)
+        await secure.store.delete("configmaps", "default", "forged")
+        assert cp_errors == []
+    finally:
+        await cp.close()
     before = await _names(secure, "configmaps", "default")
-    attempts = []
-    for user in ("viewer", "admin", "node-n1", "bob"):
-        bus = await secure.bus_as(user)
-        # straight into the state bucket's stream: dropped by the server
-        await bus.nc.publish("$KV.jetkube.configmaps.default.forged", encode(cm("forged")))
-        # the trusted subject of the control plane, and other users' subjects
-        for subject in (
-            "jetkube.api.create",
-            "jetkube.api.u.controlplane.create",
-            "jetkube.api.u.admin.create",
-        ):
-            if not subject.endswith(f".{user}.create"):
-                body = {"resource": "configmaps", "namespace": "default", "body": cm(f"via-{user}")}
-                attempts.append(request(bus, subject, body, timeout=0.5))
-        await bus.nc.flush()
-    results = await asyncio.gather(*attempts, return_exceptions=True)
-    assert results and all(isinstance(r, Timeout) for r in results), results
-    await asyncio.sleep(0)  # nothing to wait for: the server dropped them before the stream
+    revision = await secure.store.revision()
+
+    async def attempt(user: str) -> None:
+        nc, errors = await _raw_connection(secure, user)
+        try:
+            # Its own api subject answers: the silences below are refusals, not a dead api.
+            reply = decode((await nc.request(api_subject(user, "version"), encode({}), timeout=5)).data)
+            assert "gitVersion" in reply["object"], reply
+            # Straight into the state bucket's stream: no PubAck ever comes.
+            with pytest.raises(nats.errors.TimeoutError):
+                await nc.jetstream(timeout=1).publish(raw_key, encode(cm(f"raw-{user}")))
+            # The control plane's trusted subject, and other users' subjects: nobody receives it.
+            others = ("jetkube.api.create", "jetkube.api.u.controlplane.create", "jetkube.api.u.admin.create")
+            forged = [s for s in others if s != api_subject(user, "create")]
+            body = {"resource": "configmaps", "namespace": "default", "body": cm(f"via-{user}")}
+            for subject in forged:
+                with pytest.raises(nats.errors.TimeoutError):
+                    await nc.request(subject, encode(body), timeout=0.5)
+            await nc.flush()  # the server's -ERR lines come before its PONG
+
+            # NATS says why, on this connection, for each of them.
+            async def all_reported() -> bool:
+                return all(any(_violation(s) in e.lower() for e in errors) for s in [raw_key, *forged])
+
+            await eventually(all_reported, timeout=5)
+            assert not any(_violation(api_subject(user, "version")) in e.lower() for e in errors), errors
+            assert nc.is_connected  # a refused publish does not cost the connection
+        finally:
+            await nc.close()
+
+    await asyncio.gather(*(attempt(user) for user in ("viewer", "admin", "node-n1", "bob")))
+    assert await secure.store.revision() == revision
     assert await _names(secure, "configmaps", "default") == before
 
 

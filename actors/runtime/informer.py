@@ -165,16 +165,19 @@ class Informer:
         self._handlers.append(handler)
         if self.synced and on_add is not None:
             for obj in self._cache.list():
-                self._call(handler, "add", obj)
+                self._dispatch((handler,), "add", (obj,))
         return handler
 
     def remove_handler(self, handler: Handler) -> None:
         self._handlers.remove(handler)
 
     def _notify(self, kind: str, *args: Obj) -> None:
+        self._dispatch(tuple(self._handlers), kind, args)
+
+    def _dispatch(self, handlers: tuple[Handler, ...], kind: str, args: tuple[Obj, ...]) -> None:
         # once per object per handler (100,000 pods at a re-list): the loop is kept lean
         attr = _HANDLER_ATTR[kind]
-        for handler in tuple(self._handlers):
+        for handler in handlers:
             fn: Callable[..., None] | None = getattr(handler, attr)
             if fn is None:
                 continue
@@ -182,15 +185,6 @@ class Informer:
                 fn(*args)
             except Exception as exc:
                 log.error("informer.handler_failed", informer=self.name, change=kind, exc_info=exc)
-
-    def _call(self, handler: Handler, kind: str, *args: Obj) -> None:
-        fn: Callable[..., None] | None = getattr(handler, _HANDLER_ATTR[kind])
-        if fn is None:
-            return
-        try:
-            fn(*args)
-        except Exception as exc:
-            log.error("informer.handler_failed", informer=self.name, change=kind, exc_info=exc)
 
     # -- the agent ----------------------------------------------------------------------------
 

@@ -20,17 +20,14 @@ def privileged(name: str) -> dict:
     return pod(name, containers=[{"name": "c", "image": "busybox", "securityContext": {"privileged": True}}])
 
 
+def labelled_namespace(name: str, level: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {LABEL: level}}}
+
+
 async def test_levels_per_namespace(secure: SecureCluster) -> None:
     admin = await secure.client("admin")
     for level in ("privileged", "baseline", "restricted"):
-        await admin.create(
-            "namespaces",
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": f"psa-{level}", "labels": {LABEL: level}},
-            },
-        )
+        await admin.create("namespaces", labelled_namespace(f"psa-{level}", level))
     await admin.create("pods", privileged("root"), "psa-privileged")
     await admin.create("pods", pod("hostnet", hostNetwork=True), "psa-privileged")
 
@@ -90,11 +87,7 @@ async def test_an_unknown_level_is_refused(secure: SecureCluster) -> None:
     with pytest.raises(BadRequest, match=f'metadata.labels\\[{LABEL}\\]: Unsupported value: "strict"'):
         await admin.create(
             "namespaces",
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": "psa-x", "labels": {LABEL: "strict"}},
-            },
+            labelled_namespace("psa-x", "strict"),
         )
 
 
@@ -130,11 +123,7 @@ async def test_a_namespace_the_informer_has_not_seen_is_read_from_the_store(
     for ns in names:
         await admin.create(
             "namespaces",
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": ns, "labels": {LABEL: "restricted"}},
-            },
+            labelled_namespace(ns, "restricted"),
         )
         with pytest.raises(Forbidden) as denied:
             await admin.create("pods", privileged("root"), ns)
@@ -142,12 +131,7 @@ async def test_a_namespace_the_informer_has_not_seen_is_read_from_the_store(
     # the namespace made straight into the bucket (as another replica would) is refused alike
     await secure.store.create(
         "namespaces",
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": "psa-race-raw", "labels": {LABEL: "restricted"}},
-            "status": {"phase": "Active"},
-        },
+        {**labelled_namespace("psa-race-raw", "restricted"), "status": {"phase": "Active"}},
     )
     with pytest.raises(Forbidden) as denied:
         await admin.create("pods", privileged("root"), "psa-race-raw")
@@ -166,14 +150,7 @@ async def test_an_unseen_namespace_still_admits_what_its_level_allows(
     _hide_from_informer(secure.actor.namespaces, "psa-race-", monkeypatch)  # type: ignore[attr-defined]
     admin = await secure.client("admin")
     for level in ("privileged", "baseline"):
-        await admin.create(
-            "namespaces",
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": f"psa-race-{level}", "labels": {LABEL: level}},
-            },
-        )
+        await admin.create("namespaces", labelled_namespace(f"psa-race-{level}", level))
     await admin.create("pods", privileged("root"), "psa-race-privileged")
     await admin.create("pods", pod("plain"), "psa-race-baseline")
     with pytest.raises(Forbidden, match=r'violates PodSecurity "baseline:latest": privileged'):

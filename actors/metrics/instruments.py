@@ -28,6 +28,12 @@ SCHEDULE_BATCH = Histogram(
     "Time to decide one batch of pending pods (filter and score, no I/O).",
     buckets=LATENCY_BUCKETS,
 )
+POD_SCHEDULING_DURATION = Histogram(
+    "jetkube_scheduler_pod_scheduling_duration_seconds",
+    "From a pod first entering the scheduling queue to its bind acknowledged, across attempts "
+    "(kube-scheduler's scheduler_pod_scheduling_duration_seconds).",
+    buckets=LATENCY_BUCKETS,
+)
 BINDING_LATENCY = Histogram(
     "jetkube_scheduler_binding_duration_seconds",
     "Time for one batch of binds to be acknowledged by the store.",

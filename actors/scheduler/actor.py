@@ -46,7 +46,12 @@ from typing import Any
 
 import structlog
 
-from actors.metrics.instruments import BINDING_LATENCY, SCHEDULE_ATTEMPTS, SCHEDULE_BATCH
+from actors.metrics.instruments import (
+    BINDING_LATENCY,
+    POD_SCHEDULING_DURATION,
+    SCHEDULE_ATTEMPTS,
+    SCHEDULE_BATCH,
+)
 from actors.runtime.informer import Informer
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 from actors.runtime.listwatch import StoreListWatcher
@@ -226,7 +231,9 @@ class SchedulerActor:
         if binds or failed:
             SCHEDULE_BATCH.observe(time.perf_counter() - started)
         if binds:
-            await self._spawn("scheduler:bind", self._bind(binds))
+            # read now: the informer may see a bind (and drop the key) before its ack is handled
+            entered = {pod_key(new): self.queue.entered(pod_key(new)) for new, _old in binds}
+            await self._spawn("scheduler:bind", self._bind(binds, entered))
         if failed:
             self.stats["unschedulable"] += len(failed)
             SCHEDULE_ATTEMPTS.labels("unschedulable").inc(len(failed))
@@ -257,7 +264,9 @@ class SchedulerActor:
         self._tasks.discard(task)
         self._slots.release()
 
-    async def _bind(self, pairs: list[tuple[Obj, Obj]]) -> None:
+    async def _bind(
+        self, pairs: list[tuple[Obj, Obj]], entered: dict[str, float | None] | None = None
+    ) -> None:
         started = time.perf_counter()
         try:
             results = await self.store.update_batch("pods", pairs)
@@ -271,6 +280,9 @@ class SchedulerActor:
             if not isinstance(result, JetkubeError):
                 self.stats["bound"] += 1
                 bound.append(result)
+                since = (entered or {}).get(pod_key(new))
+                if since is not None:
+                    POD_SCHEDULING_DURATION.observe(max(0.0, self.queue.clock() - since))
                 continue
             key = pod_key(new)
             self.cache.forget(key)

@@ -38,6 +38,7 @@ class SchedulingQueue:
         self.clock = clock
         self._active: deque[str] = deque()
         self._queued: set[str] = set()
+        self._entered: dict[str, float] = {}  # key -> when it first entered, kept across attempts
         self.unschedulable: dict[str, str] = {}
         self._move_requested = False
         self._last_move = clock()
@@ -52,6 +53,7 @@ class SchedulingQueue:
 
     def add(self, key: str) -> None:
         self.unschedulable.pop(key, None)
+        self._entered.setdefault(key, self.clock())
         if key not in self._queued:
             self._queued.add(key)
             self._active.append(key)
@@ -61,6 +63,11 @@ class SchedulingQueue:
         """Forget a key (deleted, bound elsewhere); a stale entry in ``_active`` is skipped."""
         self._queued.discard(key)
         self.unschedulable.pop(key, None)
+        self._entered.pop(key, None)
+
+    def entered(self, key: str) -> float | None:
+        """When ``key`` first entered the queue (its first attempt), until it is removed."""
+        return self._entered.get(key)
 
     def pop_batch(self, limit: int) -> list[str]:
         out: list[str] = []

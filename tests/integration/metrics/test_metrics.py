@@ -98,6 +98,7 @@ async def test_api_scheduler_and_workqueue_metrics_over_http(
     scheduled = before("jetkube_scheduler_schedule_attempts_total", result="scheduled")
     rs_adds = before("jetkube_workqueue_adds_total", name="replicaset-controller")
     pod_creates = before("jetkube_api_request_duration_seconds_count", verb="create", resource="pods")
+    pods_scheduled = before("jetkube_scheduler_pod_scheduling_duration_seconds_count")
 
     labels = {"app": "metered"}
     await api.create(
@@ -147,6 +148,9 @@ async def test_api_scheduler_and_workqueue_metrics_over_http(
     assert ("jetkube_workqueue_depth", (("name", "replicaset-controller"),)) in samples
     assert value(samples, "jetkube_scheduler_batch_duration_seconds_count") >= 1
     assert value(samples, "jetkube_scheduler_binding_duration_seconds_count") >= 1
+    # per pod, from entering the queue to the bind acknowledged
+    assert value(samples, "jetkube_scheduler_pod_scheduling_duration_seconds_count") >= pods_scheduled + 2
+    assert value(samples, "jetkube_scheduler_pod_scheduling_duration_seconds_sum") > 0
     assert value(samples, "process_resident_memory_bytes") > 0
 
 

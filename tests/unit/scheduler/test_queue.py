@@ -84,3 +84,18 @@ async def test_wait_moves_after_request() -> None:
     q.request_move()
     await asyncio.wait_for(waiter, 1)
     assert q.pop_batch(1) == ["p"]
+
+
+def test_a_pod_keeps_the_time_it_first_entered_across_attempts_until_removed() -> None:
+    clock = Clock()
+    q = SchedulingQueue(move_interval=1.0, flush_interval=30.0, clock=clock)
+    clock.now = 2.0
+    q.add("p")
+    assert q.pop_batch(10) == ["p"]
+    q.mark_unschedulable("p", "0/1 nodes are available")
+    clock.now = 5.0
+    q.request_move()
+    assert q.move_due() and q.pop_batch(10) == ["p"]  # a second attempt
+    assert q.entered("p") == 2.0  # what the per-pod scheduling duration is measured from
+    q.remove("p")  # bound (or deleted): forgotten
+    assert q.entered("p") is None

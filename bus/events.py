@@ -25,6 +25,7 @@ from bus.cancelsafe import wait_for
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.pipeline import pipeline_for
+from schemas.status import now_rfc3339
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +33,6 @@ STREAM = "JETKUBE_EVENTS"
 SUBJECT_PREFIX = "jetkube.events"
 DEFAULT_MAX_AGE = 3600.0
 ACK_TIMEOUT = 10.0
-
-
-def _now() -> str:
-    from schemas.status import now_rfc3339
-
-    return now_rfc3339()
 
 
 async def ensure_stream(bus: Bus, *, max_age: float = DEFAULT_MAX_AGE, replicas: int = 1) -> None:
@@ -77,7 +72,7 @@ class EventRecorder:
         digest = hashlib.sha1(
             f"{meta.get('uid')}|{type_}|{reason}|{message}|{self.component}".encode()
         ).hexdigest()[:16]
-        now = _now()
+        now = now_rfc3339()
         previous = self._seen.get(digest)
         event: dict[str, Any] = {
             "apiVersion": "v1",
@@ -144,7 +139,7 @@ async def publish_event(bus: Bus, event: dict[str, Any]) -> dict[str, Any]:
     event = dict(event)
     meta = dict(event.get("metadata") or {})
     meta["uid"] = str(uuid.uuid4())
-    meta["creationTimestamp"] = _now()
+    meta["creationTimestamp"] = now_rfc3339()
     event["metadata"] = meta
     involved = event.get("involvedObject") or {}
     subject = event_subject(

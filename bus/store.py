@@ -48,6 +48,7 @@ from bus.connection import Bus
 from bus.gcpause import pause_gc, resume_gc
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
+from bus.snapshot import KV_OP, is_tombstone, read_snapshot, sequences
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -59,12 +60,12 @@ from schemas.errors import (
     Timeout,
 )
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
+from schemas.status import now_rfc3339
 from schemas.versions import ApiVersions, to_current
 
 log = structlog.get_logger(__name__)
 
 OP_HEADER = "Jetkube-Op"
-KV_OP = "KV-Operation"
 EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence"
 WRONG_LAST_SEQUENCE = 10071
 DEFAULT_BUCKET = "jetkube"
@@ -81,12 +82,6 @@ class WatchEvent:
     # The stored bytes ``object`` was read from, for caches that keep bytes: ``Store.load(raw,
     # revision)`` gives ``object`` again. None where there are none (a delete, a filtered event).
     raw: bytes | None = None
-
-
-def now_rfc3339() -> str:
-    from schemas.status import now_rfc3339 as _now
-
-    return _now()
 
 
 def display_resource(resource: str) -> str:
@@ -197,7 +192,7 @@ class Store:
 
     async def get(self, resource: str, namespace: str | None, name: str) -> dict[str, Any]:
         msg = await self._last(self._subject(resource, namespace, name))
-        if msg is None or _is_tombstone(msg.headers):
+        if msg is None or is_tombstone(msg.headers):
             raise not_found(resource, name)
         return self._decode_msg(msg.data, msg.seq)
 
@@ -283,21 +278,12 @@ class Store:
         try:
             if snapshot:
                 paused = pause_gc()
-                info = await sub.consumer_info()
-                # Nothing pending *and* nothing delivered yet: the snapshot is empty. (Messages the
-                # server already pushed into our buffer count as delivered, not pending.)
-                delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
-                listed = int(start_rev or 0)
-                if int(info.num_pending) == 0 and delivered == 0:
-                    paused = resume_gc(paused)
-                    yield WatchEvent("BOOKMARK", {}, listed)
-                else:
-                    latest, listed = await read_snapshot(sub, inbox, listed, resource)
-                    paused = resume_gc(paused)
-                    for subject in list(latest):  # let go of each one as it goes out
-                        data, seq = latest.pop(subject)
-                        yield WatchEvent("ADDED", self._decode_msg(data, seq), seq, data)
-                    yield WatchEvent("BOOKMARK", {}, listed)
+                latest, listed = await read_snapshot(sub, inbox, int(start_rev or 0), resource)
+                paused = resume_gc(paused)
+                for subject in list(latest):  # let go of each one as it goes out
+                    data, seq = latest.pop(subject)
+                    yield WatchEvent("ADDED", self._decode_msg(data, seq), seq, data)
+                yield WatchEvent("BOOKMARK", {}, listed)
                 paused = resume_gc(paused)
             quiet_since = time.monotonic()
             tick = min(5.0, self.watch_check_after)
@@ -353,7 +339,7 @@ class Store:
     def _event(self, msg: Any) -> WatchEvent:
         seq = sequences(msg)[0]
         headers = msg.headers or {}
-        if _is_tombstone(headers):
+        if is_tombstone(headers):
             obj = (
                 self._decode_msg(msg.data, seq) if msg.data else _stub_from_subject(msg.subject, self.prefix)
             )
@@ -394,7 +380,7 @@ class Store:
             seq = await self._publish(subject, payload, 0, "create")
         except _WrongLast:
             last = await self._last(subject)
-            if last is None or not _is_tombstone(last.headers):
+            if last is None or not is_tombstone(last.headers):
                 raise AlreadyExists(
                     f'{display_resource(resource)} "{name}" already exists', details={"name": name}
                 ) from None
@@ -500,65 +486,6 @@ class Store:
         return last
 
 
-SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way
-
-
-def sequences(msg: Any) -> tuple[int, int, int]:
-    """A JetStream delivery's stream sequence, consumer sequence and pending count.
-
-    Read from its reply subject as nats-py's ``msg.metadata`` does (``$JS.ACK.<stream>.<consumer>.
-    <delivered>.<stream seq>.<consumer seq>.<time>.<pending>``, or the longer form with a domain
-    and an account hash), without building its objects: a busy watch reads one per message."""
-    tokens = msg.reply.split(".") if msg.reply else []
-    if len(tokens) == 9 and tokens[0] == "$JS":
-        return int(tokens[5]), int(tokens[6]), int(tokens[8])
-    if len(tokens) >= 11 and tokens[0] == "$JS":
-        return int(tokens[7]), int(tokens[8]), int(tokens[10])
-    meta = msg.metadata  # anything else: nats-py's own reading (raises for a non-JetStream message)
-    return int(meta.sequence.stream), int(meta.sequence.consumer), int(meta.num_pending)
-
-
-async def read_snapshot(
-    sub: Any, inbox: asyncio.Queue[Any], listed: int, what: str
-) -> tuple[dict[str, tuple[bytes, int]], int]:
-    """Read a LAST_PER_SUBJECT consumer's snapshot from ``inbox``: the last live value and revision
-    per subject (tombstones drop theirs), and the highest revision seen (at least ``listed``).
-
-    Why it reads past the first "nothing pending": the module doc. Once the consumer has said "more
-    is coming", that more arrives within SETTLE_SECONDS or the snapshot ends as it is: a bounded
-    wait, never a hang. ``what`` names the listing in the error of a stalled one.
-    """
-    latest: dict[str, tuple[bytes, int]] = {}
-    read = 0  # the consumer sequence of the last message read
-    settling = False
-    while True:
-        if inbox.empty():
-            try:
-                async with asyncio.timeout(SETTLE_SECONDS if settling else 30):
-                    msg = await inbox.get()
-            except TimeoutError:
-                if settling:
-                    break
-                raise Timeout(f"listing {what} stalled") from None
-        else:
-            msg = inbox.get_nowait()
-        seq, read, pending = sequences(msg)  # read: the consumer sequence of the last message read
-        listed = max(listed, seq)
-        if _is_tombstone(msg.headers):
-            latest.pop(msg.subject, None)
-        else:
-            latest[msg.subject] = (msg.data, seq)
-        if pending == 0 and inbox.empty():
-            # (consumer sequences: the stream's last message may be another resource's, which this
-            # consumer never delivers)
-            now = await sub.consumer_info()
-            sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
-            if int(now.num_pending) == 0 and sent <= read:
-                break
-            settling = True
-    return latest, listed
-
-
 async def last_per_subject(bus: Bus, stream: str, subject: str) -> dict[str, tuple[bytes, int]]:
     """The last live value and revision of every subject under ``subject`` in ``stream`` (a KV
     bucket's stream, say), read as a list is: a key written while it is read is not missed."""
@@ -578,10 +505,6 @@ async def last_per_subject(bus: Bus, stream: str, subject: str) -> dict[str, tup
     except Exception as err:
         raise _translate(err, "list") from err
     try:
-        info = await sub.consumer_info()
-        delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
-        if int(info.num_pending) == 0 and delivered == 0:
-            return {}
         latest, _listed = await read_snapshot(sub, inbox, 0, subject)
         return latest
     finally:
@@ -591,10 +514,6 @@ async def last_per_subject(bus: Bus, stream: str, subject: str) -> dict[str, tup
 
 class _WrongLast(Exception):
     """Internal: the expected-last-sequence check failed (becomes Conflict/AlreadyExists)."""
-
-
-def _is_tombstone(headers: dict[str, str] | None) -> bool:
-    return bool(headers) and headers.get(KV_OP) in ("DEL", "PURGE")  # type: ignore[union-attr]
 
 
 def _stub_from_subject(subject: str, prefix: str) -> dict[str, Any]:

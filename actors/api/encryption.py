@@ -80,7 +80,8 @@ import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bus.codec import decode, encode
-from bus.store import Store, WatchEvent, _is_tombstone, sequences
+from bus.snapshot import is_tombstone, sequences
+from bus.store import Store, WatchEvent
 from schemas.errors import Conflict, InternalError
 
 log = structlog.get_logger(__name__)
@@ -398,7 +399,7 @@ class EncryptingStore(Store):
         try:
             return super()._event(msg)
         except InternalError:
-            if not (msg.data and _is_tombstone(msg.headers)):
+            if not (msg.data and is_tombstone(msg.headers)):
                 raise
         # A deleted Secret whose key has since been dropped: its (plaintext) metadata, no data.
         seq = sequences(msg)[0]

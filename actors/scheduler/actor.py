@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -70,6 +69,7 @@ from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_info, pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
 from schemas.errors import Conflict, JetkubeError, NotFound
+from schemas.status import now_rfc3339
 
 log = structlog.get_logger(__name__)
 
@@ -79,10 +79,6 @@ PENDING = "pending"  # the value of the pods' pending index
 CONFLICT_RETRY = 0.05
 ERROR_RETRY = 1.0
 EVENT_BACKLOG = 10_000  # events waiting to be recorded; beyond it they are dropped, as client-go does
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _may_help(old: Obj, new: Obj) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from nats.aio.msg import Msg
 
-from bus.store import sequences
+from bus.snapshot import sequences
 
 REPLIES = [
     "$JS.ACK.KV_jetkube.ordered-1.1.4711.42.1732900000000000000.7",  # the server's short form

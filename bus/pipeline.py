@@ -1,15 +1,22 @@
-"""Pipelined JetStream publishes: many compare-and-set writes in flight on one reply inbox.
+"""Requests multiplexed on one reply inbox per connection: JetStream acks and api requests.
 
 ``js.publish`` is a request per write (a new inbox future, a timeout task, nats-py's generic
 response path), which costs tens of microseconds more per write than the wire needs.
 ``js.publish_async`` pipelines, but its reply handler raises instead of failing the future when
 the server refuses a write (as it does for a lost compare-and-set), so a caller could wait forever.
+``nc.request`` hands each reply to a subscription task first, one more turn of the event loop.
 
-:class:`AckPipeline` does what both should: one subscription on ``<inbox>.*`` per connection,
-each write published with ``reply=<inbox>.<token>`` and a future per token; the ack JSON is parsed
-here (``{"seq": N}`` -> N; ``err_code`` 10071 -> :class:`WrongLastSequence`; any other error ->
-the matching :class:`~schemas.errors.JetkubeError`). A write whose ack does not come within the
-timeout fails with :class:`~schemas.errors.Timeout` and its token is forgotten, so nothing hangs.
+:class:`InboxMux` does what all three should: one subscription on ``<inbox>.*`` per connection,
+called from the read loop (:func:`bus.direct.subscribe_direct`), each message published with
+``reply=<inbox>.<token>`` and a future per token, resolved with the reply itself. When at most
+``LOW_CONCURRENCY`` are outstanding the message is written at once (:func:`bus.direct.write_now`),
+since nobody else will fill the flusher's next write.
+
+:class:`AckPipeline` parses JetStream's ack JSON (``{"seq": N}`` -> N; ``err_code`` 10071 ->
+:class:`WrongLastSequence`; any other error -> the matching
+:class:`~schemas.errors.JetkubeError`). A write whose ack does not come within the timeout fails
+with :class:`~schemas.errors.Timeout` and its token is forgotten, so nothing hangs.
+:class:`Replies` (:func:`replies_for`) is the plain one, for :func:`bus.rpc.request`.
 """
 
 from __future__ import annotations
@@ -18,31 +25,36 @@ import asyncio
 import itertools
 import json
 import weakref
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import nats.errors
 import structlog
+from nats.aio.msg import Msg
 
+from bus.direct import subscribe_direct, write_now
 from schemas.errors import InternalError, JetkubeError, ServiceUnavailable, Timeout
 
 log = structlog.get_logger(__name__)
 
 WRONG_LAST_SEQUENCE = 10071
 MAX_OUTSTANDING = 100_000
+LOW_CONCURRENCY = 2  # at most this many outstanding: write at once rather than at the flusher's turn
+
+T = TypeVar("T")
 
 
 class WrongLastSequence(Exception):
     """The expected-last-subject-sequence check failed (a lost compare-and-set)."""
 
 
-class AckPipeline:
-    """Publishes to JetStream with many acks outstanding on one wildcard reply subscription."""
+class InboxMux(Generic[T]):
+    """Many requests outstanding on one wildcard reply subscription; :meth:`parse` makes results."""
 
     def __init__(self, nc: Any) -> None:
         self.nc = nc
         self._prefix = ""
         self._sub: Any = None
-        self._futures: dict[str, asyncio.Future[int]] = {}
+        self._futures: dict[str, asyncio.Future[T]] = {}
         self._tokens = itertools.count(1)
         self._lock = asyncio.Lock()
 
@@ -52,42 +64,38 @@ class AckPipeline:
         async with self._lock:
             if self._sub is None:
                 prefix = self.nc.new_inbox()
-                self._sub = await self.nc.subscribe(prefix + ".*", cb=self._on_ack)
                 self._prefix = prefix + "."
+                self._sub = await subscribe_direct(self.nc, prefix + ".*", self._on_reply)
 
-    async def _on_ack(self, msg: Any) -> None:
-        token = msg.subject[len(self._prefix) :]
-        fut = self._futures.pop(token, None)
+    def parse(self, msg: Msg) -> T:
+        """The result of a reply; raising fails the request's future with that error."""
+        raise NotImplementedError
+
+    def _on_reply(self, msg: Msg) -> None:
+        fut = self._futures.pop(msg.subject[len(self._prefix) :], None)
         if fut is None or fut.done():
             return
-        headers = msg.headers
-        if headers and headers.get("Status") == "503":
-            fut.set_exception(ServiceUnavailable("JetStream is unavailable (no responders)"))
-            return
         try:
-            ack = json.loads(msg.data)
-        except ValueError:
-            fut.set_exception(InternalError(f"malformed JetStream ack: {msg.data[:80]!r}"))
-            return
-        error = ack.get("error")
-        if error:
-            if error.get("err_code") == WRONG_LAST_SEQUENCE:
-                fut.set_exception(WrongLastSequence(error.get("description", "")))
-            else:
-                fut.set_exception(InternalError(f"state store error: {error.get('description', error)}"))
-            return
-        fut.set_result(int(ack["seq"]))
+            fut.set_result(self.parse(msg))
+        except (JetkubeError, WrongLastSequence) as err:
+            fut.set_exception(err)
+        except Exception as err:  # a malformed reply fails its request, never the read loop
+            fut.set_exception(InternalError(f"malformed reply on {msg.subject}: {err}"))
 
-    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[int]:
-        """Send one write; the returned future resolves to its stream sequence (or fails)."""
+    async def send(
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+    ) -> asyncio.Future[T]:
+        """Publish one request; the returned future resolves to its parsed reply (or fails)."""
         await self._ensure()
         if len(self._futures) > MAX_OUTSTANDING:
             self._purge()
         token = str(next(self._tokens))
-        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._futures[token] = fut
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+            if len(self._futures) <= LOW_CONCURRENCY:
+                write_now(self.nc)
         except (
             nats.errors.ConnectionClosedError,
             nats.errors.StaleConnectionError,
@@ -99,17 +107,68 @@ class AckPipeline:
             fut.set_exception(ServiceUnavailable(f"the NATS connection failed: {err}"))
         except nats.errors.Error as err:
             self._futures.pop(token, None)
-            fut.set_exception(InternalError(f"state store error: {err}"))
+            fut.set_exception(InternalError(f"NATS refused a message: {err}"))
         return fut
 
-    async def ack(self, fut: asyncio.Future[int], timeout: float) -> int:
-        """The sequence of one write; :class:`Timeout` (and the future dropped) after ``timeout``."""
+    async def wait(self, fut: asyncio.Future[T], timeout: float, what: str) -> T:
+        """The result of one request; :class:`Timeout` naming ``what`` (and the future dropped)."""
         try:
             async with asyncio.timeout(timeout):
                 return await fut
         except TimeoutError:
             fut.cancel()
-            raise Timeout("the state store did not acknowledge a write in time") from None
+            raise Timeout(what) from None
+
+    def _purge(self) -> None:
+        """Forget the tokens of futures given up on (cancelled), so the map cannot grow."""
+        for token in [t for t, f in self._futures.items() if f.done()]:
+            self._futures.pop(token, None)
+
+    async def close(self) -> None:
+        sub, self._sub = self._sub, None
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except nats.errors.Error:
+                pass
+        for fut in self._futures.values():
+            if not fut.done():
+                fut.cancel()
+        self._futures.clear()
+
+
+class Replies(InboxMux[Msg]):
+    """Plain request/reply: the reply message itself (no-responders is the caller's to read)."""
+
+    def parse(self, msg: Msg) -> Msg:
+        return msg
+
+
+class AckPipeline(InboxMux[int]):
+    """Publishes to JetStream with many acks outstanding; each resolves to its stream sequence."""
+
+    def parse(self, msg: Msg) -> int:
+        headers = msg.headers
+        if headers and headers.get("Status") == "503":
+            raise ServiceUnavailable("JetStream is unavailable (no responders)")
+        try:
+            ack = json.loads(msg.data)
+        except ValueError:
+            raise InternalError(f"malformed JetStream ack: {msg.data[:80]!r}") from None
+        error = ack.get("error")
+        if error:
+            if error.get("err_code") == WRONG_LAST_SEQUENCE:
+                raise WrongLastSequence(error.get("description", ""))
+            raise InternalError(f"state store error: {error.get('description', error)}")
+        return int(ack["seq"])
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[int]:
+        """Send one write; the returned future resolves to its stream sequence (or fails)."""
+        return await self.send(subject, payload, headers)
+
+    async def ack(self, fut: asyncio.Future[int], timeout: float) -> int:
+        """The sequence of one write; :class:`Timeout` (and the future dropped) after ``timeout``."""
+        return await self.wait(fut, timeout, "the state store did not acknowledge a write in time")
 
     async def settle(
         self, futures: list[asyncio.Future[int]], timeout: float
@@ -136,26 +195,10 @@ class AckPipeline:
             self._purge()
         return out
 
-    def _purge(self) -> None:
-        """Forget the tokens of futures given up on (cancelled), so the map cannot grow."""
-        for token in [t for t, f in self._futures.items() if f.done()]:
-            self._futures.pop(token, None)
 
-    async def close(self) -> None:
-        sub, self._sub = self._sub, None
-        if sub is not None:
-            try:
-                await sub.unsubscribe()
-            except nats.errors.Error:
-                pass
-        for fut in self._futures.values():
-            if not fut.done():
-                fut.cancel()
-        self._futures.clear()
-
-
-# one reply subscription per NATS connection, shared by every user of it (Store, EventRecorder)
+# one of each per NATS connection, shared by every user of it (Store, EventRecorder, ApiClient)
 _PIPELINES: weakref.WeakKeyDictionary[Any, AckPipeline] = weakref.WeakKeyDictionary()
+_REPLIES: weakref.WeakKeyDictionary[Any, Replies] = weakref.WeakKeyDictionary()
 
 
 def pipeline_for(nc: Any) -> AckPipeline:
@@ -164,3 +207,11 @@ def pipeline_for(nc: Any) -> AckPipeline:
     if pipeline is None:
         pipeline = _PIPELINES[nc] = AckPipeline(nc)
     return pipeline
+
+
+def replies_for(nc: Any) -> Replies:
+    """The connection's :class:`Replies`, created on first use."""
+    mux = _REPLIES.get(nc)
+    if mux is None:
+        mux = _REPLIES[nc] = Replies(nc)
+    return mux

@@ -22,13 +22,15 @@ from nats.aio.msg import Msg
 
 from bus.codec import decode, encode
 from bus.connection import Bus
+from bus.direct import subscribe_direct, write_now
+from bus.pipeline import LOW_CONCURRENCY, replies_for
 from schemas.errors import (
     BadRequest,
     InternalError,
     JetkubeError,
     RequestEntityTooLarge,
     ServiceUnavailable,
-    Timeout,
+    TooManyRequests,
     from_status,
 )
 
@@ -40,16 +42,16 @@ MAX_REQUEST_BYTES = 3 * 1024 * 1024
 
 async def request(bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0) -> Any:
     """Send one request and return the reply's ``object``; a server error is raised again."""
-    try:
-        msg = await bus.nc.request(subject, encode(payload), timeout=timeout)
-    except nats.errors.NoRespondersError as err:
+    if bus.nc.is_closed:
+        raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed")
+    replies = replies_for(bus.nc)
+    msg = await replies.wait(
+        await replies.send(subject, encode(payload)), timeout, f"no reply on {subject} within {timeout:g}s"
+    )
+    if not msg.data and msg.headers and msg.headers.get("Status") == "503":
         raise ServiceUnavailable(
             f"nothing answers on {subject} at {bus.url}: is the control plane running (`jetkube up`)?"
-        ) from err
-    except nats.errors.TimeoutError as err:
-        raise Timeout(f"no reply on {subject} within {timeout:g}s") from err
-    except (nats.errors.ConnectionClosedError, nats.errors.StaleConnectionError) as err:
-        raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed") from err
+        )
     reply = decode(msg.data)
     if not isinstance(reply, dict):
         raise InternalError(f"malformed reply on {subject}")
@@ -78,13 +80,24 @@ class Responder:
         self.concurrency = concurrency
         self.name = name
         self._inbox: asyncio.Queue[Msg] = asyncio.Queue(maxsize=concurrency * 64)
+        self._answering = 0
+        self._refusals: set[asyncio.Task[None]] = set()
         self.serving = asyncio.Event()
 
-    async def run(self) -> None:
-        async def enqueue(msg: Msg) -> None:
-            await self._inbox.put(msg)
+    def _enqueue(self, msg: Msg) -> None:
+        """From the read loop (no task between): queue for a worker, or refuse when far behind."""
+        try:
+            self._inbox.put_nowait(msg)
+        except asyncio.QueueFull:  # kube-apiserver's max-requests-inflight answer
+            refusal = TooManyRequests(
+                f"{self._inbox.qsize()} requests are waiting; please try again later"
+            ).to_status()
+            task = asyncio.ensure_future(self._reply(msg, {"error": refusal}))
+            self._refusals.add(task)
+            task.add_done_callback(self._refusals.discard)
 
-        sub = await self.bus.nc.subscribe(self.subject, queue=self.queue or "", cb=enqueue)
+    async def run(self) -> None:
+        sub = await subscribe_direct(self.bus.nc, self.subject, self._enqueue, queue=self.queue or "")
         await self.bus.nc.flush()
         self.serving.set()
         try:
@@ -104,6 +117,13 @@ class Responder:
             await self.answer(msg)
 
     async def answer(self, msg: Msg) -> None:
+        self._answering += 1
+        try:
+            await self._reply(msg, await self._result(msg))
+        finally:
+            self._answering -= 1
+
+    async def _result(self, msg: Msg) -> dict[str, Any]:
         verb = msg.subject.rsplit(".", 1)[-1]
         try:
             if len(msg.data) > MAX_REQUEST_BYTES:
@@ -120,6 +140,9 @@ class Responder:
         except Exception as err:
             log.exception("rpc.handler_failed", subject=msg.subject)
             reply = {"error": InternalError(f"internal error: {type(err).__name__}: {err}").to_status()}
+        return reply
+
+    async def _reply(self, msg: Msg, reply: dict[str, Any]) -> None:
         if msg.reply:
             data = encode(reply)
             limit = self.bus.nc.max_payload
@@ -131,5 +154,7 @@ class Responder:
                 data = encode({"error": too_big.to_status()})
             try:
                 await self.bus.nc.publish(msg.reply, data)
+                if self._answering <= LOW_CONCURRENCY:
+                    write_now(self.bus.nc)  # nobody else's reply will share the flusher's write
             except nats.errors.Error as err:
                 log.warning("rpc.reply_failed", subject=msg.subject, error=str(err))

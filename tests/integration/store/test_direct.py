@@ -1,0 +1,129 @@
+"""The short paths of bus/direct.py and bus/pipeline.py on a real nats-server: direct subscriptions
+lose nothing, a write-through leaves nothing behind, replies and refusals come back as errors a
+caller can read. They rely on nats-py internals, so these tests are what catches a release that
+moves them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bus.codec import encode
+from bus.connection import Bus
+from bus.direct import subscribe_direct, write_now
+from bus.rpc import Responder, request
+from schemas.errors import ServiceUnavailable, Timeout, TooManyRequests
+
+
+async def eventually(check: Any, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+async def test_a_direct_subscription_gets_every_message_in_order_without_a_task(
+    bus: Bus, nats_url: str
+) -> None:
+    got: list[bytes] = []
+    sub = await subscribe_direct(bus.nc, "direct.t", lambda msg: got.append(msg.data))
+    assert sub._wait_for_msgs_task is None  # the handler runs in the read loop, not a task of its own
+    sender = await Bus.connect(nats_url)
+    try:
+        # more than nats-py's 64 MiB pending-bytes limit: a count left growing would drop the rest
+        chunk = b"x" * 65536
+        for i in range(1100):
+            await sender.nc.publish("direct.t", i.to_bytes(4, "big") + chunk)
+        await sender.nc.flush()
+        await eventually(lambda: len(got) == 1100)
+    finally:
+        await sender.close()
+    assert [int.from_bytes(d[:4], "big") for d in got] == list(range(1100))
+    assert sub.pending_bytes == 0
+
+
+async def test_a_handler_that_raises_does_not_stop_the_subscription(bus: Bus) -> None:
+    got: list[bytes] = []
+
+    def handler(msg: Any) -> None:
+        if msg.data == b"bad":
+            raise ValueError("boom")
+        got.append(msg.data)
+
+    await subscribe_direct(bus.nc, "direct.r", handler)
+    for data in (b"a", b"bad", b"b"):
+        await bus.nc.publish("direct.r", data)
+    await eventually(lambda: got == [b"a", b"b"])
+
+
+async def test_write_now_hands_the_pending_output_to_the_socket(bus: Bus, nats_url: str) -> None:
+    receiver = await Bus.connect(nats_url)
+    try:
+        got: list[bytes] = []
+        await subscribe_direct(receiver.nc, "direct.w", lambda msg: got.append(msg.data))
+        await receiver.nc.flush()
+        await bus.nc.publish("direct.w", b"now")
+        write_now(bus.nc)
+        assert bus.nc._pending == [] and bus.nc._pending_data_size == 0
+        await eventually(lambda: got == [b"now"])
+    finally:
+        await receiver.close()
+
+
+async def test_a_request_nobody_serves_is_service_unavailable(bus: Bus) -> None:
+    with pytest.raises(ServiceUnavailable, match="nothing answers on direct.none"):
+        await request(bus, "direct.none", {})
+
+
+async def test_a_request_without_a_reply_times_out_naming_the_subject(bus: Bus) -> None:
+    await subscribe_direct(bus.nc, "direct.silent", lambda msg: None)
+    with pytest.raises(Timeout, match="no reply on direct.silent within 0.2s"):
+        await request(bus, "direct.silent", {}, timeout=0.2)
+
+
+async def test_a_responder_far_behind_refuses_with_too_many_requests(bus: Bus, nats_url: str) -> None:
+    release = asyncio.Event()
+
+    async def slow(verb: str, payload: dict[str, Any], msg: Any) -> Any:
+        await release.wait()
+        return payload["i"]
+
+    responder = Responder(bus, "direct.api.>", slow, concurrency=1)
+    serving = asyncio.create_task(responder.run())
+    client = await Bus.connect(nats_url)
+    try:
+        await asyncio.wait_for(responder.serving.wait(), 10)
+        # 64 wait (the inbox holds concurrency * 64) and one more once the worker has taken its first;
+        # whether it took it before the burst arrived decides between 5 and 6 refusals
+        calls = [
+            asyncio.create_task(request(client, "direct.api.get", {"i": i}, timeout=30)) for i in range(70)
+        ]
+        await eventually(lambda: sum(c.done() for c in calls) >= 5)
+        release.set()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        await client.close()
+    refused = [r for r in results if isinstance(r, TooManyRequests)]
+    answered = [r for r in results if isinstance(r, int)]
+    assert len(refused) in (5, 6) and len(answered) == 70 - len(refused), results
+    assert "requests are waiting; please try again later" in str(refused[0])
+
+
+async def test_replies_go_to_the_right_waiters_when_many_are_outstanding(bus: Bus, nats_url: str) -> None:
+    server = await Bus.connect(nats_url)
+
+    async def echo(msg: Any) -> None:
+        await asyncio.sleep(0.001 * (hash(msg.data) % 5))
+        await msg.respond(encode({"object": msg.data}))
+
+    await server.nc.subscribe("direct.echo", cb=echo)
+    await server.nc.flush()
+    try:
+        payloads = [{"n": i} for i in range(200)]
+        got = await asyncio.gather(*(request(bus, "direct.echo", p) for p in payloads))
+    finally:
+        await server.close()
+    assert got == [encode(p) for p in payloads]

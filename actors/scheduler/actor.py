@@ -66,7 +66,7 @@ from actors.scheduler.binding import (
 )
 from actors.scheduler.decide import Scheduler
 from actors.scheduler.nodeinfo import NodeCache
-from actors.scheduler.podinfo import pod_info, pod_key
+from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
 from schemas.errors import Conflict, JetkubeError, NotFound
 from schemas.status import now_rfc3339
@@ -217,7 +217,7 @@ class SchedulerActor:
             pod = self.pods.get(key)
             if pod is None or not is_pending(pod, self.scheduler_name) or self.cache.is_assumed(key):
                 continue
-            decision = self.scheduler.schedule(pod_info(pod))
+            decision = self.scheduler.schedule(pod)
             if decision.node_name is not None:
                 binds.append((bound_pod(pod, decision.node_name, now), pod))
             else:

@@ -77,6 +77,8 @@ class Scheduler:
         self._max_classes = max_classes
 
     def decide(self, pod: dict[str, Any] | PodInfo) -> Decision:
+        if not self.cache.num_nodes:  # kube-scheduler's ErrNoNodesAvailable: nothing to filter
+            return Decision(None, Counter(), 0)
         info = pod if isinstance(pod, PodInfo) else pod_info(pod)
         totals = self._totals(info)
         best = totals.max() if len(totals) else _INFEASIBLE
@@ -88,6 +90,8 @@ class Scheduler:
 
     def schedule(self, pod: dict[str, Any] | PodInfo) -> Decision:
         """Decide, and assume the pod on the chosen node."""
+        if not self.cache.num_nodes:
+            return Decision(None, Counter(), 0)
         info = pod if isinstance(pod, PodInfo) else pod_info(pod)
         decision = self.decide(info)
         if decision.node_name is not None:

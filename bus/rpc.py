@@ -3,11 +3,17 @@
 Wire format (public): a request is msgpack of a mapping; the reply is msgpack of
 ``{"object": ...}`` on success or ``{"error": <Kubernetes Status>}`` on failure.
 
+Asking: :func:`request` sends on the connection's one reply inbox (:class:`bus.pipeline.Replies`);
+no subscriber is ServiceUnavailable naming the subject, no reply in time is Timeout.
+
 Serving: :class:`Responder` subscribes (in a queue group, so replicas share the load) and hands
 messages to ``concurrency`` worker coroutines, so one slow request never blocks the others and
-many compare-and-set writes are in flight at once. Its ``run()`` is meant to be supervised: it
-returns only when cancelled. A handler's ``JetkubeError`` becomes an error reply; any other
-exception is logged with its traceback and answered as an InternalError, and serving goes on.
+many compare-and-set writes are in flight at once. Messages are queued from nats-py's read loop
+(:func:`bus.direct.subscribe_direct`); past ``concurrency * 64`` waiting, a request is refused at
+once with 429 TooManyRequests, as kube-apiserver's max-requests-inflight does. Its ``run()`` is
+meant to be supervised: it returns only when cancelled. A handler's ``JetkubeError`` becomes an
+error reply; any other exception is logged with its traceback and answered as an InternalError,
+and serving goes on.
 """
 
 from __future__ import annotations

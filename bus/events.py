@@ -108,7 +108,10 @@ class EventRecorder:
                 await wait_for(asyncio.shield(oldest), ACK_TIMEOUT)
         try:
             fut = await pipeline_for(self.bus.nc).publish(
-                event_subject(meta.get("namespace"), kind, meta.get("name", "")), encode(event), {}
+                event_subject(meta.get("namespace"), kind, meta.get("name", "")),
+                encode(event),
+                {},
+                urgent=False,  # nobody waits on an event: the flusher's next write carries it
             )
         except (nats.errors.Error, OSError) as err:
             log.warning("event.lost", reason=reason, object=meta.get("name"), error=str(err))

@@ -83,9 +83,12 @@ class InboxMux(Generic[T]):
             fut.set_exception(InternalError(f"malformed reply on {msg.subject}: {err}"))
 
     async def send(
-        self, subject: str, payload: bytes, headers: dict[str, str] | None = None
+        self, subject: str, payload: bytes, headers: dict[str, str] | None = None, *, urgent: bool = True
     ) -> asyncio.Future[T]:
-        """Publish one request; the returned future resolves to its parsed reply (or fails)."""
+        """Publish one request; the returned future resolves to its parsed reply (or fails).
+
+        ``urgent=False``: someone waits on it only indirectly (an event, a log line, one write of a
+        batch that :meth:`flush_batch` writes at its end), so it never costs a write of its own."""
         await self._ensure()
         if len(self._futures) > MAX_OUTSTANDING:
             self._purge()
@@ -94,7 +97,7 @@ class InboxMux(Generic[T]):
         self._futures[token] = fut
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
-            if len(self._futures) <= LOW_CONCURRENCY:
+            if urgent and len(self._futures) <= LOW_CONCURRENCY:
                 write_now(self.nc)
         except (
             nats.errors.ConnectionClosedError,
@@ -109,6 +112,10 @@ class InboxMux(Generic[T]):
             self._futures.pop(token, None)
             fut.set_exception(InternalError(f"NATS refused a message: {err}"))
         return fut
+
+    def flush_batch(self) -> None:
+        """Write what a batch of ``urgent=False`` sends left pending, in one write, now."""
+        write_now(self.nc)
 
     async def wait(self, fut: asyncio.Future[T], timeout: float, what: str) -> T:
         """The result of one request; :class:`Timeout` naming ``what`` (and the future dropped)."""
@@ -162,9 +169,11 @@ class AckPipeline(InboxMux[int]):
             raise InternalError(f"state store error: {error.get('description', error)}")
         return int(ack["seq"])
 
-    async def publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[int]:
+    async def publish(
+        self, subject: str, payload: bytes, headers: dict[str, str], *, urgent: bool = True
+    ) -> asyncio.Future[int]:
         """Send one write; the returned future resolves to its stream sequence (or fails)."""
-        return await self.send(subject, payload, headers)
+        return await self.send(subject, payload, headers, urgent=urgent)
 
     async def ack(self, fut: asyncio.Future[int], timeout: float) -> int:
         """The sequence of one write; :class:`Timeout` (and the future dropped) after ``timeout``."""

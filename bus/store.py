@@ -445,9 +445,12 @@ class Store:
                 stored = _prepare_update(new, old)
                 subject = self._subject(resource, meta.get("namespace"), name)
                 headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
-                fut = await pipeline.publish(subject, encode(self._stored_form(stored)), headers)
+                fut = await pipeline.publish(
+                    subject, encode(self._stored_form(stored)), headers, urgent=False
+                )
                 sent.append((len(slots), stored, name, fut))
                 slots.append(None)
+            pipeline.flush_batch()  # the whole window in one write
             acks = await pipeline.settle([f for _, _, _, f in sent], timeout)
             for (slot, stored, name, _), ack in zip(sent, acks, strict=True):
                 if isinstance(ack, int):

@@ -198,7 +198,7 @@ class LogStreamer:
                         continue
                     data = encode_line({"time": stamp, "stream": stream, **base, "line": line})
                     headers = {"Nats-Msg-Id": f"{c.id[:16]}-{ns}-{stream}"}
-                    fut = await pipeline.publish(subject, data, headers)
+                    fut = await pipeline.publish(subject, data, headers, urgent=False)
                     fut.add_done_callback(functools.partial(self._acked, c.id, ns))
                     pending.append(fut)
                     if len(pending) >= WINDOW:

@@ -15,12 +15,7 @@ from bus.connection import Bus
 from bus.direct import subscribe_direct, write_now
 from bus.rpc import Responder, request
 from schemas.errors import ServiceUnavailable, Timeout, TooManyRequests
-
-
-async def eventually(check: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
+from tests.unit.runtime.fakes import eventually
 
 
 async def test_a_direct_subscription_gets_every_message_in_order_without_a_task(
@@ -36,7 +31,7 @@ async def test_a_direct_subscription_gets_every_message_in_order_without_a_task(
         for i in range(1100):
             await sender.nc.publish("direct.t", i.to_bytes(4, "big") + chunk)
         await sender.nc.flush()
-        await eventually(lambda: len(got) == 1100)
+        await eventually(lambda: len(got) == 1100, timeout=20, what="1,100 messages")
     finally:
         await sender.close()
     assert [int.from_bytes(d[:4], "big") for d in got] == list(range(1100))
@@ -72,13 +67,13 @@ async def test_write_now_hands_the_pending_output_to_the_socket(bus: Bus, nats_u
 
 
 async def test_a_request_nobody_serves_is_service_unavailable(bus: Bus) -> None:
-    with pytest.raises(ServiceUnavailable, match="nothing answers on direct.none"):
+    with pytest.raises(ServiceUnavailable, match=r"nothing answers on direct\.none"):
         await request(bus, "direct.none", {})
 
 
 async def test_a_request_without_a_reply_times_out_naming_the_subject(bus: Bus) -> None:
     await subscribe_direct(bus.nc, "direct.silent", lambda msg: None)
-    with pytest.raises(Timeout, match="no reply on direct.silent within 0.2s"):
+    with pytest.raises(Timeout, match=r"no reply on direct\.silent within 0\.2s"):
         await request(bus, "direct.silent", {}, timeout=0.2)
 
 
@@ -127,3 +122,12 @@ async def test_replies_go_to_the_right_waiters_when_many_are_outstanding(bus: Bu
     finally:
         await server.close()
     assert got == [encode(p) for p in payloads]
+
+
+def test_the_embedded_server_runs_with_half_the_cpus(nats_server: Any) -> None:
+    import os
+
+    from bus.embedded import server_procs, usable_cpus
+
+    environ = open(f"/proc/{nats_server.process.pid}/environ", "rb").read().split(b"\0")
+    assert f"GOMAXPROCS={server_procs(usable_cpus(), os.environ)}".encode() in environ

@@ -19,6 +19,7 @@ and serving goes on.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -44,26 +45,42 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[str, dict[str, Any], Msg], Awaitable[Any]]
 MAX_REQUEST_BYTES = 3 * 1024 * 1024
+TOO_MANY_BACKOFF = 0.05  # the first wait after a 429, doubled each time up to 1 s
 
 
 async def request(bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0) -> Any:
-    """Send one request and return the reply's ``object``; a server error is raised again."""
+    """Send one request and return the reply's ``object``; a server error is raised again.
+
+    A 429 TooManyRequests (a replica far behind) is retried after a short, growing wait while the
+    timeout allows, as client-go retries it; the last one is raised."""
     if bus.nc.is_closed:
         raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed")
     replies = replies_for(bus.nc)
-    msg = await replies.wait(
-        await replies.send(subject, encode(payload)), timeout, f"no reply on {subject} within {timeout:g}s"
-    )
-    if not msg.data and msg.headers and msg.headers.get("Status") == "503":
-        raise ServiceUnavailable(
-            f"nothing answers on {subject} at {bus.url}: is the control plane running (`jetkube up`)?"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    data = encode(payload)
+    attempt = 0
+    while True:
+        msg = await replies.wait(
+            await replies.send(subject, data),
+            max(deadline - loop.time(), 0.001),
+            f"no reply on {subject} within {timeout:g}s",
         )
-    reply = decode(msg.data)
-    if not isinstance(reply, dict):
-        raise InternalError(f"malformed reply on {subject}")
-    if "error" in reply:
-        raise from_status(reply["error"])
-    return reply.get("object")
+        if not msg.data and msg.headers and msg.headers.get("Status") == "503":
+            raise ServiceUnavailable(
+                f"nothing answers on {subject} at {bus.url}: is the control plane running (`jetkube up`)?"
+            )
+        reply = decode(msg.data)
+        if not isinstance(reply, dict):
+            raise InternalError(f"malformed reply on {subject}")
+        if "error" not in reply:
+            return reply.get("object")
+        err = from_status(reply["error"])
+        backoff = min(TOO_MANY_BACKOFF * 2**attempt, 1.0)
+        if not isinstance(err, TooManyRequests) or loop.time() + backoff > deadline:
+            raise err
+        await asyncio.sleep(backoff * random.uniform(0.5, 1.0))
+        attempt += 1
 
 
 class Responder:

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from bus.codec import encode
+from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.direct import subscribe_direct, write_now
+from bus.pipeline import replies_for
 from bus.rpc import Responder, request
 from schemas.errors import ServiceUnavailable, Timeout, TooManyRequests
 from tests.unit.runtime.fakes import eventually
@@ -77,34 +78,81 @@ async def test_a_request_without_a_reply_times_out_naming_the_subject(bus: Bus) 
         await request(bus, "direct.silent", {}, timeout=0.2)
 
 
-async def test_a_responder_far_behind_refuses_with_too_many_requests(bus: Bus, nats_url: str) -> None:
-    release = asyncio.Event()
-
+async def _slow_responder(bus: Bus, release: asyncio.Event) -> tuple[Responder, asyncio.Task[None]]:
     async def slow(verb: str, payload: dict[str, Any], msg: Any) -> Any:
         await release.wait()
         return payload["i"]
 
     responder = Responder(bus, "direct.api.>", slow, concurrency=1)
     serving = asyncio.create_task(responder.run())
+    await asyncio.wait_for(responder.serving.wait(), 10)
+    return responder, serving
+
+
+async def _fill(responder: Responder, mux: Any, extra: int) -> list[asyncio.Future[Any]]:
+    """One request in the only worker, 64 waiting (the inbox holds concurrency * 64), then
+    ``extra`` more: sent one at a time, so nothing races the worker taking its first."""
+    sent = [await mux.send("direct.api.get", encode({"i": 0}))]
+    await eventually(lambda: responder._answering == 1, what="the worker busy")
+    sent += [await mux.send("direct.api.get", encode({"i": i})) for i in range(1, 65 + extra)]
+    await eventually(lambda: responder._inbox.full(), what="a full inbox")
+    return sent
+
+
+async def test_a_responder_far_behind_refuses_with_too_many_requests(bus: Bus, nats_url: str) -> None:
+    release = asyncio.Event()
+    responder, serving = await _slow_responder(bus, release)
     client = await Bus.connect(nats_url)
     try:
-        await asyncio.wait_for(responder.serving.wait(), 10)
-        # 64 wait (the inbox holds concurrency * 64) and one more once the worker has taken its first;
-        # whether it took it before the burst arrived decides between 5 and 6 refusals
-        calls = [
-            asyncio.create_task(request(client, "direct.api.get", {"i": i}, timeout=30)) for i in range(70)
-        ]
-        await eventually(lambda: sum(c.done() for c in calls) >= 5)
+        # one send each, no retry (request() would retry a 429)
+        calls = await _fill(responder, replies_for(client.nc), 5)
+        await eventually(lambda: sum(c.done() for c in calls) == 5, what="five refusals")
         release.set()
-        results = await asyncio.gather(*calls, return_exceptions=True)
+        replies = [decode((await c).data) for c in calls]
     finally:
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
         await client.close()
-    refused = [r for r in results if isinstance(r, TooManyRequests)]
-    answered = [r for r in results if isinstance(r, int)]
-    assert len(refused) in (5, 6) and len(answered) == 70 - len(refused), results
-    assert "requests are waiting; please try again later" in str(refused[0])
+    refused = [r["error"] for r in replies if "error" in r]
+    answered = [r["object"] for r in replies if "object" in r]
+    assert len(refused) == 5 and answered == list(range(65)), replies
+    assert {r["code"] for r in refused} == {429}
+    assert "requests are waiting; please try again later" in refused[0]["message"]
+
+
+async def test_a_client_retries_a_429_until_it_is_served(bus: Bus, nats_url: str) -> None:
+    release = asyncio.Event()
+    responder, serving = await _slow_responder(bus, release)
+    client = await Bus.connect(nats_url)
+    try:
+        calls = [
+            asyncio.create_task(request(client, "direct.api.get", {"i": i}, timeout=30)) for i in range(70)
+        ]
+        # with 65 held (one in the worker, 64 waiting), at least five of the 70 were refused
+        await eventually(lambda: responder._inbox.full(), what="a full inbox")
+        release.set()
+        results = await asyncio.gather(*calls)
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        await client.close()
+    assert results == list(range(70))
+
+
+async def test_a_429_past_the_deadline_is_raised(bus: Bus, nats_url: str) -> None:
+    release = asyncio.Event()
+    responder, serving = await _slow_responder(bus, release)
+    client = await Bus.connect(nats_url)
+    try:
+        held = await _fill(responder, replies_for(client.nc), 0)
+        with pytest.raises(TooManyRequests, match="please try again later"):
+            await request(client, "direct.api.get", {"i": 99}, timeout=0.3)
+        release.set()
+        await asyncio.gather(*held)
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        await client.close()
 
 
 async def test_replies_go_to_the_right_waiters_when_many_are_outstanding(bus: Bus, nats_url: str) -> None:

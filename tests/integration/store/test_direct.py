@@ -6,6 +6,8 @@ moves them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -78,41 +80,51 @@ async def test_a_request_without_a_reply_times_out_naming_the_subject(bus: Bus) 
         await request(bus, "direct.silent", {}, timeout=0.2)
 
 
-async def _slow_responder(bus: Bus, release: asyncio.Event) -> tuple[Responder, asyncio.Task[None]]:
+@dataclass
+class SlowApi:
+    """A responder with one worker that answers nothing until ``release`` is set, and a client."""
+
+    responder: Responder
+    client: Bus
+    release: asyncio.Event
+
+    async def fill(self, extra: int) -> list[asyncio.Future[Any]]:
+        """One request in the only worker, 64 waiting (the inbox holds concurrency * 64), then
+        ``extra`` more: sent one at a time (no retry), so nothing races the worker's first take."""
+        mux = replies_for(self.client.nc)
+        sent = [await mux.send("direct.api.get", encode({"i": 0}))]
+        await eventually(lambda: self.responder._answering == 1, what="the worker busy")
+        sent += [await mux.send("direct.api.get", encode({"i": i})) for i in range(1, 65 + extra)]
+        await eventually(lambda: self.responder._inbox.full(), what="a full inbox")
+        return sent
+
+
+@pytest.fixture
+async def slow_api(bus: Bus, nats_url: str) -> AsyncIterator[SlowApi]:
+    release = asyncio.Event()
+
     async def slow(verb: str, payload: dict[str, Any], msg: Any) -> Any:
         await release.wait()
         return payload["i"]
 
     responder = Responder(bus, "direct.api.>", slow, concurrency=1)
     serving = asyncio.create_task(responder.run())
-    await asyncio.wait_for(responder.serving.wait(), 10)
-    return responder, serving
-
-
-async def _fill(responder: Responder, mux: Any, extra: int) -> list[asyncio.Future[Any]]:
-    """One request in the only worker, 64 waiting (the inbox holds concurrency * 64), then
-    ``extra`` more: sent one at a time, so nothing races the worker taking its first."""
-    sent = [await mux.send("direct.api.get", encode({"i": 0}))]
-    await eventually(lambda: responder._answering == 1, what="the worker busy")
-    sent += [await mux.send("direct.api.get", encode({"i": i})) for i in range(1, 65 + extra)]
-    await eventually(lambda: responder._inbox.full(), what="a full inbox")
-    return sent
-
-
-async def test_a_responder_far_behind_refuses_with_too_many_requests(bus: Bus, nats_url: str) -> None:
-    release = asyncio.Event()
-    responder, serving = await _slow_responder(bus, release)
     client = await Bus.connect(nats_url)
     try:
-        # one send each, no retry (request() would retry a 429)
-        calls = await _fill(responder, replies_for(client.nc), 5)
-        await eventually(lambda: sum(c.done() for c in calls) == 5, what="five refusals")
-        release.set()
-        replies = [decode((await c).data) for c in calls]
+        await asyncio.wait_for(responder.serving.wait(), 10)
+        yield SlowApi(responder, client, release)
     finally:
+        release.set()
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)
         await client.close()
+
+
+async def test_a_responder_far_behind_refuses_with_too_many_requests(slow_api: SlowApi) -> None:
+    calls = await slow_api.fill(5)
+    await eventually(lambda: sum(c.done() for c in calls) == 5, what="five refusals")
+    slow_api.release.set()
+    replies = [decode((await c).data) for c in calls]
     refused = [r["error"] for r in replies if "error" in r]
     answered = [r["object"] for r in replies if "object" in r]
     assert len(refused) == 5 and answered == list(range(65)), replies
@@ -120,39 +132,23 @@ async def test_a_responder_far_behind_refuses_with_too_many_requests(bus: Bus, n
     assert "requests are waiting; please try again later" in refused[0]["message"]
 
 
-async def test_a_client_retries_a_429_until_it_is_served(bus: Bus, nats_url: str) -> None:
-    release = asyncio.Event()
-    responder, serving = await _slow_responder(bus, release)
-    client = await Bus.connect(nats_url)
-    try:
-        calls = [
-            asyncio.create_task(request(client, "direct.api.get", {"i": i}, timeout=30)) for i in range(70)
-        ]
-        # with 65 held (one in the worker, 64 waiting), at least five of the 70 were refused
-        await eventually(lambda: responder._inbox.full(), what="a full inbox")
-        release.set()
-        results = await asyncio.gather(*calls)
-    finally:
-        serving.cancel()
-        await asyncio.gather(serving, return_exceptions=True)
-        await client.close()
-    assert results == list(range(70))
+async def test_a_client_retries_a_429_until_it_is_served(slow_api: SlowApi) -> None:
+    calls = [
+        asyncio.create_task(request(slow_api.client, "direct.api.get", {"i": i}, timeout=30))
+        for i in range(70)
+    ]
+    # with 65 held (one in the worker, 64 waiting), at least five of the 70 were refused
+    await eventually(lambda: slow_api.responder._inbox.full(), what="a full inbox")
+    slow_api.release.set()
+    assert await asyncio.gather(*calls) == list(range(70))
 
 
-async def test_a_429_past_the_deadline_is_raised(bus: Bus, nats_url: str) -> None:
-    release = asyncio.Event()
-    responder, serving = await _slow_responder(bus, release)
-    client = await Bus.connect(nats_url)
-    try:
-        held = await _fill(responder, replies_for(client.nc), 0)
-        with pytest.raises(TooManyRequests, match="please try again later"):
-            await request(client, "direct.api.get", {"i": 99}, timeout=0.3)
-        release.set()
-        await asyncio.gather(*held)
-    finally:
-        serving.cancel()
-        await asyncio.gather(serving, return_exceptions=True)
-        await client.close()
+async def test_a_429_past_the_deadline_is_raised(slow_api: SlowApi) -> None:
+    held = await slow_api.fill(0)
+    with pytest.raises(TooManyRequests, match="please try again later"):
+        await request(slow_api.client, "direct.api.get", {"i": 99}, timeout=0.3)
+    slow_api.release.set()
+    await asyncio.gather(*held)
 
 
 async def test_replies_go_to_the_right_waiters_when_many_are_outstanding(bus: Bus, nats_url: str) -> None:

@@ -28,7 +28,7 @@ from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
 from bus.store import Store, WatchEvent
-from schemas.errors import BadRequest, ServiceUnavailable
+from schemas.errors import ServiceUnavailable
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 
 API_PREFIX = "jetkube.api"
@@ -231,11 +231,7 @@ class ApiClient:
         from schemas.registry import lookup
 
         info = lookup(resource)
-        if info.plural == "events":
-            raise BadRequest(
-                "watching events is not supported; use `get events` or subscribe to jetkube.events.>"
-            )
-        if not self._raw(info.plural):
+        if info.plural == "events" or not self._raw(info.plural):  # events: as their list does
             async with contextlib.aclosing(
                 self._watch_via_api(info.plural, namespace, label_selector, field_selector, resource_version)
             ) as via_api:

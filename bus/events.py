@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import socket
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 import nats.errors
@@ -25,6 +26,9 @@ from bus.cancelsafe import wait_for
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.pipeline import pipeline_for
+from bus.snapshot import sequences
+from bus.store import WatchEvent
+from schemas.errors import ServiceUnavailable
 from schemas.status import now_rfc3339
 
 log = structlog.get_logger(__name__)
@@ -155,22 +159,27 @@ async def publish_event(bus: Bus, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-async def list_events(
-    bus: Bus, namespace: str | None = None, *, kind: str | None = None, name: str | None = None
-) -> list[dict[str, Any]]:
-    """The stream's events (last state of each Event name), oldest first."""
+def _events_filter(namespace: str | None, kind: str | None = None, name: str | None = None) -> str:
     if kind and name:
-        subject = event_subject(namespace, kind, name)
-    elif namespace:
-        subject = f"{SUBJECT_PREFIX}.{namespace}.>"
-    else:
-        subject = f"{SUBJECT_PREFIX}.>"
+        return event_subject(namespace, kind, name)
+    if namespace:
+        return f"{SUBJECT_PREFIX}.{namespace}.>"
+    return f"{SUBJECT_PREFIX}.>"
+
+
+async def events_snapshot(
+    bus: Bus, namespace: str | None = None, *, kind: str | None = None, name: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The stream's events (last state of each Event name, oldest first) and the revision a watch
+    goes on from: every event at or below it is in the list."""
+    subject = _events_filter(namespace, kind, name)
     try:
         info = await bus.js.stream_info(STREAM, subjects_filter=subject)
     except nats.js.errors.NotFoundError:
-        return []
+        return [], 0
+    revision = int(info.state.last_seq or 0)
     if not info.state.messages:
-        return []
+        return [], revision
     sub = await bus.js.subscribe(
         subject, ordered_consumer=True, stream=STREAM, deliver_policy=jsapi.DeliverPolicy.ALL
     )
@@ -181,13 +190,81 @@ async def list_events(
         if cinfo.num_pending or delivered:
             while True:
                 msg = await sub.next_msg(timeout=10)
-                ev = decode(msg.data)
-                if isinstance(ev, dict):
-                    ev.setdefault("metadata", {})["resourceVersion"] = str(msg.metadata.sequence.stream)
+                seq, _consumer_seq, pending = sequences(msg)
+                revision = max(revision, seq)
+                ev = _event_of(msg.data, seq)
+                if ev is not None:
                     latest[ev["metadata"].get("name", "")] = ev
-                if msg.metadata.num_pending == 0:
+                if pending == 0:
                     break
     finally:
         with contextlib.suppress(nats.errors.Error):
             await sub.unsubscribe()
-    return sorted(latest.values(), key=lambda e: e.get("lastTimestamp") or "")
+    return sorted(latest.values(), key=lambda e: e.get("lastTimestamp") or ""), revision
+
+
+async def list_events(
+    bus: Bus, namespace: str | None = None, *, kind: str | None = None, name: str | None = None
+) -> list[dict[str, Any]]:
+    """The stream's events (last state of each Event name), oldest first."""
+    return (await events_snapshot(bus, namespace, kind=kind, name=name))[0]
+
+
+def _event_of(data: bytes, seq: int) -> dict[str, Any] | None:
+    ev = decode(data)
+    if not isinstance(ev, dict):
+        return None
+    meta = ev.get("metadata")
+    if not isinstance(meta, dict):
+        meta = ev["metadata"] = {}
+    meta["resourceVersion"] = str(seq)
+    return ev
+
+
+async def watch_events(
+    bus: Bus, namespace: str | None = None, from_revision: int | None = None
+) -> AsyncIterator[WatchEvent]:
+    """Events as a watch, for ``get events -w``. Without ``from_revision``: the current events as
+    ADDED, a BOOKMARK, then each new one; with it, every one recorded after it. A repeat (the
+    recorder raised ``count``) is MODIFIED, a first occurrence ADDED; events never arrive as
+    DELETED: they leave the stream by age."""
+    if from_revision is None:
+        items, from_revision = await events_snapshot(bus, namespace)
+        for ev in items:
+            yield WatchEvent("ADDED", ev, int(ev["metadata"]["resourceVersion"]))
+        yield WatchEvent("BOOKMARK", {}, from_revision)
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def deliver(msg: Any) -> None:
+        inbox.put_nowait(msg)
+
+    try:
+        sub = await bus.js.subscribe(
+            _events_filter(namespace),
+            cb=deliver,
+            ordered_consumer=True,
+            stream=STREAM,
+            config=jsapi.ConsumerConfig(
+                deliver_policy=jsapi.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=from_revision + 1
+            ),
+        )
+    except nats.js.errors.NotFoundError as err:
+        raise ServiceUnavailable(
+            "the events stream does not exist yet: is the control plane running?"
+        ) from err
+    try:
+        while True:
+            try:
+                msg = await wait_for(inbox.get(), 5.0)
+            except TimeoutError:
+                if bus.nc.is_closed:
+                    raise ServiceUnavailable("the watch of events ended: the connection is closed") from None
+                continue
+            seq = sequences(msg)[0]
+            ev = _event_of(msg.data, seq)
+            if ev is not None:
+                repeat = isinstance(ev.get("count"), int) and ev["count"] > 1
+                yield WatchEvent("MODIFIED" if repeat else "ADDED", ev, seq)
+    finally:
+        with contextlib.suppress(nats.errors.Error, asyncio.CancelledError):
+            await sub.unsubscribe()

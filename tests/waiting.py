@@ -26,9 +26,9 @@ async def wait_for(
         await asyncio.sleep(interval)
 
 
-async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    """``jetkube --server URL ARGS...`` in a subprocess: (exit code, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
+async def start_jetkube(url: str, *args: str) -> asyncio.subprocess.Process:
+    """``jetkube --server URL ARGS...`` started in a subprocess, its output piped."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "cli.main",
@@ -39,5 +39,10 @@ async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, 
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
+
+
+async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, str]:
+    """``jetkube --server URL ARGS...`` in a subprocess: (exit code, stdout, stderr)."""
+    proc = await start_jetkube(url, *args)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode or 0, out.decode(), err.decode()

@@ -31,7 +31,7 @@ from actors.api.limits import check_body, check_key_part
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
 from actors.runtime.informer import Informer
-from bus.events import list_events, publish_event
+from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
 from bus.store import Store
 from schemas.decode import normalize
@@ -220,8 +220,7 @@ class Api:
         self, info: ResourceInfo, ns: str | None, label_selector: str | None, field_selector: str | None
     ) -> dict[str, Any]:
         if info.plural == "events":
-            items = await list_events(self.bus, ns)
-            revision = 0
+            items, revision = await events_snapshot(self.bus, ns)
             if label_selector:
                 sel = parse_selector(label_selector)
                 items = [e for e in items if sel.matches(e["metadata"].get("labels") or {})]

@@ -14,7 +14,8 @@ The client acknowledges each chunk with an empty reply: that is the flow control
 flight) and how the api learns the client left. A chunk nobody answers (no responders once the
 client unsubscribed, or no ack within ``ACK_TIMEOUT``) ends the watch, so an abandoned watch stops
 within ``ACK_TIMEOUT`` plus a heartbeat. Each watch is one guarded task reading the store's watch.
-Secrets come out of the api's store decrypted (actors/api/encryption.py).
+Secrets come out of the api's store decrypted (actors/api/encryption.py); Events are read from their own
+stream (bus/events.py's ``watch_events``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from actors.runtime.supervisor import guarded_task
 from bus.cancelsafe import wait_for
 from bus.codec import encode
 from bus.connection import Bus
+from bus.events import watch_events
 from bus.store import WatchEvent
-from schemas.errors import BadRequest, InternalError, JetkubeError
+from schemas.errors import InternalError, JetkubeError
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 
 log = structlog.get_logger(__name__)
@@ -98,8 +100,12 @@ async def pump(
     queue: asyncio.Queue[WatchEvent | JetkubeError] = asyncio.Queue(maxsize=MAX_BATCH * 4)
 
     async def read() -> None:
+        if resource == "events":  # their own stream (bus/events.py)
+            source = watch_events(bus, namespace, start)
+        else:
+            source = store.watch(resource, namespace, start)
         try:
-            async with contextlib.aclosing(store.watch(resource, namespace, start)) as events:
+            async with contextlib.aclosing(source) as events:
                 async for event in events:
                     kept = keep(event)
                     if kept is not None:
@@ -136,10 +142,6 @@ async def pump(
 
 def start_watch(bus: Bus, store: Any, attrs: Any, payload: dict[str, Any], inbox: str) -> dict[str, Any]:
     """Start the pump for an authorized watch request; the immediate reply."""
-    if attrs.resource == "events":
-        raise BadRequest(
-            "watching events is not supported; use `get events` or subscribe to jetkube.events.>"
-        )
     ns = attrs.namespace or None
     guarded_task(f"api-watch-{inbox}", pump(bus, store, attrs.resource, ns, payload, inbox))
     return {"streaming": True}

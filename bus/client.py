@@ -28,8 +28,8 @@ from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
 from bus.store import Store, WatchEvent
+from bus.watchfilter import SelectorFilter
 from schemas.errors import ServiceUnavailable
-from schemas.labels import matches_fields, parse_field_selector, parse_selector
 
 API_PREFIX = "jetkube.api"
 NODEPODS_PREFIX = "jetkube.nodepods"
@@ -238,37 +238,15 @@ class ApiClient:
                 async for event in via_api:
                     yield event
             return
-        labels = parse_selector(label_selector) if label_selector else None
-        fields = parse_field_selector(field_selector) if field_selector else None
+        keep = SelectorFilter(label_selector, field_selector)
         store = await self._watch_store()
         rev = int(resource_version) if resource_version not in (None, "", "0", 0) else None
         ns = namespace if info.namespaced else None
-        matched: set[str] = set()
-        filtered = labels is not None or fields is not None
         async with contextlib.aclosing(store.watch(info.plural, ns, rev)) as events:
             async for event in events:
-                if event.type == "BOOKMARK" or not filtered:
-                    yield event
-                    continue
-                obj = event.object
-                meta = obj.get("metadata") or {}
-                key = f"{meta.get('namespace')}/{meta.get('name')}"
-                hit = (labels is None or labels.matches(meta.get("labels") or {})) and (
-                    fields is None or matches_fields(obj, fields)
-                )
-                if event.type == "DELETED":
-                    if key in matched or hit:
-                        matched.discard(key)
-                        yield event
-                elif hit:
-                    # An object that starts matching arrives as ADDED, as Kubernetes' watch sends it.
-                    kind = "MODIFIED" if key in matched else "ADDED"
-                    matched.add(key)
-                    yield WatchEvent(kind, obj, event.revision)
-                elif key in matched:
-                    # It stopped matching: watchers must forget it.
-                    matched.discard(key)
-                    yield WatchEvent("DELETED", obj, event.revision)
+                kept = keep(event)
+                if kept is not None:
+                    yield kept
 
     async def _watch_via_api(
         self,

@@ -33,8 +33,8 @@ from bus.codec import encode
 from bus.connection import Bus
 from bus.events import watch_events
 from bus.store import WatchEvent
+from bus.watchfilter import SelectorFilter
 from schemas.errors import InternalError, JetkubeError
-from schemas.labels import matches_fields, parse_field_selector, parse_selector
 
 log = structlog.get_logger(__name__)
 
@@ -55,39 +55,6 @@ async def _send(bus: Bus, inbox: str, chunk: dict[str, Any]) -> None:
         raise _Gone(type(err).__name__) from err
     except nats.errors.Error as err:
         raise _Gone(str(err)) from err
-
-
-class SelectorFilter:
-    """Label/field selectors over a watch, as ``ApiClient.watch`` applies them: an object that
-    starts matching arrives as ADDED, one that stops matching as DELETED."""
-
-    def __init__(self, label_selector: str | None, field_selector: str | None) -> None:
-        self.labels = parse_selector(label_selector) if label_selector else None
-        self.fields = parse_field_selector(field_selector) if field_selector else None
-        self.matched: set[str] = set()
-
-    def __call__(self, event: WatchEvent) -> WatchEvent | None:
-        if event.type == "BOOKMARK" or (self.labels is None and self.fields is None):
-            return event
-        obj = event.object
-        meta = obj.get("metadata") or {}
-        key = f"{meta.get('namespace')}/{meta.get('name')}"
-        hit = (self.labels is None or self.labels.matches(meta.get("labels") or {})) and (
-            self.fields is None or matches_fields(obj, self.fields)
-        )
-        if event.type == "DELETED":
-            if key in self.matched or hit:
-                self.matched.discard(key)
-                return event
-            return None
-        if hit:
-            kind = "MODIFIED" if key in self.matched else "ADDED"
-            self.matched.add(key)
-            return WatchEvent(kind, obj, event.revision)
-        if key in self.matched:
-            self.matched.discard(key)
-            return WatchEvent("DELETED", obj, event.revision)
-        return None
 
 
 async def pump(

@@ -46,3 +46,24 @@ async def jetkube(url: str, *args: str, timeout: float = 60) -> tuple[int, str, 
     proc = await start_jetkube(url, *args)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def line_with(proc: asyncio.subprocess.Process, text: str, timeout: float = 30.0) -> str:
+    """The next line of ``proc``'s output that contains ``text``; fails if the output ends first."""
+    assert proc.stdout is not None
+    while True:
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout)).decode()
+        assert line, f"the command ended before printing {text!r}"
+        if text in line:
+            return line
+
+
+async def lines_until(proc: asyncio.subprocess.Process, text: str, timeout: float = 30.0) -> list[str]:
+    """Every line of ``proc``'s output up to and including the first that contains ``text``."""
+    assert proc.stdout is not None
+    out: list[str] = []
+    while not out or text not in out[-1]:
+        line = (await asyncio.wait_for(proc.stdout.readline(), timeout)).decode()
+        assert line, f"the command ended before printing {text!r}; it printed {out}"
+        out.append(line)
+    return out

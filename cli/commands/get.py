@@ -79,25 +79,30 @@ def get(
         groups: list[Group] = []
         named = any(t.names for t in targets)
         revision = None
-        if not watch_only:
-            for target in targets:
-                ns = scope(target, opts.namespace, all_namespaces)
-                group = Group(target.info)
-                if target.names:
-                    for name in target.names:
-                        try:
-                            group.items.append(await api.get(target.info.plural, name, ns))
-                        except NotFound as err:
-                            if not ignore_not_found:
-                                typer.echo(err.cli_line(), err=True)
-                                code = 1
-                else:
-                    listing = await api.list(
-                        target.info.plural, ns, label_selector=selector, field_selector=field_selector
-                    )
-                    revision = (listing.get("metadata") or {}).get("resourceVersion")
-                    group.items = sort_items(listing.get("items") or [])
-                groups.append(group)
+        # --watch-only reads too, as kubectl does: for the revision its watch starts after
+        for target in targets:
+            ns = scope(target, opts.namespace, all_namespaces)
+            group = Group(target.info)
+            if target.names:
+                for name in target.names:
+                    try:
+                        obj = await api.get(target.info.plural, name, ns)
+                    except NotFound as err:
+                        if not ignore_not_found and not watch_only:
+                            typer.echo(err.cli_line(), err=True)
+                            code = 1
+                        continue
+                    group.items.append(obj)
+                    revision = (obj.get("metadata") or {}).get("resourceVersion")
+            else:
+                listing = await api.list(
+                    target.info.plural, ns, label_selector=selector, field_selector=field_selector
+                )
+                revision = (listing.get("metadata") or {}).get("resourceVersion")
+                group.items = sort_items(listing.get("items") or [])
+            groups.append(group)
+        if watch_only:
+            groups = []
         objects = [o for g in groups for o in g.items]
         single = sum(len(t.names) for t in targets) == 1 and len(objects) == 1
         col_widths = print_groups(groups, spec, table, single)

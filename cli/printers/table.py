@@ -24,7 +24,7 @@ def format_row(row: Sequence[str], col_widths: Sequence[int]) -> str:
             cells.append(cell)
         else:
             width = col_widths[i] if i < len(col_widths) else len(cell)
-            cells.append(cell.ljust(width + PADDING))
+            cells.append(cell.ljust(width) + " " * PADDING)  # a longer cell still gets its gap
     return "".join(cells).rstrip()
 
 

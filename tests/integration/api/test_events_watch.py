@@ -10,7 +10,7 @@ import pytest
 
 from bus.client import ApiClient
 from bus.events import EventRecorder
-from tests.waiting import jetkube, start_jetkube
+from tests.waiting import jetkube, line_with, start_jetkube
 
 
 def involved(name: str) -> dict[str, Any]:
@@ -93,21 +93,12 @@ async def test_the_cli_prints_a_row_per_event_as_it_comes(
 ) -> None:
     await record(recorder, "a", "Pinged", "first")
     proc = await start_jetkube(nats_url, "get", "events", "-w")
-    assert proc.stdout is not None
     try:
-
-        async def line_with(text: str) -> str:
-            while True:
-                line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-                assert line, f"`get events -w` ended before printing {text!r}"
-                if text in line:
-                    return line
-
-        header = await line_with("REASON")
+        header = await line_with(proc, "REASON")
         assert header.split()[:5] == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT"]
-        assert "first" in await line_with("Pinged")
+        assert "first" in await line_with(proc, "Pinged")
         await record(recorder, "b", "Poked", "second")
-        assert "pod/b" in await line_with("Poked")
+        assert "pod/b" in await line_with(proc, "Poked")
     finally:
         proc.terminate()
         await proc.wait()

@@ -65,6 +65,7 @@ from actors.scheduler.binding import (
     unschedulable_pod,
 )
 from actors.scheduler.decide import Scheduler
+from actors.scheduler.messages import POD_AFFINITY
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
@@ -121,6 +122,7 @@ class SchedulerActor:
         self.queue = SchedulingQueue(move_interval=move_interval, flush_interval=flush_interval)
         self.stats: Counter[str] = Counter()
         self._reported: dict[str, str] = {}  # pod key -> last FailedScheduling message
+        self._awaiting_pods: set[str] = set()  # unschedulable for want of pods to be near (podAffinity)
         self._slots = asyncio.Semaphore(max_inflight)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._events: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(maxsize=EVENT_BACKLOG)
@@ -143,6 +145,8 @@ class SchedulerActor:
     def _pod_changed(self, old: Obj | None, pod: Obj) -> None:
         key = pod_key(pod)
         if is_bound(pod):
+            if self._awaiting_pods and (old is None or not is_bound(old)):
+                self._retry_awaiting()  # a pod placed: one that wants to be near it may fit now
             self.cache.add_pod(pod)  # accounts, confirms an assumption, or releases a finished pod
             self.queue.remove(key)
             self._reported.pop(key, None)
@@ -155,6 +159,14 @@ class SchedulerActor:
         if key in self.queue.unschedulable and old is not None and not _may_help(old, pod):
             return  # e.g. our own Unschedulable status write
         self.queue.add(key)
+
+    def _retry_awaiting(self) -> None:
+        """Back to the active queue: the pods that failed only for want of pods to be near
+        (kube-scheduler requeues them on an assigned pod's add, as its InterPodAffinity asks)."""
+        for key in self._awaiting_pods:
+            if key in self.queue.unschedulable:
+                self.queue.add(key)
+        self._awaiting_pods.clear()
 
     def _pod_deleted(self, pod: Obj) -> None:
         key = pod_key(pod)
@@ -223,6 +235,8 @@ class SchedulerActor:
             else:
                 message = decision.message
                 self.queue.mark_unschedulable(key, message)
+                if POD_AFFINITY in message:
+                    self._awaiting_pods.add(key)
                 failed.append((pod, message))
         if binds or failed:
             SCHEDULE_BATCH.observe(time.perf_counter() - started)

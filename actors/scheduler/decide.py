@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from actors.scheduler.filters import failure_reasons, feasible, feasible_at
+from actors.scheduler.interpod import interpod_ok
 from actors.scheduler.messages import fit_error_message
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo, pod_info
@@ -81,6 +82,9 @@ class Scheduler:
             return Decision(None, Counter(), 0)
         info = pod if isinstance(pod, PodInfo) else pod_info(pod)
         totals = self._totals(info)
+        allowed = interpod_ok(self.cache, info)  # depends on where pods are: never in the class vectors
+        if allowed is not None:
+            totals = np.where(allowed, totals, _INFEASIBLE)
         best = totals.max() if len(totals) else _INFEASIBLE
         if best < 0:
             return Decision(None, failure_reasons(self.cache, info), self.cache.num_nodes)

@@ -14,6 +14,7 @@ from collections import Counter
 import numpy as np
 
 from actors.scheduler import messages
+from actors.scheduler.interpod import interpod_failures
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo
 from actors.scheduler.selectors import Index
@@ -95,6 +96,11 @@ def failure_reasons(cache: NodeCache, info: PodInfo) -> Counter[str]:
     ):
         if bad_nodes is not None and (count := int(bad_nodes.sum())):
             reasons[reason] += count
+            remaining = remaining & ~bad_nodes
+    interpod = interpod_failures(cache, info)  # the last filter, as InterPodAffinity runs after these
+    if interpod is not None:
+        for bad_nodes, reason in zip(interpod, messages.INTERPOD, strict=True):
+            charge(remaining & bad_nodes, reason)
     return reasons
 
 

@@ -17,6 +17,10 @@ TOO_MANY_PODS = "Too many pods"
 INSUFFICIENT_CPU = "Insufficient cpu"
 INSUFFICIENT_MEMORY = "Insufficient memory"
 NO_NODES = "no nodes available to schedule pods"
+EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
+POD_AFFINITY = "node(s) didn't match pod affinity rules"
+POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
+INTERPOD = (POD_AFFINITY, POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY)  # interpod_failures' order
 
 
 def fit_error_message(num_nodes: int, reasons: Counter[str]) -> str:

@@ -102,6 +102,8 @@ class NodeCache:
         self.fields = LabelColumns(capacity)  # metadata.name, for matchFields
         self.taints = TaintSets()
         self.pods: dict[str, PodRecord] = {}
+        self.pods_by_namespace: dict[str, dict[str, PodRecord]] = {}  # for inter-pod affinity
+        self.anti_affinity_pods: dict[str, PodRecord] = {}  # placed pods with anti-affinity terms
         self.ports: dict[tuple[str, int], dict[int, Counter[str]]] = {}
         self.owners: dict[str, np.ndarray] = {}
         self._owner_totals: Counter[str] = Counter()
@@ -294,13 +296,30 @@ class NodeCache:
         idx = self.index.get(name)
         return set(self._node_pods[idx]) if idx is not None else set()
 
+    def node_label(self, idx: int, key: str) -> str | None:
+        """A present node's label ``key`` (None: absent, or no node in the slot)."""
+        state = self._node_state[idx]
+        if state is None or not self.present[idx]:
+            return None
+        value = state[0].get(key)
+        return None if value is None else str(value)
+
     def _account(self, info: PodInfo, idx: int, *, assumed: bool) -> None:
-        self.pods[info.key] = PodRecord(info, idx, assumed)
+        rec = self.pods[info.key] = PodRecord(info, idx, assumed)
+        self.pods_by_namespace.setdefault(info.namespace, {})[info.key] = rec
+        if info.terms is not None and info.terms.anti:
+            self.anti_affinity_pods[info.key] = rec
         self._node_pods[idx].add(info.key)
         self._add_usage(info, idx, 1.0)
 
     def _unaccount(self, rec: PodRecord) -> None:
         del self.pods[rec.info.key]
+        in_namespace = self.pods_by_namespace.get(rec.info.namespace)
+        if in_namespace is not None:
+            in_namespace.pop(rec.info.key, None)
+            if not in_namespace:
+                del self.pods_by_namespace[rec.info.namespace]
+        self.anti_affinity_pods.pop(rec.info.key, None)
         idx = rec.idx
         self._node_pods[idx].discard(rec.info.key)
         self._add_usage(rec.info, idx, -1.0)

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from actors.scheduler.interpod import InterPodTerms, pod_terms
 from actors.scheduler.selectors import Expr, RequiredSig, Term, freeze_term
 from schemas import quantity
 
@@ -45,6 +46,13 @@ class PodInfo:
     required: RequiredSig | None  # nodeSelector + required node affinity; None = any node
     tolerations: tuple[Toleration, ...]
     preferred: tuple[tuple[int, Term], ...]  # (weight, term)
+    namespace: str = "default"
+    labels: tuple[tuple[str, str], ...] = ()
+    terms: InterPodTerms | None = None  # required inter-pod (anti-)affinity
+
+    @property
+    def labels_map(self) -> dict[str, str]:
+        return dict(self.labels)
 
     @property
     def class_key(self) -> tuple[Any, ...]:
@@ -215,6 +223,7 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
     spec = pod.get("spec") or {}
     cpu, mem, nz_cpu, nz_mem = pod_requests(spec)
     affinity = node_affinity(pod)
+    namespace = str(meta.get("namespace") or "default")
     return PodInfo(
         key=pod_key(pod),
         cpu=cpu,
@@ -226,4 +235,7 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
         required=_required(spec, affinity) if (spec.get("nodeSelector") or affinity) else None,
         tolerations=_tolerations(spec),
         preferred=_preferred(affinity) if affinity else (),
+        namespace=namespace,
+        labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
+        terms=pod_terms(spec, namespace) if spec.get("affinity") else None,
     )

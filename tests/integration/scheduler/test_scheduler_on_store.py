@@ -188,3 +188,63 @@ async def test_pods_pending_before_the_scheduler_starts_are_scheduled(bus: Bus, 
         assert not got["theirs"]["spec"].get("nodeName") and not got["deleting"]["spec"].get("nodeName")
         assert got["placed"]["spec"]["nodeName"] == "b"
         assert scheduled_condition(got["theirs"]) is None and scheduled_condition(got["deleting"]) is None
+
+
+def with_labels(
+    p: dict[str, Any], labels: dict[str, str], affinity: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    p["metadata"]["labels"] = labels
+    if affinity:
+        p["spec"]["affinity"] = affinity
+    return p
+
+
+def pod_term(kind: str, labels: dict[str, str]) -> dict[str, Any]:
+    terms = [{"labelSelector": {"matchLabels": labels}, "topologyKey": "kubernetes.io/hostname"}]
+    return {kind: {"requiredDuringSchedulingIgnoredDuringExecution": terms}}
+
+
+async def test_pod_anti_affinity_spreads_replicas_and_pod_affinity_waits_for_its_pod(
+    bus: Bus, store: Store, scheduler: SharedInformers
+) -> None:
+    for name in ("n1", "n2"):
+        await store.create("nodes", node(name, labels={"kubernetes.io/hostname": name}))
+    web = {"app": "web"}
+    for i in range(3):
+        await store.create("pods", with_labels(pod(f"web-{i}"), web, pod_term("podAntiAffinity", web)))
+    # wants to be on the node of a cache pod, of which there is none yet
+    await store.create(
+        "pods", with_labels(pod("sidecar"), {"app": "side"}, pod_term("podAffinity", {"app": "cache"}))
+    )
+
+    async def settled() -> dict[str, Any] | None:
+        got = await pods_by_name(store)
+        bound = [n for n in ("web-0", "web-1", "web-2") if got[n]["spec"].get("nodeName")]
+        waiting = [
+            n
+            for n in ("web-0", "web-1", "web-2", "sidecar")
+            if (scheduled_condition(got[n]) or {}).get("status") == "False"
+        ]
+        return got if len(bound) == 2 and len(waiting) == 2 else None
+
+    got = await until(settled, what="two replicas bound, one replica and the sidecar unschedulable")
+    nodes = sorted(
+        got[n]["spec"]["nodeName"] for n in ("web-0", "web-1", "web-2") if got[n]["spec"].get("nodeName")
+    )
+    assert nodes == ["n1", "n2"]
+    left = next(n for n in ("web-0", "web-1", "web-2") if not got[n]["spec"].get("nodeName"))
+    assert scheduled_condition(got[left])["message"] == (
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules."
+    )
+    assert scheduled_condition(got["sidecar"])["message"] == (
+        "0/2 nodes are available: 2 node(s) didn't match pod affinity rules."
+    )
+
+    await store.create(
+        "pods", with_labels(pod("cache", nodeSelector={"kubernetes.io/hostname": "n2"}), {"app": "cache"})
+    )
+
+    async def sidecar_bound() -> str | None:
+        return (await pods_by_name(store))["sidecar"]["spec"].get("nodeName")
+
+    assert await until(sidecar_bound, what="the sidecar bound once its cache pod is placed") == "n2"

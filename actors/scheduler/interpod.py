@@ -1,0 +1,173 @@
+"""Required inter-pod affinity and anti-affinity: kube-scheduler's InterPodAffinity filter. No I/O.
+
+A pod's ``spec.affinity.podAffinity`` / ``podAntiAffinity`` ``requiredDuringScheduling...`` terms
+each name pods (a label selector, in the pod's own namespace, the listed ``namespaces``, or every
+namespace for an empty ``namespaceSelector``) and a ``topologyKey``: nodes with equal values of that
+node label are one domain. A node passes, as in kube-scheduler (whose order of checks decides the
+reason a node is counted under), when
+
+- it has every affinity term's topology key and, per term, a pod in its domain that matches all the
+  terms, unless no pod matches anywhere and the new pod matches its own terms: the first of a group
+  that wants to be together ("didn't match pod affinity rules");
+- no matching pod is in its domain for any of the new pod's anti-affinity terms; a node without
+  the key is not in any domain ("didn't match pod anti-affinity rules");
+- no pod already placed (bound or assumed) has an anti-affinity term that matches the new pod and
+  a node of the node's domain for that term's key ("didn't satisfy existing pods anti-affinity
+  rules").
+
+Preferred terms (scoring) are not used. A ``namespaceSelector`` other than ``{}`` would need the
+namespaces' labels, which the scheduler does not follow: such a term counts its listed namespaces
+only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from schemas.labels import Selector, selector_from_dict
+
+if TYPE_CHECKING:
+    from actors.scheduler.nodeinfo import NodeCache
+    from actors.scheduler.podinfo import PodInfo
+
+REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+
+
+@dataclass(frozen=True, slots=True)
+class PodTerm:
+    selector: Selector
+    namespaces: frozenset[str] | None  # None: every namespace
+    topology_key: str
+
+    def matches(self, namespace: str, labels: dict[str, str]) -> bool:
+        return (self.namespaces is None or namespace in self.namespaces) and self.selector.matches(labels)
+
+
+@dataclass(frozen=True, slots=True)
+class InterPodTerms:
+    affinity: tuple[PodTerm, ...]
+    anti: tuple[PodTerm, ...]
+
+
+def _terms(items: Any, namespace: str) -> tuple[PodTerm, ...]:
+    out = []
+    for term in items or ():
+        if not isinstance(term, dict) or not term.get("topologyKey"):
+            continue
+        listed = frozenset(str(n) for n in term.get("namespaces") or ())
+        ns_selector = term.get("namespaceSelector")
+        if (
+            ns_selector is not None
+            and not ns_selector.get("matchLabels")
+            and not ns_selector.get("matchExpressions")
+        ):
+            namespaces: frozenset[str] | None = None  # {}: every namespace
+        else:
+            namespaces = listed or frozenset((namespace,))
+        try:
+            selector = selector_from_dict(term.get("labelSelector"))
+        except Exception:  # validated at admission; a bad one matches nothing
+            selector = selector_from_dict(None)
+        out.append(PodTerm(selector, namespaces, str(term["topologyKey"])))
+    return tuple(out)
+
+
+def pod_terms(spec: dict[str, Any], namespace: str) -> InterPodTerms | None:
+    """The pod's required inter-pod terms; None when it has none (the fast path)."""
+    affinity = spec.get("affinity") or {}
+    aff = _terms(((affinity.get("podAffinity") or {}).get(REQUIRED)), namespace)
+    anti = _terms(((affinity.get("podAntiAffinity") or {}).get(REQUIRED)), namespace)
+    if not aff and not anti:
+        return None
+    return InterPodTerms(aff, anti)
+
+
+def _matching(cache: NodeCache, terms: tuple[PodTerm, ...]) -> list[int]:
+    """The slots of the placed pods that match every one of ``terms``."""
+    first = terms[0]
+    slots = []
+    for namespace in list(cache.pods_by_namespace) if first.namespaces is None else first.namespaces:
+        for rec in (cache.pods_by_namespace.get(namespace) or {}).values():
+            labels = rec.info.labels_map
+            if all(t.matches(namespace, labels) for t in terms):
+                slots.append(rec.idx)
+    return slots
+
+
+def _domains(cache: NodeCache, key: str, slots: list[int]) -> set[str]:
+    """The values of node label ``key`` on ``slots`` (nodes without it are in no domain)."""
+    return {v for idx in slots if (v := cache.node_label(idx, key)) is not None}
+
+
+def _in_domains(cache: NodeCache, key: str, values: set[str]) -> np.ndarray:
+    """Slots whose node label ``key`` is one of ``values``."""
+    mask = np.zeros(cache.capacity, dtype=bool)
+    if values:
+        for idx in cache.index.values():
+            if cache.node_label(idx, key) in values:
+                mask[idx] = True
+    return mask
+
+
+def _having(cache: NodeCache, key: str) -> np.ndarray:
+    mask = np.zeros(cache.capacity, dtype=bool)
+    for idx in cache.index.values():
+        if cache.node_label(idx, key) is not None:
+            mask[idx] = True
+    return mask
+
+
+def interpod_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(affinity, anti-affinity, existing pods' anti-affinity): the slots each rule refuses, in the
+    order kube-scheduler checks them, or None when no rule concerns this pod: it has no terms and
+    no placed pod's anti-affinity matches it."""
+    if info.terms is None and not cache.anti_affinity_pods:
+        return None  # the common case, at no cost
+    labels = info.labels_map
+    existing = [
+        (term, rec)
+        for rec in cache.anti_affinity_pods.values()
+        if rec.info.key != info.key
+        for term in rec.info.terms.anti  # type: ignore[union-attr]
+        if term.matches(info.namespace, labels)
+    ]
+    terms = info.terms
+    if terms is None and not existing:
+        return None
+    bad_existing = np.zeros(cache.capacity, dtype=bool)
+    for term, rec in existing:
+        value = cache.node_label(rec.idx, term.topology_key)
+        if value is not None:
+            bad_existing |= _in_domains(cache, term.topology_key, {value})
+    bad_affinity = np.zeros(cache.capacity, dtype=bool)
+    bad_anti = np.zeros(cache.capacity, dtype=bool)
+    if terms is not None:
+        if terms.affinity:
+            # as kube-scheduler counts them: a placed pod counts for the terms if it matches them all
+            slots = _matching(cache, terms.affinity)
+            domains = [_domains(cache, term.topology_key, slots) for term in terms.affinity]
+            own = all(t.matches(info.namespace, labels) for t in terms.affinity)
+            first_of_group = own and not any(domains)
+            ok = np.ones(cache.capacity, dtype=bool)
+            for term, values in zip(terms.affinity, domains, strict=True):
+                ok &= _having(cache, term.topology_key)
+                if not first_of_group:
+                    ok &= _in_domains(cache, term.topology_key, values)
+            bad_affinity = ~ok
+        for term in terms.anti:
+            slots = _matching(cache, (term,))
+            bad_anti |= _in_domains(cache, term.topology_key, _domains(cache, term.topology_key, slots))
+    return bad_affinity, bad_anti, bad_existing
+
+
+def interpod_ok(cache: NodeCache, info: PodInfo) -> np.ndarray | None:
+    """The slots every inter-pod rule allows, or None when no rule concerns this pod."""
+    failures = interpod_failures(cache, info)
+    if failures is None:
+        return None
+    bad_affinity, bad_anti, bad_existing = failures
+    ok: np.ndarray = ~(bad_affinity | bad_anti | bad_existing)
+    return ok

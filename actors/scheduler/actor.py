@@ -65,7 +65,7 @@ from actors.scheduler.binding import (
     unschedulable_pod,
 )
 from actors.scheduler.decide import Scheduler
-from actors.scheduler.messages import POD_AFFINITY
+from actors.scheduler.messages import POD_AFFINITY, SPREAD_SKEW
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
@@ -122,7 +122,8 @@ class SchedulerActor:
         self.queue = SchedulingQueue(move_interval=move_interval, flush_interval=flush_interval)
         self.stats: Counter[str] = Counter()
         self._reported: dict[str, str] = {}  # pod key -> last FailedScheduling message
-        self._awaiting_pods: set[str] = set()  # unschedulable for want of pods to be near (podAffinity)
+        # unschedulable until pods are placed elsewhere: podAffinity, topology spread skew
+        self._awaiting_pods: set[str] = set()
         self._slots = asyncio.Semaphore(max_inflight)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._events: asyncio.Queue[tuple[Obj, str, str, str]] = asyncio.Queue(maxsize=EVENT_BACKLOG)
@@ -161,8 +162,8 @@ class SchedulerActor:
         self.queue.add(key)
 
     def _retry_awaiting(self) -> None:
-        """Back to the active queue: the pods that failed only for want of pods to be near
-        (kube-scheduler requeues them on an assigned pod's add, as its InterPodAffinity asks)."""
+        """Back to the active queue: the pods that failed for want of pods placed elsewhere (near
+        them, or in other domains), as kube-scheduler requeues them on an assigned pod's add."""
         for key in self._awaiting_pods:
             if key in self.queue.unschedulable:
                 self.queue.add(key)
@@ -235,7 +236,7 @@ class SchedulerActor:
             else:
                 message = decision.message
                 self.queue.mark_unschedulable(key, message)
-                if POD_AFFINITY in message:
+                if POD_AFFINITY in message or SPREAD_SKEW in message:
                     self._awaiting_pods.add(key)
                 failed.append((pod, message))
         if binds or failed:

@@ -33,6 +33,7 @@ from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo, pod_info
 from actors.scheduler.scores import DEFAULT_WEIGHTS, Weights, score, score_at
 from actors.scheduler.selectors import Index
+from actors.scheduler.spread import spread_failures
 
 _MAX_CLASSES = 128
 _INFEASIBLE = -1.0
@@ -60,6 +61,18 @@ class _ClassVector:
     totals: np.ndarray
 
 
+def placement_ok(cache: NodeCache, info: PodInfo) -> np.ndarray | None:
+    """The slots the rules about other pods allow (topology spread, inter-pod affinity); None when
+    none concerns this pod, the common case."""
+    allowed = interpod_ok(cache, info)
+    spread = spread_failures(cache, info)
+    if spread is not None:
+        missing, skewed = spread
+        ok = ~(missing | skewed)
+        allowed = ok if allowed is None else allowed & ok
+    return allowed
+
+
 class Scheduler:
     """Decides pods against a :class:`NodeCache`."""
 
@@ -82,7 +95,7 @@ class Scheduler:
             return Decision(None, Counter(), 0)
         info = pod if isinstance(pod, PodInfo) else pod_info(pod)
         totals = self._totals(info)
-        allowed = interpod_ok(self.cache, info)  # depends on where pods are: never in the class vectors
+        allowed = placement_ok(self.cache, info)  # depends on where pods are: not in the class vectors
         if allowed is not None:
             totals = np.where(allowed, totals, _INFEASIBLE)
         best = totals.max() if len(totals) else _INFEASIBLE

@@ -18,6 +18,7 @@ from actors.scheduler.interpod import interpod_failures
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo
 from actors.scheduler.selectors import Index
+from actors.scheduler.spread import spread_failures
 from actors.scheduler.taints import tolerates_unschedulable
 
 
@@ -97,7 +98,11 @@ def failure_reasons(cache: NodeCache, info: PodInfo) -> Counter[str]:
         if bad_nodes is not None and (count := int(bad_nodes.sum())):
             reasons[reason] += count
             remaining = remaining & ~bad_nodes
-    interpod = interpod_failures(cache, info)  # the last filter, as InterPodAffinity runs after these
+    spread = spread_failures(cache, info)  # PodTopologySpread, then InterPodAffinity: the last filters
+    if spread is not None:
+        for bad_nodes, reason in zip(spread, messages.SPREAD, strict=True):
+            charge(remaining & bad_nodes, reason)
+    interpod = interpod_failures(cache, info)
     if interpod is not None:
         for bad_nodes, reason in zip(interpod, messages.INTERPOD, strict=True):
             charge(remaining & bad_nodes, reason)

@@ -21,6 +21,9 @@ EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rul
 POD_AFFINITY = "node(s) didn't match pod affinity rules"
 POD_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
 INTERPOD = (POD_AFFINITY, POD_ANTI_AFFINITY, EXISTING_ANTI_AFFINITY)  # interpod_failures' order
+SPREAD_MISSING_LABEL = "node(s) didn't match pod topology spread constraints (missing required label)"
+SPREAD_SKEW = "node(s) didn't match pod topology spread constraints"
+SPREAD = (SPREAD_MISSING_LABEL, SPREAD_SKEW)  # spread_failures' order
 
 
 def fit_error_message(num_nodes: int, reasons: Counter[str]) -> str:

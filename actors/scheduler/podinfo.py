@@ -19,6 +19,7 @@ from typing import Any
 
 from actors.scheduler.interpod import InterPodTerms, pod_terms
 from actors.scheduler.selectors import Expr, RequiredSig, Term, freeze_term
+from actors.scheduler.spread import SpreadConstraint, spread_constraints
 from schemas import quantity
 
 try:  # the schemas helper, when present
@@ -49,6 +50,7 @@ class PodInfo:
     namespace: str = "default"
     labels: tuple[tuple[str, str], ...] = ()
     terms: InterPodTerms | None = None  # required inter-pod (anti-)affinity
+    spread: tuple[SpreadConstraint, ...] = ()  # topology spread constraints that must hold
 
     @property
     def labels_map(self) -> dict[str, str]:
@@ -238,4 +240,5 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
         namespace=namespace,
         labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
         terms=pod_terms(spec, namespace) if spec.get("affinity") else None,
+        spread=spread_constraints(spec) if spec.get("topologySpreadConstraints") else (),
     )

@@ -248,3 +248,32 @@ async def test_pod_anti_affinity_spreads_replicas_and_pod_affinity_waits_for_its
         return (await pods_by_name(store))["sidecar"]["spec"].get("nodeName")
 
     assert await until(sidecar_bound, what="the sidecar bound once its cache pod is placed") == "n2"
+
+
+async def test_topology_spread_balances_one_batch_over_the_nodes(
+    bus: Bus, store: Store, scheduler: SharedInformers
+) -> None:
+    # n1 is much the emptiest: scoring alone (least allocated) would put every pod there
+    for name, cpu, memory in (("n1", "64", "256Gi"), ("n2", "2", "4Gi"), ("n3", "2", "4Gi")):
+        await store.create(
+            "nodes", node(name, cpu=cpu, memory=memory, labels={"kubernetes.io/hostname": name})
+        )
+    constraint = {
+        "maxSkew": 1,
+        "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": {"matchLabels": {"app": "api"}},
+    }
+    names = [f"api-{i}" for i in range(6)]
+    for name in names:  # created at once: decided in one batch, each seeing the ones assumed before it
+        await store.create(
+            "pods", with_labels(pod(name, topologySpreadConstraints=[constraint]), {"app": "api"})
+        )
+
+    async def all_bound() -> dict[str, Any] | None:
+        got = await pods_by_name(store)
+        return got if all(got[n]["spec"].get("nodeName") for n in names) else None
+
+    got = await until(all_bound, what="six pods spread over three nodes")
+    placed = [got[n]["spec"]["nodeName"] for n in names]
+    assert sorted(placed.count(n) for n in ("n1", "n2", "n3")) == [2, 2, 2]

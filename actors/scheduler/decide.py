@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from actors.scheduler.filters import failure_reasons, feasible, feasible_at
-from actors.scheduler.interpod import interpod_ok
+from actors.scheduler.interpod import interpod_ok, interpod_scores
 from actors.scheduler.messages import fit_error_message
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo, pod_info
@@ -98,6 +98,9 @@ class Scheduler:
         allowed = placement_ok(self.cache, info)  # depends on where pods are: not in the class vectors
         if allowed is not None:
             totals = np.where(allowed, totals, _INFEASIBLE)
+        bonus = interpod_scores(self.cache, info)
+        if bonus is not None:
+            totals = np.where(totals >= 0, totals + bonus, totals)
         best = totals.max() if len(totals) else _INFEASIBLE
         if best < 0:
             return Decision(None, failure_reasons(self.cache, info), self.cache.num_nodes)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from schemas.errors import BadRequest
 from schemas.labels import Selector, selector_from_dict
 
 if TYPE_CHECKING:
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from actors.scheduler.podinfo import PodInfo
 
 REQUIRED = "requiredDuringSchedulingIgnoredDuringExecution"
+PREFERRED = "preferredDuringSchedulingIgnoredDuringExecution"
+HARD_POD_AFFINITY_WEIGHT = 1  # kube-scheduler's hardPodAffinityWeight: placed pods' required terms
+SCORE_WEIGHT = 2  # the InterPodAffinity score plugin's weight in kube-scheduler's default profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,17 @@ class PodTerm:
 class InterPodTerms:
     affinity: tuple[PodTerm, ...]
     anti: tuple[PodTerm, ...]
+    preferred_affinity: tuple[tuple[int, PodTerm], ...] = ()  # (weight, term)
+    preferred_anti: tuple[tuple[int, PodTerm], ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return bool(self.affinity or self.anti)
+
+    @property
+    def scores(self) -> bool:
+        """Whether placing this pod changes other pods' scores (kube-scheduler's symmetric terms)."""
+        return bool(self.affinity or self.preferred_affinity or self.preferred_anti)
 
 
 def _terms(items: Any, namespace: str) -> tuple[PodTerm, ...]:
@@ -69,20 +84,38 @@ def _terms(items: Any, namespace: str) -> tuple[PodTerm, ...]:
             namespaces = listed or frozenset((namespace,))
         try:
             selector = selector_from_dict(term.get("labelSelector"))
-        except Exception:  # validated at admission; a bad one matches nothing
+        except BadRequest:  # validated at admission; a bad one matches nothing
             selector = selector_from_dict(None)
         out.append(PodTerm(selector, namespaces, str(term["topologyKey"])))
     return tuple(out)
 
 
+def _weighted(items: Any, namespace: str) -> tuple[tuple[int, PodTerm], ...]:
+    out = []
+    for item in items or ():
+        if not isinstance(item, dict):
+            continue
+        terms = _terms([item.get("podAffinityTerm")], namespace)
+        weight = item.get("weight")
+        if terms and isinstance(weight, int) and weight > 0:
+            out.append((weight, terms[0]))
+    return tuple(out)
+
+
 def pod_terms(spec: dict[str, Any], namespace: str) -> InterPodTerms | None:
-    """The pod's required inter-pod terms; None when it has none (the fast path)."""
+    """The pod's inter-pod terms; None when it has none (the fast path)."""
     affinity = spec.get("affinity") or {}
-    aff = _terms(((affinity.get("podAffinity") or {}).get(REQUIRED)), namespace)
-    anti = _terms(((affinity.get("podAntiAffinity") or {}).get(REQUIRED)), namespace)
-    if not aff and not anti:
+    together = affinity.get("podAffinity") or {}
+    apart = affinity.get("podAntiAffinity") or {}
+    terms = InterPodTerms(
+        _terms(together.get(REQUIRED), namespace),
+        _terms(apart.get(REQUIRED), namespace),
+        _weighted(together.get(PREFERRED), namespace),
+        _weighted(apart.get(PREFERRED), namespace),
+    )
+    if not (terms.required or terms.preferred_affinity or terms.preferred_anti):
         return None
-    return InterPodTerms(aff, anti)
+    return terms
 
 
 def _matching(cache: NodeCache, terms: tuple[PodTerm, ...]) -> list[int]:
@@ -124,7 +157,7 @@ def interpod_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.n
     """(affinity, anti-affinity, existing pods' anti-affinity): the slots each rule refuses, in the
     order kube-scheduler checks them, or None when no rule concerns this pod: it has no terms and
     no placed pod's anti-affinity matches it."""
-    if info.terms is None and not cache.anti_affinity_pods:
+    if (info.terms is None or not info.terms.required) and not cache.anti_affinity_pods:
         return None  # the common case, at no cost
     labels = info.labels_map
     existing = [
@@ -134,7 +167,7 @@ def interpod_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.n
         for term in rec.info.terms.anti  # type: ignore[union-attr]
         if term.matches(info.namespace, labels)
     ]
-    terms = info.terms
+    terms = info.terms if info.terms is not None and info.terms.required else None
     if terms is None and not existing:
         return None
     bad_existing = np.zeros(cache.capacity, dtype=bool)
@@ -171,3 +204,54 @@ def interpod_ok(cache: NodeCache, info: PodInfo) -> np.ndarray | None:
     bad_affinity, bad_anti, bad_existing = failures
     ok: np.ndarray = ~(bad_affinity | bad_anti | bad_existing)
     return ok
+
+
+def interpod_scores(cache: NodeCache, info: PodInfo) -> np.ndarray | None:
+    """kube-scheduler's InterPodAffinity score, 0-100 over the nodes times its weight; None when no
+    term is in play (then it adds the same to every node).
+
+    Per domain: the new pod's preferred affinity terms add their weight for each placed pod they
+    match there, its preferred anti-affinity terms take it away; placed pods' own terms that match
+    the new pod count too (their preferred ones by weight, their required affinity by
+    ``HARD_POD_AFFINITY_WEIGHT``). A node scores the sum over its domains, normalised between the
+    lowest and the highest node."""
+    terms = info.terms
+    mine = () if terms is None else terms.preferred_affinity + tuple((-w, t) for w, t in terms.preferred_anti)
+    if not mine and not cache.scoring_pods:
+        return None
+    topo: dict[tuple[str, str], float] = {}
+
+    def add(key: str, idx: int, weight: float) -> None:
+        value = cache.node_label(idx, key)
+        if value is not None:
+            topo[(key, value)] = topo.get((key, value), 0.0) + weight
+
+    for weight, term in mine:
+        for idx in _matching(cache, (term,)):
+            add(term.topology_key, idx, weight)
+    labels = info.labels_map
+    for rec in cache.scoring_pods.values():
+        theirs = rec.info.terms
+        if theirs is None or rec.info.key == info.key:
+            continue
+        for term in theirs.affinity:
+            if term.matches(info.namespace, labels):
+                add(term.topology_key, rec.idx, HARD_POD_AFFINITY_WEIGHT)
+        for weight, term in theirs.preferred_affinity:
+            if term.matches(info.namespace, labels):
+                add(term.topology_key, rec.idx, weight)
+        for weight, term in theirs.preferred_anti:
+            if term.matches(info.namespace, labels):
+                add(term.topology_key, rec.idx, -weight)
+    if not any(topo.values()):
+        return None
+    raw = np.zeros(cache.capacity, dtype=np.float64)
+    for (key, value), score in topo.items():
+        if score:
+            raw += score * _in_domains(cache, key, {value})
+    present = raw[cache.present]
+    low, high = float(present.min()), float(present.max())
+    if high == low:
+        return None
+    scores: np.ndarray = np.floor((raw - low) * 100.0 / (high - low)) * SCORE_WEIGHT
+    return scores

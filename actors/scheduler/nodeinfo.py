@@ -104,6 +104,7 @@ class NodeCache:
         self.pods: dict[str, PodRecord] = {}
         self.pods_by_namespace: dict[str, dict[str, PodRecord]] = {}  # for inter-pod affinity
         self.anti_affinity_pods: dict[str, PodRecord] = {}  # placed pods with anti-affinity terms
+        self.scoring_pods: dict[str, PodRecord] = {}  # placed pods whose terms score others
         self.ports: dict[tuple[str, int], dict[int, Counter[str]]] = {}
         self.owners: dict[str, np.ndarray] = {}
         self._owner_totals: Counter[str] = Counter()
@@ -307,8 +308,11 @@ class NodeCache:
     def _account(self, info: PodInfo, idx: int, *, assumed: bool) -> None:
         rec = self.pods[info.key] = PodRecord(info, idx, assumed)
         self.pods_by_namespace.setdefault(info.namespace, {})[info.key] = rec
-        if info.terms is not None and info.terms.anti:
-            self.anti_affinity_pods[info.key] = rec
+        if info.terms is not None:
+            if info.terms.anti:
+                self.anti_affinity_pods[info.key] = rec
+            if info.terms.scores:
+                self.scoring_pods[info.key] = rec
         self._node_pods[idx].add(info.key)
         self._add_usage(info, idx, 1.0)
 
@@ -320,6 +324,7 @@ class NodeCache:
             if not in_namespace:
                 del self.pods_by_namespace[rec.info.namespace]
         self.anti_affinity_pods.pop(rec.info.key, None)
+        self.scoring_pods.pop(rec.info.key, None)
         idx = rec.idx
         self._node_pods[idx].discard(rec.info.key)
         self._add_usage(rec.info, idx, -1.0)

@@ -154,3 +154,53 @@ def test_pods_without_terms_and_no_anti_affinity_around_take_the_fast_path() -> 
     sched = cluster("a", "b")
     sched.cache.add_pod(labelled("db", {"app": "db"}, node_name="n0"))
     assert interpod_failures(sched.cache, pod_info(labelled("web", {"app": "web"}))) is None
+
+
+def preferred(kind: str, weight: int, key: str, labels: dict[str, str]) -> dict[str, Any]:
+    item = {"weight": weight, "podAffinityTerm": term(key, labels)}
+    return {kind: {"preferredDuringSchedulingIgnoredDuringExecution": [item]}}
+
+
+def roomy_and_tight() -> Scheduler:
+    """n0 nearly empty, n1 small: resource scores alone send a pod to n0."""
+    cache = NodeCache(capacity=4)
+    cache.set_node(node("n0", cpu="64", memory="256Gi", labels={HOST: "n0"}))
+    cache.set_node(node("n1", cpu="2", memory="4Gi", labels={HOST: "n1"}))
+    return Scheduler(cache, rng=random.Random(0))
+
+
+def test_preferred_affinity_outweighs_the_resource_scores() -> None:
+    sched = roomy_and_tight()
+    assert sched.decide(labelled("plain", {"app": "web"})).node_name == "n0"
+    sched.cache.add_pod(labelled("cache", {"app": "cache"}, node_name="n1"))
+    near = labelled("web", {"app": "web"}, affinity=preferred("podAffinity", 100, HOST, {"app": "cache"}))
+    assert sched.decide(near).node_name == "n1"
+
+
+def test_preferred_anti_affinity_and_a_placed_pods_preferences_push_a_pod_away() -> None:
+    sched = roomy_and_tight()
+    sched.cache.add_pod(labelled("web-0", {"app": "web"}, node_name="n0"))
+    apart = labelled(
+        "web-1", {"app": "web"}, affinity=preferred("podAntiAffinity", 100, HOST, {"app": "web"})
+    )
+    assert sched.decide(apart).node_name == "n1"
+    # the same from the other side: the placed pod prefers to be away from app=batch
+    sched2 = roomy_and_tight()
+    shy = labelled(
+        "shy",
+        {"app": "shy"},
+        node_name="n0",
+        affinity=preferred("podAntiAffinity", 100, HOST, {"app": "batch"}),
+    )
+    sched2.cache.add_pod(shy)
+    assert sched2.decide(labelled("batch", {"app": "batch"})).node_name == "n1"
+    assert sched2.decide(labelled("other", {"app": "other"})).node_name == "n0"
+
+
+def test_preferred_terms_alone_never_make_a_pod_unschedulable() -> None:
+    sched = cluster("a")
+    sched.cache.add_pod(labelled("web-0", {"app": "web"}, node_name="n0"))
+    apart = labelled(
+        "web-1", {"app": "web"}, affinity=preferred("podAntiAffinity", 100, HOST, {"app": "web"})
+    )
+    assert sched.decide(apart).node_name == "n0"

@@ -6,7 +6,10 @@ Pure decision (no I/O), usable and tested on its own:
   (``set_node``/``remove_node``, ``assume``/``forget``, ``add_pod``/``remove_pod``);
 - :class:`~actors.scheduler.decide.Scheduler`: ``decide(pod) -> Decision(node_name, reasons)`` and
   ``schedule(pod)`` (decide + assume); ``Decision.message`` is kube-scheduler's FailedScheduling text;
-- :mod:`~actors.scheduler.filters`, :mod:`~actors.scheduler.scores`: the filters and scores.
+- :mod:`~actors.scheduler.filters`, :mod:`~actors.scheduler.scores`: the filters and scores;
+- :mod:`~actors.scheduler.interpod`, :mod:`~actors.scheduler.spread`: the rules that depend on
+  where other pods are (inter-pod affinity and anti-affinity, topology spread), applied on top of
+  the per-class vectors at each decision and skipped for pods they do not concern.
 
 The actor: :class:`~actors.scheduler.actor.SchedulerActor` and
 :func:`~actors.scheduler.actor.run_scheduler` (leader-elected singleton on the ``kube-scheduler``

@@ -11,7 +11,9 @@ share a vector of per-node totals (``-1`` where the pod does not fit). The vecto
 all nodes once, then kept current by recomputing only the node slots the cache's change log names
 (usually the one node the previous replica went to), so a pod costs a few small numpy operations
 plus a ``max`` over the nodes, whatever the cluster size. The vectors are kept for the most recently
-used classes.
+used classes. Rules that depend on where other pods are (inter-pod affinity, topology spread) cannot
+live in those vectors: they are applied on top at each decision, and skipped when they concern
+neither the pod nor any pod placed (:func:`placement_ok`).
 
 Ties. Kubernetes picks at random among the nodes with the best score (reservoir sampling); so does
 this, with its own ``random.Random`` (seedable for tests).

@@ -35,7 +35,7 @@ from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import PodInfo, pod_info
 from actors.scheduler.scores import DEFAULT_WEIGHTS, Weights, score, score_at
 from actors.scheduler.selectors import Index
-from actors.scheduler.spread import spread_failures
+from actors.scheduler.spread import spread_failures, spread_scores
 
 _MAX_CLASSES = 128
 _INFEASIBLE = -1.0
@@ -100,9 +100,9 @@ class Scheduler:
         allowed = placement_ok(self.cache, info)  # depends on where pods are: not in the class vectors
         if allowed is not None:
             totals = np.where(allowed, totals, _INFEASIBLE)
-        bonus = interpod_scores(self.cache, info)
-        if bonus is not None:
-            totals = np.where(totals >= 0, totals + bonus, totals)
+        for bonus in (interpod_scores(self.cache, info), spread_scores(self.cache, info, totals >= 0)):
+            if bonus is not None:
+                totals = np.where(totals >= 0, totals + bonus, totals)
         best = totals.max() if len(totals) else _INFEASIBLE
         if best < 0:
             return Decision(None, failure_reasons(self.cache, info), self.cache.num_nodes)

@@ -51,6 +51,7 @@ class PodInfo:
     labels: tuple[tuple[str, str], ...] = ()
     terms: InterPodTerms | None = None  # required inter-pod (anti-)affinity
     spread: tuple[SpreadConstraint, ...] = ()  # topology spread constraints that must hold
+    soft_spread: tuple[SpreadConstraint, ...] = ()  # ScheduleAnyway: they only score
 
     @property
     def labels_map(self) -> dict[str, str]:
@@ -226,6 +227,7 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
     cpu, mem, nz_cpu, nz_mem = pod_requests(spec)
     affinity = node_affinity(pod)
     namespace = str(meta.get("namespace") or "default")
+    spread = spec.get("topologySpreadConstraints")
     return PodInfo(
         key=pod_key(pod),
         cpu=cpu,
@@ -240,5 +242,6 @@ def pod_info(pod: dict[str, Any]) -> PodInfo:
         namespace=namespace,
         labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
         terms=pod_terms(spec, namespace) if spec.get("affinity") else None,
-        spread=spread_constraints(spec) if spec.get("topologySpreadConstraints") else (),
+        spread=spread_constraints(spec) if spread else (),
+        soft_spread=spread_constraints(spec, "ScheduleAnyway") if spread else (),
     )

@@ -8,12 +8,16 @@ passes when, for every constraint, ``count(its domain) + (1 if the pod matches t
 - min(count over the domains)`` is at most ``maxSkew``, the minimum being 0 while there are fewer
 domains than ``minDomains``. A node without a topology key fails with "(missing required label)".
 
-``ScheduleAnyway`` constraints only score in Kubernetes and are not used; nor are ``matchLabelKeys``
-and the node-affinity and taint policies other than their defaults.
+``ScheduleAnyway`` constraints score (:func:`spread_scores`, kube-scheduler's PodTopologySpread
+score): per constraint, a node's domain counts ``matching pods * log(domains + 2) + maxSkew - 1``;
+the fewer, the better, normalised over the feasible nodes that have every key (those without score
+0). ``matchLabelKeys`` and the node-affinity and taint policies other than their defaults are not
+used.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +39,11 @@ class SpreadConstraint:
     min_domains: int
 
 
-def spread_constraints(spec: dict[str, Any]) -> tuple[SpreadConstraint, ...]:
-    """The pod's DoNotSchedule constraints (validated at admission; a malformed one is skipped)."""
+def spread_constraints(spec: dict[str, Any], when: str = "DoNotSchedule") -> tuple[SpreadConstraint, ...]:
+    """The pod's constraints of one kind (validated at admission; a malformed one is skipped)."""
     out = []
     for c in spec.get("topologySpreadConstraints") or ():
-        if not isinstance(c, dict) or c.get("whenUnsatisfiable", "DoNotSchedule") != "DoNotSchedule":
+        if not isinstance(c, dict) or c.get("whenUnsatisfiable", "DoNotSchedule") != when:
             continue
         try:
             selector = selector_from_dict(c.get("labelSelector"))
@@ -92,3 +96,50 @@ def spread_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.nda
             if counts.get(value, 0) + own - lowest > c.max_skew:
                 skewed[int(idx)] = True
     return missing, skewed
+
+
+SCORE_WEIGHT = 2  # the PodTopologySpread score plugin's weight in kube-scheduler's default profile
+MAX_NODE_SCORE = 100
+
+
+def _round(x: float) -> int:
+    """Go's math.Round: halves away from zero."""
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
+
+
+def spread_scores(cache: NodeCache, info: PodInfo, feasible: np.ndarray) -> np.ndarray | None:
+    """The ScheduleAnyway constraints' score for the ``feasible`` slots, times the plugin's weight;
+    None when the pod has none."""
+    constraints = info.soft_spread
+    if not constraints:
+        return None
+    keys = [c.topology_key for c in constraints]
+    candidates = [
+        int(i) for i in np.flatnonzero(feasible) if all(cache.node_label(int(i), k) is not None for k in keys)
+    ]
+    if not candidates:
+        return None
+    base = cache.present if info.required is None else cache.present & cache.required_mask(info.required)
+    counted = [
+        int(i) for i in np.flatnonzero(base) if all(cache.node_label(int(i), k) is not None for k in keys)
+    ]
+    placed = list((cache.pods_by_namespace.get(info.namespace) or {}).values())
+    raw: dict[int, float] = dict.fromkeys(candidates, 0.0)
+    for c in constraints:
+        pairs = {cache.node_label(i, c.topology_key) for i in candidates}
+        weight = math.log(len(pairs) + 2)
+        counts = dict.fromkeys(pairs, 0)
+        counted_set = set(counted)
+        for rec in placed:
+            if rec.idx in counted_set and c.selector.matches(rec.info.labels_map):
+                value = cache.node_label(rec.idx, c.topology_key)
+                if value in counts:
+                    counts[value] += 1
+        for i in candidates:
+            raw[i] += counts[cache.node_label(i, c.topology_key)] * weight + (c.max_skew - 1)
+    rounded = {i: _round(v) for i, v in raw.items()}
+    low, high = min(rounded.values()), max(rounded.values())
+    scores = np.zeros(cache.capacity, dtype=np.float64)
+    for i, v in rounded.items():
+        scores[i] = MAX_NODE_SCORE if high == 0 else (MAX_NODE_SCORE * (high + low - v)) // high
+    return scores * SCORE_WEIGHT

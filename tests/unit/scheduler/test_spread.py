@@ -117,3 +117,18 @@ def test_schedule_anyway_constraints_do_not_filter() -> None:
     put(sched, "w1", "n0")
     soft = web("w2", {**spread(), "whenUnsatisfiable": "ScheduleAnyway"})
     assert feasible(sched, soft) == {"n0", "n1"}
+
+
+def test_schedule_anyway_constraints_score_the_emptier_domain_higher() -> None:
+    cache = NodeCache(capacity=4)
+    cache.set_node(node("n0", cpu="64", memory="256Gi", labels={HOST: "n0"}))
+    cache.set_node(node("n1", cpu="2", memory="4Gi", labels={HOST: "n1"}))
+    sched = Scheduler(cache, rng=random.Random(0))
+    put(sched, "w0", "n0")
+    put(sched, "w1", "n0")
+    soft = {**spread(HOST), "whenUnsatisfiable": "ScheduleAnyway"}
+    assert sched.decide(web("plain", labels={"app": "web"})).node_name == "n0"  # resources alone
+    assert sched.decide(web("w2", soft)).node_name == "n1"
+    # a node without the key is not refused: it only gets no spread score
+    cache.set_node(node("n2", cpu="64", memory="256Gi", labels={}))
+    assert "n2" in feasible(sched, web("w2", soft))

@@ -135,21 +135,14 @@ def _domains(cache: NodeCache, key: str, slots: list[int]) -> set[str]:
     return {v for idx in slots if (v := cache.node_label(idx, key)) is not None}
 
 
-def _in_domains(cache: NodeCache, key: str, values: set[str]) -> np.ndarray:
-    """Slots whose node label ``key`` is one of ``values``."""
+def _in_domains(cache: NodeCache, key: str, values: set[str] | None) -> np.ndarray:
+    """Slots whose node label ``key`` is one of ``values`` (None: that have the label at all)."""
     mask = np.zeros(cache.capacity, dtype=bool)
-    if values:
+    if values is None or values:
         for idx in cache.index.values():
-            if cache.node_label(idx, key) in values:
+            value = cache.node_label(idx, key)
+            if value is not None and (values is None or value in values):
                 mask[idx] = True
-    return mask
-
-
-def _having(cache: NodeCache, key: str) -> np.ndarray:
-    mask = np.zeros(cache.capacity, dtype=bool)
-    for idx in cache.index.values():
-        if cache.node_label(idx, key) is not None:
-            mask[idx] = True
     return mask
 
 
@@ -170,11 +163,14 @@ def interpod_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.n
     terms = info.terms if info.terms is not None and info.terms.required else None
     if terms is None and not existing:
         return None
-    bad_existing = np.zeros(cache.capacity, dtype=bool)
+    refused: dict[str, set[str]] = {}  # topology key -> the domains placed pods keep the new one out of
     for term, rec in existing:
         value = cache.node_label(rec.idx, term.topology_key)
         if value is not None:
-            bad_existing |= _in_domains(cache, term.topology_key, {value})
+            refused.setdefault(term.topology_key, set()).add(value)
+    bad_existing = np.zeros(cache.capacity, dtype=bool)
+    for key, values in refused.items():
+        bad_existing |= _in_domains(cache, key, values)
     bad_affinity = np.zeros(cache.capacity, dtype=bool)
     bad_anti = np.zeros(cache.capacity, dtype=bool)
     if terms is not None:
@@ -186,7 +182,7 @@ def interpod_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.n
             first_of_group = own and not any(domains)
             ok = np.ones(cache.capacity, dtype=bool)
             for term, values in zip(terms.affinity, domains, strict=True):
-                ok &= _having(cache, term.topology_key)
+                ok &= _in_domains(cache, term.topology_key, None)
                 if not first_of_group:
                     ok &= _in_domains(cache, term.topology_key, values)
             bad_affinity = ~ok
@@ -245,10 +241,13 @@ def interpod_scores(cache: NodeCache, info: PodInfo) -> np.ndarray | None:
                 add(term.topology_key, rec.idx, -weight)
     if not any(topo.values()):
         return None
+    keys = {key for key, _value in topo}
     raw = np.zeros(cache.capacity, dtype=np.float64)
-    for (key, value), score in topo.items():
-        if score:
-            raw += score * _in_domains(cache, key, {value})
+    for idx in cache.index.values():  # one pass: each node's domains looked up in ``topo``
+        for key in keys:
+            value = cache.node_label(idx, key)
+            if value is not None:
+                raw[idx] += topo.get((key, value), 0.0)
     present = raw[cache.present]
     low, high = float(present.min()), float(present.max())
     if high == low:

@@ -60,41 +60,56 @@ def spread_constraints(spec: dict[str, Any], when: str = "DoNotSchedule") -> tup
     return tuple(out)
 
 
+def _keyed(cache: NodeCache, slots: np.ndarray, keys: list[str]) -> list[int]:
+    """The ``slots`` whose node carries every one of ``keys``."""
+    slot_list = [int(i) for i in np.flatnonzero(slots)]
+    return [i for i in slot_list if all(cache.node_label(i, k) is not None for k in keys)]
+
+
+def _usable(cache: NodeCache, info: PodInfo) -> np.ndarray:
+    """The nodes the pod's nodeSelector and required node affinity allow (those make domains)."""
+    if info.required is None:
+        return cache.present
+    allowed: np.ndarray = cache.present & cache.required_mask(info.required)
+    return allowed
+
+
+def _domain_counts(
+    cache: NodeCache, c: SpreadConstraint, placed: list[Any], on: set[int], domains: set[str]
+) -> dict[str, int]:
+    """Per domain of ``domains``: the placed pods on the ``on`` slots that match ``c``'s selector."""
+    counts = dict.fromkeys(domains, 0)
+    for rec in placed:
+        if rec.idx in on and c.selector.matches(rec.info.labels_map):
+            value = cache.node_label(rec.idx, c.topology_key)
+            if value in counts:
+                counts[value] += 1
+    return counts
+
+
 def spread_failures(cache: NodeCache, info: PodInfo) -> tuple[np.ndarray, np.ndarray] | None:
     """(missing a topology key, too much skew): the slots each refuses, or None without constraints."""
     constraints = info.spread
     if not constraints:
         return None
-    keys = [c.topology_key for c in constraints]
-    missing = np.zeros(cache.capacity, dtype=bool)
-    eligible: list[int] = []
-    base = cache.present if info.required is None else cache.present & cache.required_mask(info.required)
-    for idx in np.flatnonzero(cache.present):
-        idx = int(idx)
-        if any(cache.node_label(idx, key) is None for key in keys):
-            missing[idx] = True
-        elif base[idx]:
-            eligible.append(idx)
+    keyed = _keyed(cache, cache.present, [c.topology_key for c in constraints])
+    missing = cache.present.copy()
+    missing[keyed] = False
+    usable = _usable(cache, info)
+    eligible = {i for i in keyed if usable[i]}
     labels = info.labels_map
     placed = list((cache.pods_by_namespace.get(info.namespace) or {}).values())
     skewed = np.zeros(cache.capacity, dtype=bool)
-    eligible_set = set(eligible)
     for c in constraints:
-        counts: dict[str, int] = {}
-        for idx in eligible:
-            counts.setdefault(cache.node_label(idx, c.topology_key) or "", 0)
-        for rec in placed:
-            if rec.idx in eligible_set and c.selector.matches(rec.info.labels_map):
-                value = cache.node_label(rec.idx, c.topology_key) or ""
-                counts[value] = counts.get(value, 0) + 1
+        domains = {str(cache.node_label(i, c.topology_key)) for i in eligible}
+        counts = _domain_counts(cache, c, placed, eligible, domains)
         if not counts:
             continue
         lowest = min(counts.values()) if len(counts) >= c.min_domains else 0
         own = 1 if c.selector.matches(labels) else 0
-        for idx in np.flatnonzero(cache.present & ~missing):
-            value = cache.node_label(int(idx), c.topology_key) or ""
-            if counts.get(value, 0) + own - lowest > c.max_skew:
-                skewed[int(idx)] = True
+        for idx in keyed:
+            if counts.get(str(cache.node_label(idx, c.topology_key)), 0) + own - lowest > c.max_skew:
+                skewed[idx] = True
     return missing, skewed
 
 
@@ -114,29 +129,18 @@ def spread_scores(cache: NodeCache, info: PodInfo, feasible: np.ndarray) -> np.n
     if not constraints:
         return None
     keys = [c.topology_key for c in constraints]
-    candidates = [
-        int(i) for i in np.flatnonzero(feasible) if all(cache.node_label(int(i), k) is not None for k in keys)
-    ]
+    candidates = _keyed(cache, feasible, keys)
     if not candidates:
         return None
-    base = cache.present if info.required is None else cache.present & cache.required_mask(info.required)
-    counted = [
-        int(i) for i in np.flatnonzero(base) if all(cache.node_label(int(i), k) is not None for k in keys)
-    ]
+    counted = set(_keyed(cache, _usable(cache, info), keys))
     placed = list((cache.pods_by_namespace.get(info.namespace) or {}).values())
     raw: dict[int, float] = dict.fromkeys(candidates, 0.0)
     for c in constraints:
-        pairs = {cache.node_label(i, c.topology_key) for i in candidates}
-        weight = math.log(len(pairs) + 2)
-        counts = dict.fromkeys(pairs, 0)
-        counted_set = set(counted)
-        for rec in placed:
-            if rec.idx in counted_set and c.selector.matches(rec.info.labels_map):
-                value = cache.node_label(rec.idx, c.topology_key)
-                if value in counts:
-                    counts[value] += 1
+        domains = {str(cache.node_label(i, c.topology_key)) for i in candidates}
+        weight = math.log(len(domains) + 2)
+        counts = _domain_counts(cache, c, placed, counted, domains)
         for i in candidates:
-            raw[i] += counts[cache.node_label(i, c.topology_key)] * weight + (c.max_skew - 1)
+            raw[i] += counts[str(cache.node_label(i, c.topology_key))] * weight + (c.max_skew - 1)
     rounded = {i: _round(v) for i, v in raw.items()}
     low, high = min(rounded.values()), max(rounded.values())
     scores = np.zeros(cache.capacity, dtype=np.float64)

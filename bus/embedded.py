@@ -8,6 +8,16 @@ waits until it accepts connections. A port already taken is a ``ServiceUnavailab
 clear line; a server that dies at start reports the last lines it printed. :meth:`stop` sends
 SIGTERM (the server flushes JetStream) and waits, then kills.
 
+No orphans: the server is started with a parent-death signal (:func:`die_with_parent`, Linux'
+``prctl(PR_SET_PDEATHSIG)`` set between fork and exec), so however the starting process dies
+(``kill -9``, the OOM killer, a closed terminal) the kernel sends the server SIGTERM and it stops.
+It still runs in a session of its own, so a Ctrl-C in the terminal reaches only ``jetkube up``,
+which stops its actors before the server; the death signal does not care about sessions. The
+kernel sends it when the *thread* that started the child ends, so :meth:`EmbeddedNats.start` must
+be called from a thread that lives as long as the server (the main thread, as ``jetkube up`` and
+the test fixtures do). The server's pid is written to ``<data-dir>/nats-server.pid`` so that a
+later ``jetkube up`` can recognise a server left by an earlier run (cli/datadir.py).
+
 CPUs: the embedded server shares the machine with the control plane's Python process, so it runs
 with ``GOMAXPROCS`` at half the CPUs (:func:`server_procs`; a ``GOMAXPROCS`` already in the
 environment wins). With one Go thread per core, Go's scheduler keeps threads spinning for work on
@@ -19,13 +29,17 @@ the same or better.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import sysconfig
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +50,32 @@ from schemas.errors import ServiceUnavailable
 log = structlog.get_logger(__name__)
 
 MAX_PAYLOAD = 8 * 1024 * 1024
+PID_FILE = "nats-server.pid"
+CONF_FILE = "nats-server.conf"
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child receive ``sig`` when this process (the forking thread)
+    dies; None where the platform has no ``prctl`` (then children may outlive a killed parent).
+
+    libc is loaded here, before the fork: between fork and exec only the ``prctl`` call and a
+    ``getppid`` check run (a parent that died before ``prctl`` would never send the signal)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl: nobody will signal us
+            os.kill(os.getpid(), sig)
+
+    return preexec
 
 
 def nats_server_binary() -> str:
@@ -112,7 +152,7 @@ class EmbeddedNats:
                 f"port {self.port} on {self.host} is already in use: stop what listens there or pass --port"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        conf = self.data_dir / "nats-server.conf"
+        conf = self.data_dir / CONF_FILE
         # The config may hold the users' passwords (``extra_config``): owner-readable only.
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -123,10 +163,12 @@ class EmbeddedNats:
             [nats_server_binary(), "-c", str(conf)],
             stdout=logfile,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # Ctrl-C reaches jetkube up, which stops the server last
+            preexec_fn=die_with_parent(),
             env={**os.environ, "GOMAXPROCS": server_procs(usable_cpus(), os.environ)},
         )
         logfile.close()
+        (self.data_dir / PID_FILE).write_text(f"{self.process.pid}\n")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -153,6 +195,7 @@ class EmbeddedNats:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        (self.data_dir / PID_FILE).unlink(missing_ok=True)
         log.info("nats.stopped", url=self.url)
 
     async def astop(self) -> None:

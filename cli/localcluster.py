@@ -2,7 +2,9 @@
 
 Used by the benchmarks and the tests that need the cluster as a user runs it (a separate
 process, spoken to only over NATS). ``LocalCluster.start()`` waits until the api answers;
-``stop()`` sends SIGTERM (an ordered shutdown) and waits.
+``stop()`` sends SIGTERM (an ordered shutdown) and waits. The child gets SIGTERM too if the
+process that started it dies (a parent-death signal, bus/embedded.py's ``die_with_parent``), so a
+killed test run leaves no cluster behind.
 
 ``jetkube up`` requires credentials: the child writes its client config to ``<data-dir>/config``
 (``JETKUBE_CONFIG``, so concurrent clusters never share ``~/.jetkube/config``; it holds the
@@ -23,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.embedded import free_port
+from bus.embedded import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +120,9 @@ class LocalCluster:
             "JETKUBE_CONFIG": str(self.config_path),
         }
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=log, env=env)
+            self.process = subprocess.Popen(
+                cmd, cwd=ROOT, stdout=log, stderr=log, env=env, preexec_fn=die_with_parent()
+            )
         try:
             deadline = time.monotonic() + timeout
             # the credentials once auth.json is written *and* readable (it may be half written)

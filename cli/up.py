@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from cli.serving import LogLevelOpt, served, start_process
+from cli.serving import LogLevelOpt, MemoryLimitOpt, served, start_process
 from schemas.errors import BadRequest, JetkubeError
 
 RUNTIME_CONFIG_OPT = typer.Option(
@@ -63,7 +63,9 @@ async def run_up(
     from bus.store import Store
     from bus.tls import server_tls_block, with_ca
     from cli.config_cluster import ClusterAuth, cluster_name
+    from cli.datadir import cluster_id
 
+    cid = cluster_id(data_dir)  # labelled on the kubelet's containers: jetkube down finds them
     auth = ClusterAuth.prepare(data_dir, [node_name, *nodes])
     tls_block, ca = "", None
     if tls is not None:
@@ -98,7 +100,7 @@ async def run_up(
             login = auth.node_login(node_name)
             node_bus = await Bus.connect(client_url, name=f"jetkube-up-{node_name}", **login)
             sup.spawn("kubelet-connection", lambda: _hold(node_bus), restart=False)
-            started_kubelet = await _maybe_start_kubelet(sup, node_bus, node_name, cluster_dns)
+            started_kubelet = await _maybe_start_kubelet(sup, node_bus, node_name, cluster_dns, cid)
         from actors.health.agent import HealthAgent
 
         role = "controlplane,kubelet" if started_kubelet else "controlplane"
@@ -122,11 +124,28 @@ async def run_up(
         finally:
             await sup.stop()
             await bus.close()
+        if started_kubelet:
+            await _say_pods_left(cid, data_dir)
     finally:
         if metrics is not None:
             metrics.stop()
         await server.astop()
         typer.echo("jetkube stopped")
+
+
+async def _say_pods_left(cid: str, data_dir: Path) -> None:
+    """After the kubelet stopped: if this cluster's containers still run, say how to remove them."""
+    from cli.down import cluster_containers
+
+    try:
+        running = await cluster_containers(cid, running_only=True)
+    except JetkubeError:
+        return
+    if running:
+        typer.echo(
+            f"{len(running)} containers of this cluster's pods still run on Docker "
+            f"(a later jetkube up adopts them); jetkube down --data-dir {data_dir} removes them"
+        )
 
 
 async def _hold(bus: object) -> None:
@@ -137,12 +156,14 @@ async def _hold(bus: object) -> None:
         await bus.close()  # type: ignore[attr-defined]
 
 
-async def _maybe_start_kubelet(sup: object, bus: object, node_name: str, cluster_dns: list[str]) -> bool:
+async def _maybe_start_kubelet(
+    sup: object, bus: object, node_name: str, cluster_dns: list[str], cid: str = ""
+) -> bool:
     try:
         from actors.kubelet.process import start_kubelet  # the kubelet issue provides it
     except ImportError:
         return False
-    return bool(await start_kubelet(sup, bus, node_name=node_name, cluster_dns=cluster_dns))
+    return bool(await start_kubelet(sup, bus, node_name=node_name, cluster_dns=cluster_dns, cluster_id=cid))
 
 
 def _maybe_start_networking(sup: object, bus: object) -> tuple[str, list[str]]:
@@ -190,6 +211,7 @@ def up(
     ] = True,
     node_name: Annotated[str, typer.Option("--node-name", help="The kubelet's node name.")] = "",
     log_level: LogLevelOpt = "info",
+    memory_limit: MemoryLimitOpt = "",
     runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
     storage_versions: Annotated[str, STORAGE_VERSIONS_OPT] = "",
     ingress_port: Annotated[
@@ -225,16 +247,19 @@ def up(
     ] = None,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
+    from cli.datadir import hold_data_dir
     from schemas.versions import build as build_versions
 
-    start_process(log_level)
+    start_process(log_level, memory_limit)
     with served():
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before anything starts
         if (tls_cert is None) != (tls_key is None):
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
+        data_dir = data_dir or default_data_dir()
+        hold_data_dir(data_dir)  # until this process exits, however it exits (the kernel drops the lock)
         asyncio.run(
             run_up(
-                data_dir or default_data_dir(),
+                data_dir,
                 host,
                 port,
                 kubelet,

@@ -1,0 +1,93 @@
+"""``kill -9`` of jetkube processes (real subprocesses): no child outlives its parent, and a
+``jetkube up`` on the same data dir starts again with every object intact. A data dir in use is
+refused in one line naming its owner; a server an earlier run left is stopped, in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bus.embedded import EmbeddedNats, nats_server_binary
+from cli.datadir import read_pid
+from cli.localcluster import ROOT, LocalCluster, wait_api
+from tests.integration.lifecycle.procs import descendants, wait_gone
+from tests.integration.up.test_up import _populate, _snapshot
+
+
+def test_kill_9_of_up_leaves_no_child_and_up_starts_again_with_every_object(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = LocalCluster(data).start()
+    try:
+        asyncio.run(_populate(first.url))
+        before = asyncio.run(_snapshot(first.url))
+        children = descendants(first.process.pid)  # type: ignore[union-attr]
+        assert read_pid(data / "nats-server.pid") in children
+        first.process.kill()  # type: ignore[union-attr]  # SIGKILL: no handler runs
+        first.process.wait()  # type: ignore[union-attr]
+        wait_gone(children, 15, "children of the killed jetkube up")
+    finally:
+        first.stop()
+    with LocalCluster(data, port=first.port).start(timeout=30) as second:
+        assert asyncio.run(_snapshot(second.url)) == before
+        assert "left running" not in second.log_path.read_text()  # the server died with its parent
+
+
+def test_kill_9_of_controlplane_leaves_no_child(nats_server: EmbeddedNats) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "controlplane", "--server", nats_server.url],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        asyncio.run(wait_api(nats_server.url, 60))
+        children = descendants(proc.pid)
+        proc.kill()
+        proc.wait()
+        wait_gone(children, 15, "children of the killed jetkube controlplane")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_data_dir_in_use_is_refused_in_one_line_naming_its_pid(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with LocalCluster(data) as first:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cli.main", "up", "--data-dir", str(data), "--no-kubelet",
+             "--port", "0", "--metrics-port", "0", "--dashboard-port", "0", "--ingress-port", "0"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 1
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1, proc.stderr
+        assert f"in use by a running jetkube up (pid {first.process.pid})" in lines[0]  # type: ignore[union-attr]
+        assert first.process.poll() is None  # type: ignore[union-attr]  # the owner is untouched
+
+
+def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with LocalCluster(data) as first:
+        asyncio.run(_populate(first.url))
+        before = asyncio.run(_snapshot(first.url))
+    # as an older jetkube left it: its server running on, in a session of its own, with no parent
+    # death signal, and its pid in the data dir
+    left = subprocess.Popen(
+        [nats_server_binary(), "-c", str(data / "nats-server.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        (data / "nats-server.pid").write_text(f"{left.pid}\n")
+        with LocalCluster(data, port=first.port).start(timeout=30) as second:
+            assert left.poll() is not None
+            lines = [ln for ln in second.log_path.read_text().splitlines() if "left running" in ln]
+            said = f"stopped nats-server (pid {left.pid}) left running by an earlier jetkube up in {data}"
+            assert lines == [said]
+            assert asyncio.run(_snapshot(second.url)) == before
+    finally:
+        left.kill()
+        left.wait()

@@ -11,6 +11,7 @@ import typer
 from cli.serving import (
     DEFAULT_SERVER,
     LogLevelOpt,
+    MemoryLimitOpt,
     MetricsHostOpt,
     MetricsPortOpt,
     ServerOpt,
@@ -59,6 +60,7 @@ def controlplane(
     service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
     lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
     log_level: LogLevelOpt = "info",
+    memory_limit: MemoryLimitOpt = "",
     metrics_port: MetricsPortOpt = 0,
     metrics_host: MetricsHostOpt = "127.0.0.1",
     runtime_config: Annotated[str, RUNTIME_CONFIG_OPT] = "",
@@ -77,7 +79,7 @@ def controlplane(
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
     from schemas.versions import build as build_versions
 
-    start_process(log_level)
+    start_process(log_level, memory_limit)
     try:
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before connecting
     except JetkubeError as err:

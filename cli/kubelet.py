@@ -19,6 +19,7 @@ import typer
 from cli.serving import (
     DEFAULT_SERVER,
     LogLevelOpt,
+    MemoryLimitOpt,
     MetricsHostOpt,
     MetricsPortOpt,
     ServerOpt,
@@ -112,6 +113,7 @@ def kubelet(
     image_gc_high_threshold: Annotated[int, typer.Option("--image-gc-high-threshold")] = 90,
     image_gc_low_threshold: Annotated[int, typer.Option("--image-gc-low-threshold")] = 80,
     log_level: LogLevelOpt = "info",
+    memory_limit: MemoryLimitOpt = "",
     stats_interval: Annotated[
         float, typer.Option("--stats-interval", help="Seconds between CPU/memory samples (top); 0: off.")
     ] = 10.0,
@@ -141,7 +143,7 @@ def kubelet(
     from actors.kubelet.node_status import parse_node_labels
     from actors.kubelet.process import GCPolicy
 
-    start_process(log_level)
+    start_process(log_level, memory_limit)
     if not 0 <= image_gc_low_threshold <= image_gc_high_threshold <= 100:
         typer.echo("error: need 0 <= --image-gc-low-threshold <= --image-gc-high-threshold <= 100", err=True)
         raise typer.Exit(2)

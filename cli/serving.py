@@ -1,6 +1,7 @@
 """What every long-running command (up, controlplane, kubelet, hollow-nodes, proxy, dns) does
-around its event loop: logs configured and the garbage collector tuned for a server
-(actors/runtime/gctune.py) before it starts; a JetkubeError is one line on stderr and exit 1;
+around its event loop: logs configured, the garbage collector tuned for a server
+(actors/runtime/gctune.py) and ``--memory-limit`` set (actors/runtime/memguard.py) before it
+starts; a JetkubeError is one line on stderr and exit 1;
 Ctrl-C ends it quietly."""
 
 from __future__ import annotations
@@ -20,15 +21,45 @@ MetricsPortOpt = Annotated[
     int, typer.Option("--metrics-port", help="Serve Prometheus /metrics on this port; 0: off.")
 ]
 MetricsHostOpt = Annotated[str, typer.Option("--metrics-host", help="Address /metrics listens on.")]
+MemoryLimitOpt = Annotated[
+    str,
+    typer.Option(
+        "--memory-limit",
+        help="This process's memory ceiling (e.g. 1Gi): its cgroup's if it is alone in one, else "
+        "watched; past 85% the api answers 503.",
+    ),
+]
 DEFAULT_SERVER = "nats://127.0.0.1:4222"
 
 
-def start_process(log_level: str) -> None:
+def parse_memory_limit(text: str) -> int | None:
+    """``--memory-limit``: a Kubernetes quantity of bytes (``512Mi``, ``2G``); empty: none."""
+    from schemas.quantity import QuantityError, to_bytes
+
+    if not text.strip():
+        return None
+    try:
+        limit = to_bytes(text.strip())
+    except QuantityError:
+        limit = 0
+    if limit < 64 * 1024 * 1024:
+        raise typer.BadParameter(
+            f"{text!r}: must be a quantity of bytes of at least 64Mi, e.g. 512Mi or 2Gi",
+            param_hint="--memory-limit",
+        )
+    return limit
+
+
+def start_process(log_level: str, memory_limit: str = "") -> None:
     from actors.runtime.gctune import tune_for_server
+    from actors.runtime.memguard import apply_limit
     from cli.logsetup import configure_logging
 
+    limit = parse_memory_limit(memory_limit)  # bad value: click's usage error, before anything runs
     configure_logging(log_level)
     tune_for_server()
+    if limit is not None:
+        apply_limit(limit)
 
 
 @contextlib.contextmanager

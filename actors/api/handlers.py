@@ -31,6 +31,7 @@ from actors.api.limits import check_body, check_key_part
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
 from actors.runtime.informer import Informer
+from actors.runtime.memguard import GUARD
 from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
 from bus.store import Store
@@ -122,6 +123,7 @@ class Api:
         started = time.perf_counter()
         code = 201 if verb == "create" else 200  # as the Kubernetes api-server counts them
         try:
+            GUARD.check(verb)  # --memory-limit: 503 with the reason before the process would cross it
             return await self._dispatch(verb, payload)
         except JetkubeError as err:
             code = err.code

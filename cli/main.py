@@ -31,6 +31,7 @@ app = typer.Typer(
 COMMAND_MODULES: tuple[str, ...] = (
     # the process-starting commands (written by the lead)
     "cli.up",
+    "cli.down",  # jetkube down: a local cluster and its containers taken away
     "cli.controlplane",
     "cli.kubelet",
     "cli.testbed",

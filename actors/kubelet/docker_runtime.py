@@ -81,6 +81,7 @@ class DockerRuntime:
         self.state_dir = Path(state_dir)
         self.pause_image = pause_image
         self.image_usage = ImageUsage()
+        self.cluster_labels: dict[str, str] = {}  # put on every container made (io.jetkube.cluster)
         self._pull_failed_at: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -329,6 +330,8 @@ class DockerRuntime:
             raise
 
     async def _create_now(self, name: str, config: dict[str, Any]) -> str:
+        if self.cluster_labels:
+            config = {**config, "Labels": {**(config.get("Labels") or {}), **self.cluster_labels}}
         with docker_errors(f"create container {name}", self.engine, on_create=True):
             c = await self._docker.containers.create(config, name=name)
         return str(c.id)

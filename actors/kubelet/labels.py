@@ -3,7 +3,9 @@
 Labels are the kubelet's memory: a restarted kubelet lists the engine by ``io.jetkube.node`` and
 adopts what it finds, so everything it needs to recognise a container (pod, container, attempt,
 sandbox) is written here at creation. Several kubelets may share one engine; each filters on its
-own node name and never touches another's containers.
+own node name and never touches another's containers. ``io.jetkube.cluster`` (the cluster id of
+``jetkube up``'s data dir, cli/datadir.py) tells apart the clusters sharing one engine, so that
+``jetkube down`` removes one cluster's containers and no other's.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 
 PREFIX = "io.jetkube."
 NODE = "io.jetkube.node"
+CLUSTER = "io.jetkube.cluster"
 POD_NAMESPACE = "io.jetkube.pod.namespace"
 POD_NAME = "io.jetkube.pod.name"
 POD_UID = "io.jetkube.pod.uid"

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from actors.kubelet import labels as L
 from actors.kubelet.docker_runtime import DockerRuntime
 from actors.runtime.supervisor import Supervisor
 from schemas.errors import JetkubeError
@@ -74,6 +75,7 @@ async def start_kubelet(
     cluster_domain: str = "cluster.local",
     stats_interval: float = 10.0,
     log_stream: bool = True,
+    cluster_id: str = "",
 ) -> Any:
     """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers.
 
@@ -87,6 +89,8 @@ async def start_kubelet(
     except JetkubeError as exc:
         log.warning("kubelet.no_engine", node=node_name, error=exc.message)
         return False
+    if cluster_id:
+        runtime.cluster_labels[L.CLUSTER] = cluster_id
     api = api or ApiClient(bus)
     policy = gc or GCPolicy()
     kubelet = Kubelet(

@@ -160,7 +160,7 @@ class EmbeddedNats:
         os.chmod(conf, 0o600)
         logfile = open(self.data_dir / "nats-server.log", "ab")
         self.process = subprocess.Popen(
-            [nats_server_binary(), "-c", str(conf)],
+            [nats_server_binary(), "-c", str(conf.resolve())],  # absolute: cli/datadir.py matches it
             stdout=logfile,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches jetkube up, which stops the server last

@@ -17,12 +17,27 @@ from tests.integration.lifecycle.procs import descendants, wait_gone
 from tests.integration.up.test_up import _populate, _snapshot
 
 
+def _second_up(data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "up", "--data-dir", str(data), "--no-kubelet",
+         "--port", "0", "--metrics-port", "0", "--dashboard-port", "0", "--ingress-port", "0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def test_kill_9_of_up_leaves_no_child_and_up_starts_again_with_every_object(tmp_path: Path) -> None:
     data = tmp_path / "data"
     first = LocalCluster(data).start()
     try:
         asyncio.run(_populate(first.url))
         before = asyncio.run(_snapshot(first.url))
+        # while it runs, the data dir is refused to a second up, in one line naming the owner
+        refused = _second_up(data)
+        assert refused.returncode == 1
+        lines = [ln for ln in refused.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1, refused.stderr
+        assert f"in use by a running jetkube up (pid {first.process.pid})" in lines[0]  # type: ignore[union-attr]
+        assert first.process.poll() is None  # type: ignore[union-attr]  # the owner is untouched
         children = descendants(first.process.pid)  # type: ignore[union-attr]
         assert read_pid(data / "nats-server.pid") in children
         first.process.kill()  # type: ignore[union-attr]  # SIGKILL: no handler runs
@@ -50,21 +65,6 @@ def test_kill_9_of_controlplane_leaves_no_child(nats_server: EmbeddedNats) -> No
     finally:
         proc.kill()
         proc.wait()
-
-
-def test_a_data_dir_in_use_is_refused_in_one_line_naming_its_pid(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    with LocalCluster(data) as first:
-        proc = subprocess.run(
-            [sys.executable, "-m", "cli.main", "up", "--data-dir", str(data), "--no-kubelet",
-             "--port", "0", "--metrics-port", "0", "--dashboard-port", "0", "--ingress-port", "0"],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-        assert proc.returncode == 1
-        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1, proc.stderr
-        assert f"in use by a running jetkube up (pid {first.process.pid})" in lines[0]  # type: ignore[union-attr]
-        assert first.process.poll() is None  # type: ignore[union-attr]  # the owner is untouched
 
 
 def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path: Path) -> None:

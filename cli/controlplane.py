@@ -24,6 +24,7 @@ from schemas.errors import JetkubeError
 
 async def run_controlplane(server: str, identity: str | None, replicas: int, settings_kw: dict) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
+    from actors.runtime.memguard import start_watch
     from actors.runtime.supervisor import Supervisor
     from bus.connection import Bus
     from bus.events import ensure_stream
@@ -39,6 +40,7 @@ async def run_controlplane(server: str, identity: str | None, replicas: int, set
     if identity:
         settings.identity = identity
     sup = Supervisor()
+    start_watch(sup)  # --memory-limit: stop in order before the OOM killer would
     start_control_plane(sup, bus, store, settings)
     from actors.health.agent import HealthAgent
 

@@ -52,11 +52,13 @@ def parse_duration(text: str) -> float:
 
 async def run_kubelet(server: str, node_name: str, options: dict) -> None:
     from actors.kubelet.process import start_kubelet
+    from actors.runtime.memguard import start_watch
     from actors.runtime.supervisor import Supervisor
     from bus.connection import Bus
 
     bus = await Bus.connect(server, name=f"jetkube-kubelet-{node_name}")
     sup = Supervisor(f"kubelet-{node_name}")
+    start_watch(sup)  # --memory-limit: stop in order before the OOM killer would
     try:
         kubelet = await start_kubelet(sup, bus, node_name=node_name, **options)
         if not kubelet:

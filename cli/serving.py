@@ -70,8 +70,19 @@ def served(metrics_port: int = 0, metrics_host: str = "127.0.0.1") -> Iterator[N
 
         with metrics_served(metrics_port, metrics_host):
             yield
+        _exit_if_stopped_for_memory()
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         pass
+
+
+def _exit_if_stopped_for_memory() -> None:
+    """The memory watcher stopped the process in order: say so in one line, exit 1."""
+    from actors.runtime.memguard import GUARD, MIB
+
+    if GUARD.stopped_for_memory:
+        limit = (GUARD.limit or 0) // MIB
+        typer.echo(f"error: stopped in order: grown past its --memory-limit of {limit} MiB", err=True)
+        raise typer.Exit(1)

@@ -55,6 +55,7 @@ async def run_up(
     tls: tuple[Path, Path, Path | None] | None = None,
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
+    from actors.runtime.memguard import start_watch
     from actors.runtime.supervisor import Supervisor
     from bus.auth import CONTROLPLANE
     from bus.connection import Bus
@@ -86,6 +87,7 @@ async def run_up(
         bus = await Bus.connect(client_url, name="jetkube-up", **auth.login(CONTROLPLANE))
         store = await Store.open(bus)
         sup = Supervisor()
+        start_watch(sup)  # --memory-limit: stop in order before the OOM killer would
         cp_settings = ControlPlaneSettings(
             runtime_config=runtime_config,
             storage_versions=storage_versions,

@@ -13,12 +13,19 @@ kernel's OOM killer took the whole process with everything it serves. With a lim
   or cost little, are still served until the limit itself. Before refusing, the guard runs the
   garbage collector and returns freed heap to the kernel (``malloc_trim``) at most once a second,
   so a process whose spike is over serves again.
+- :func:`watch` (the agent ``memguard.watch``, spawned by each process command on its supervisor)
+  samples every second: it logs once when the refusal line is crossed, and when a watched limit is
+  crossed anyway (one request that grew past it, or a process with no api, such as the kubelet) it
+  stops the process in order (its children and connections closed, exit 1) before the kernel's OOM
+  killer would take it, or a neighbour, without notice.
 
-:func:`decide` is the pure decision, tested as a table; :class:`MemoryGuard` adds the sampling.
+:func:`decide` and :func:`watch_action` are the pure decisions, tested as tables;
+:class:`MemoryGuard` adds the sampling.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
@@ -27,6 +34,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Protocol
 
 import structlog
 
@@ -76,6 +84,7 @@ class MemoryGuard:
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit
         self.enforced_by = ""  # "cgroup <path>" or "watched" once a limit is set
+        self.stopped_for_memory = False  # the watcher stopped the process (its exit status is 1)
         self._rss = 0
         self._sampled = 0.0
         self._trimmed = 0.0
@@ -107,6 +116,53 @@ class MemoryGuard:
 
 
 GUARD = MemoryGuard()
+WATCH_EVERY = 1.0  # seconds between the watcher's samples
+
+
+def watch_action(rss: int, limit: int | None, enforced_by: str, refuse_at: float = REFUSE_AT) -> str:
+    """What the watcher does with a sample: ``ok``, ``high`` (past the refusal line: log, trim) or
+    ``stop`` (past a limit no cgroup enforces: stop in order before the OOM killer acts)."""
+    if not limit or rss < limit * refuse_at:
+        return "ok"
+    if rss >= limit and not enforced_by.startswith("cgroup"):
+        return "stop"
+    return "high"
+
+
+class Stoppable(Protocol):
+    def request_stop(self) -> None: ...
+
+
+async def watch(sup: Stoppable, guard: MemoryGuard = GUARD, every: float = WATCH_EVERY) -> None:
+    """The agent that watches the process's size against ``guard``'s limit (none: returns)."""
+    if not guard.limit:
+        return
+    state: Literal["ok", "high"] = "ok"
+    while True:
+        guard._sampled = 0.0
+        rss = guard.rss()
+        action = watch_action(rss, guard.limit, guard.enforced_by)
+        if action == "stop":
+            log.error("memguard.limit_crossed", rss=rss, limit=guard.limit, action="stopping in order")
+            guard.stopped_for_memory = True
+            sup.request_stop()
+            return
+        if action == "high" and state == "ok":
+            log.warning(
+                "memguard.high", rss=rss, limit=guard.limit, refusing_from=int(guard.limit * REFUSE_AT)
+            )
+            gc.collect()
+            _malloc_trim()
+        elif action == "ok" and state == "high":
+            log.info("memguard.back_below", rss=rss, limit=guard.limit)
+        state = "ok" if action == "ok" else "high"
+        await asyncio.sleep(every)
+
+
+def start_watch(sup: object) -> None:
+    """Spawn :func:`watch` on a supervisor when this process has a ``--memory-limit``."""
+    if GUARD.limit:
+        sup.spawn("memguard.watch", lambda: watch(sup), restart=False)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- the cgroup

@@ -11,6 +11,7 @@ import pytest
 
 from actors.runtime import memguard
 from actors.runtime.memguard import GUARD, rss_bytes
+from bus.embedded import EmbeddedNats
 from cli.localcluster import ROOT
 from schemas.errors import NotFound, ServiceUnavailable
 
@@ -32,9 +33,22 @@ async def test_the_api_answers_503_with_the_reason_past_its_memory_line(api, mon
 
 
 def test_a_bad_memory_limit_is_a_usage_error_naming_the_flag() -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["up", "--memory-limit", "10"])
+    assert result.exit_code == 2
+    assert "--memory-limit" in result.output and "at least 64Mi" in result.output
+
+
+def test_a_process_past_a_watched_limit_stops_in_order_and_says_so(nats_server: EmbeddedNats) -> None:
+    # a control plane holds more than 64 MiB once started: the watcher stops it, it is not killed
     proc = subprocess.run(
-        [sys.executable, "-m", "cli.main", "up", "--memory-limit", "10"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "cli.main", "controlplane", "-s", nats_server.url, "--memory-limit", "64Mi"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert proc.returncode == 2
-    assert "--memory-limit" in proc.stderr and "at least 64Mi" in proc.stderr
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines[-1] == "error: stopped in order: grown past its --memory-limit of 64 MiB"
+    assert "memguard.limit_crossed" in proc.stderr and "Traceback" not in proc.stderr

@@ -3,12 +3,21 @@ the limit (only one the process has to itself)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 import typer
 
-from actors.runtime.memguard import MIB, MemoryGuard, cgroup_may_be_limited, decide, memory_cgroup_dir
+from actors.runtime.memguard import (
+    MIB,
+    MemoryGuard,
+    cgroup_may_be_limited,
+    decide,
+    memory_cgroup_dir,
+    watch,
+    watch_action,
+)
 from cli.serving import parse_memory_limit
 from schemas.errors import ServiceUnavailable
 
@@ -87,3 +96,34 @@ def test_a_bad_memory_limit_names_the_flag_and_the_rule(text: str) -> None:
     with pytest.raises(typer.BadParameter) as info:
         parse_memory_limit(text)
     assert "at least 64Mi" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("rss", "limit", "enforced_by", "action"),
+    [
+        (900 * MIB, None, "", "ok"),
+        (849 * MIB, LIMIT, "watched", "ok"),
+        (850 * MIB, LIMIT, "watched", "high"),  # the api refuses from here; the watcher logs and trims
+        (LIMIT, LIMIT, "watched", "stop"),  # nothing else stops it: stop in order
+        (LIMIT, LIMIT, "cgroup /sys/fs/cgroup/memory/jk", "high"),  # the kernel enforces its own limit
+    ],
+)
+def test_watch_action(rss: int, limit: int | None, enforced_by: str, action: str) -> None:
+    assert watch_action(rss, limit, enforced_by) == action
+
+
+class _Sup:
+    stops = 0
+
+    def request_stop(self) -> None:
+        self.stops += 1
+
+
+async def test_the_watcher_stops_a_process_past_a_watched_limit() -> None:
+    guard = MemoryGuard(limit=64 * MIB)  # this test process holds more than that
+    guard.enforced_by = "watched"
+    sup = _Sup()
+    await asyncio.wait_for(watch(sup, guard, every=0.01), 10)
+    assert sup.stops == 1 and guard.stopped_for_memory
+    await watch(sup, MemoryGuard(limit=None))  # no limit: nothing to watch, returns at once
+    assert sup.stops == 1

@@ -140,8 +140,9 @@ async def _say_pods_left(cid: str, data_dir: Path) -> None:
     from cli.down import cluster_containers
 
     try:
-        running = await cluster_containers(cid, running_only=True)
-    except JetkubeError:
+        async with asyncio.timeout(10):  # a stuck engine must not hold up the stop
+            running = await cluster_containers(cid, running_only=True)
+    except (JetkubeError, TimeoutError):
         return
     if running:
         typer.echo(

@@ -140,6 +140,14 @@ def kubelet(
         ),
     ] = "",
     cluster_domain: Annotated[str, typer.Option("--cluster-domain")] = "cluster.local",
+    cluster_id: Annotated[
+        str,
+        typer.Option(
+            "--cluster-id",
+            help="Label every container io.jetkube.cluster=ID (a jetkube up data dir's cluster-id: "
+            "jetkube down of that dir removes them).",
+        ),
+    ] = "",
 ) -> None:
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels
@@ -167,6 +175,7 @@ def kubelet(
         "log_stream": log_stream,
         "cluster_dns": [ip.strip() for ip in cluster_dns.split(",") if ip.strip()] or None,
         "cluster_domain": cluster_domain,
+        "cluster_id": cluster_id,
     }
     with served(metrics_port, metrics_host):
         from bus.auth import url_with_credentials

@@ -110,18 +110,20 @@ def test_down_of_a_dir_that_is_no_data_dir_changes_nothing(tmp_path: Path) -> No
 async def test_kill_9_of_kubelet_leaves_no_child(
     images: None, nats_server: EmbeddedNats, api: ApiClient
 ) -> None:
-    node = f"e2e-kill-{uuid.uuid4().hex[:6]}"
+    node, cid = f"e2e-kill-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex[:16]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "cli.main", "kubelet", "--server", nats_server.url, "--node-name", node,
-        "--root-dir", str(nats_server.data_dir.parent / "kubelet"),
+        "--root-dir", str(nats_server.data_dir.parent / "kubelet"), "--cluster-id", cid,
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
+        pod = {**POD, "spec": {**POD["spec"], "nodeName": node}}  # type: ignore[dict-item]
+        await api.create("pods", pod, namespace="default")
 
-        async def registered() -> bool:
-            return any(n["metadata"]["name"] == node for n in (await api.list("nodes"))["items"])
+        async def running() -> bool:  # labelled with --cluster-id: what jetkube down looks for
+            return len(await cluster_containers(cid, running_only=True)) >= 2
 
-        await wait_for(registered, 60, f"node {node} registered")
+        await wait_for(running, 60, f"the pod's containers on node {node}")
         children = descendants(proc.pid)
         proc.kill()
         await proc.wait()
@@ -130,3 +132,5 @@ async def test_kill_9_of_kubelet_leaves_no_child(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+        await remove_cluster_containers(cid)
+    assert await cluster_containers(cid) == []

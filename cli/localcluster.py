@@ -151,7 +151,8 @@ class LocalCluster:
         return proc.returncode
 
     def __enter__(self) -> LocalCluster:
-        return self.start()
+        # ``with LocalCluster(...).start() as c`` must not start a second up on the same data dir
+        return self if self.process is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -15,6 +15,7 @@ from cli.datadir import read_pid
 from cli.localcluster import ROOT, LocalCluster, wait_api
 from tests.integration.lifecycle.procs import descendants, wait_gone
 from tests.integration.up.test_up import _populate, _snapshot
+from tests.waiting import wait_for
 
 
 def _second_up(data: Path) -> subprocess.CompletedProcess[str]:
@@ -45,7 +46,7 @@ def test_kill_9_of_up_leaves_no_child_and_up_starts_again_with_every_object(tmp_
         wait_gone(children, 15, "children of the killed jetkube up")
     finally:
         first.stop()
-    with LocalCluster(data, port=first.port).start(timeout=30) as second:
+    with LocalCluster(data, port=first.port) as second:  # __enter__ starts it
         assert asyncio.run(_snapshot(second.url)) == before
         assert "left running" not in second.log_path.read_text()  # the server died with its parent
 
@@ -67,6 +68,19 @@ def test_kill_9_of_controlplane_leaves_no_child(nats_server: EmbeddedNats) -> No
         proc.wait()
 
 
+async def wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
+    async def listening() -> bool:
+        assert proc.poll() is None, "the leftover nats-server exited at start"
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await wait_for(listening, 30, f"the leftover nats-server on port {port}")
+
+
 def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with LocalCluster(data) as first:
@@ -82,11 +96,12 @@ def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path
     )
     try:
         (data / "nats-server.pid").write_text(f"{left.pid}\n")
-        with LocalCluster(data, port=first.port).start(timeout=30) as second:
+        asyncio.run(wait_listening(first.port, left))
+        with LocalCluster(data, port=first.port) as second:  # __enter__ starts it
             assert left.poll() is not None
             lines = [ln for ln in second.log_path.read_text().splitlines() if "left running" in ln]
             said = f"stopped nats-server (pid {left.pid}) left running by an earlier jetkube up in {data}"
-            assert lines == [said]
+            assert lines == [said], second.log_path.read_text()[-3000:]
             assert asyncio.run(_snapshot(second.url)) == before
     finally:
         left.kill()

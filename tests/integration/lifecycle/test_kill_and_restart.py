@@ -86,6 +86,9 @@ def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path
     with LocalCluster(data) as first:
         asyncio.run(_populate(first.url))
         before = asyncio.run(_snapshot(first.url))
+        first_server = read_pid(data / "nats-server.pid")
+    assert first_server is not None
+    wait_gone({first_server}, 30, "the first run's nats-server")
     # as an older jetkube left it: its server running on, in a session of its own, with no parent
     # death signal, and its pid in the data dir
     left = subprocess.Popen(
@@ -98,11 +101,12 @@ def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path
         (data / "nats-server.pid").write_text(f"{left.pid}\n")
         asyncio.run(wait_listening(first.port, left))
         with LocalCluster(data, port=first.port) as second:  # __enter__ starts it
-            assert left.poll() is not None
+            log_tail = second.log_path.read_text()[-3000:]
+            assert left.poll() is not None, log_tail
             lines = [ln for ln in second.log_path.read_text().splitlines() if "left running" in ln]
             said = f"stopped nats-server (pid {left.pid}) left running by an earlier jetkube up in {data}"
-            assert lines == [said], second.log_path.read_text()[-3000:]
-            assert asyncio.run(_snapshot(second.url)) == before
+            assert lines == [said], log_tail
+            assert asyncio.run(_snapshot(second.url)) == before, log_tail
     finally:
         left.kill()
         left.wait()

@@ -35,6 +35,7 @@ from bus.auth import TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
 from schemas.decode import normalize
 from schemas.errors import AlreadyExists, BadRequest, Forbidden, NotFound
+from schemas.labels import parse_field_selector
 from schemas.registry import lookup
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,22 @@ def _ns_of(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def selected_name(field_selector: Any) -> str:
+    """The name a list or watch is restricted to: its field selector is ``metadata.name=<name>``
+    (and nothing else), as Kubernetes' RequestInfo takes it; "" otherwise. A ``resourceNames``
+    rule allows a list or watch only with it, so it can never read the rest of the namespace."""
+    if field_selector is None:
+        return ""
+    if not isinstance(field_selector, str):
+        raise BadRequest(
+            f"fieldSelector: Invalid value: must be a string, not {type(field_selector).__name__}"
+        )
+    reqs = parse_field_selector(field_selector)
+    if len(reqs) == 1 and reqs[0].path == "metadata.name" and reqs[0].operator == "=":
+        return reqs[0].value
+    return ""
+
+
 def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
     """The authorization attributes of an api request (BadRequest for an unknown resource)."""
     resource = payload.get("resource")
@@ -65,6 +82,8 @@ def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
     if info.namespaced and not ns and verb not in ("list", "watch"):
         ns = "default"
     name = payload.get("name") if isinstance(payload.get("name"), str) else ""
+    if verb in ("list", "watch"):
+        name = selected_name(payload.get("fieldSelector"))
     if verb == "create" and not name and isinstance(payload.get("body"), dict):
         name = ""  # Kubernetes authorizes a create without the name
     sub = payload.get("subresource") if verb in ("update", "patch", "get") else None

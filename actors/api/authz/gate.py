@@ -27,11 +27,12 @@ from typing import Any
 import structlog
 
 from actors.api.authz.bootstrap import default_objects
+from actors.api.authz.escalation import REQUESTER, admission_refusal
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.watchstream import start_watch
 from actors.runtime.shared import SharedInformers
-from bus.auth import TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
+from bus.auth import AUTHENTICATED, TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
 from schemas.decode import normalize
 from schemas.errors import AlreadyExists, BadRequest, Forbidden, NotFound
@@ -102,6 +103,19 @@ class Gate:
         self.api = api
         self.store = store
         self.rbac = {r: informers.informer(r) for r in RBAC_RESOURCES}
+        # escalate/bind and NodeRestriction need the object a write would store (escalation.py)
+        if hasattr(api, "create_hooks"):
+            api.create_hooks.append(self._admit)
+            api.update_hooks.append(self._admit)
+
+    async def _admit(self, plural: str, new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        user = REQUESTER.get()
+        if user is not None:
+            refusal = admission_refusal(user, plural, new, old, self.policy())
+            if refusal:
+                log.info("api.escalation_refused", user=user.name, resource=plural)
+                raise Forbidden(refusal)
+        return new
 
     # --------------------------------------------------------------- lifecycle
 
@@ -171,7 +185,11 @@ class Gate:
                     f"stream: a watch may only be sent to the user's own inbox {inbox_prefix(token)}.>"
                 )
             return start_watch(self.api.bus, self.api.store, attrs, payload, inbox)
-        return await self.api.handle(verb, payload, msg)
+        token_ = REQUESTER.set(user)
+        try:
+            return await self.api.handle(verb, payload, msg)
+        finally:
+            REQUESTER.reset(token_)
 
     # ----------------------------------------------------------------- decisions
 
@@ -187,7 +205,25 @@ class Gate:
                 '"users" in API group "" at the cluster scope'
             )
         groups = spec.get("groups")
-        return impersonated(spec["user"], [str(g) for g in groups] if isinstance(groups, list) else None)
+        if groups is not None and not isinstance(groups, list):
+            raise BadRequest("impersonate.groups: must be a list of strings")
+        user = impersonated(spec["user"], [str(g) for g in groups or []])
+        # every group (those implied by the name too) and every extra is checked on its own
+        wanted = [Attributes("impersonate", "groups", name=g) for g in user.groups if g != AUTHENTICATED]
+        extra = spec.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise BadRequest("impersonate.extra: must be a map of lists of strings")
+        for key, values in extra.items():
+            for value in values if isinstance(values, list) else [values]:
+                wanted.append(Attributes("impersonate", "userextras", subresource=str(key), name=str(value)))
+        for attrs in wanted:
+            if not self._rbac(requester, attrs)[0]:
+                what = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+                raise Forbidden(
+                    f'{attrs.resource} "{attrs.name}" is forbidden: User "{requester.name}" cannot '
+                    f'impersonate resource "{what}" in API group "" at the cluster scope'
+                )
+        return user
 
     def _rbac(self, user: UserInfo, attrs: Attributes) -> tuple[bool, str]:
         return authorize(user, attrs, self.policy())

@@ -30,6 +30,7 @@ from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove
 from actors.api.limits import check_body, check_key_part
 from actors.api.noderelay import NodeRelay
 from actors.api.podstatus import initial_pod_status
+from actors.api.selectors import checked_selectors
 from actors.runtime.informer import Informer
 from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
@@ -160,7 +161,7 @@ class Api:
         if verb == "create":
             return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
         if verb == "list":
-            return await self.list(info, ns, payload.get("labelSelector"), payload.get("fieldSelector"))
+            return await self.list(info, ns, *checked_selectors(payload))
         if not isinstance(name, str) or not name:
             raise BadRequest("name: Required value")
         check_key_part(name, "resource name")

@@ -27,6 +27,7 @@ from typing import Any
 import nats.errors
 import structlog
 
+from actors.api.selectors import start_revision, watch_filter
 from actors.runtime.supervisor import guarded_task
 from bus.cancelsafe import wait_for
 from bus.codec import encode
@@ -58,12 +59,15 @@ async def _send(bus: Bus, inbox: str, chunk: dict[str, Any]) -> None:
 
 
 async def pump(
-    bus: Bus, store: Any, resource: str, namespace: str | None, payload: dict[str, Any], inbox: str
+    bus: Bus,
+    store: Any,
+    resource: str,
+    namespace: str | None,
+    start: int | None,
+    keep: SelectorFilter,
+    inbox: str,
 ) -> None:
     """Forward the store's watch to ``inbox`` until the client goes or the watch fails."""
-    rv = payload.get("resourceVersion")
-    start = int(rv) if rv not in (None, "", "0", 0) else None
-    keep = SelectorFilter(payload.get("labelSelector"), payload.get("fieldSelector"))
     queue: asyncio.Queue[WatchEvent | JetkubeError] = asyncio.Queue(maxsize=MAX_BATCH * 4)
 
     async def read() -> None:
@@ -108,7 +112,9 @@ async def pump(
 
 
 def start_watch(bus: Bus, store: Any, attrs: Any, payload: dict[str, Any], inbox: str) -> dict[str, Any]:
-    """Start the pump for an authorized watch request; the immediate reply."""
+    """Start the pump for an authorized watch request; the immediate reply. Bad selectors or a bad
+    resourceVersion are a 400 naming the field, before anything streams (actors/api/selectors.py)."""
     ns = attrs.namespace or None
-    guarded_task(f"api-watch-{inbox}", pump(bus, store, attrs.resource, ns, payload, inbox))
+    start, keep = start_revision(payload), watch_filter(payload)
+    guarded_task(f"api-watch-{inbox}", pump(bus, store, attrs.resource, ns, start, keep, inbox))
     return {"streaming": True}

@@ -30,6 +30,7 @@ from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.escalation import REQUESTER, admission_refusal
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
+from actors.api.selectors import selector_text
 from actors.api.watchstream import start_watch
 from actors.runtime.shared import SharedInformers
 from bus.auth import AUTHENTICATED, TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
@@ -61,13 +62,8 @@ def selected_name(field_selector: Any) -> str:
     """The name a list or watch is restricted to: its field selector is ``metadata.name=<name>``
     (and nothing else), as Kubernetes' RequestInfo takes it; "" otherwise. A ``resourceNames``
     rule allows a list or watch only with it, so it can never read the rest of the namespace."""
-    if field_selector is None:
-        return ""
-    if not isinstance(field_selector, str):
-        raise BadRequest(
-            f"fieldSelector: Invalid value: must be a string, not {type(field_selector).__name__}"
-        )
-    reqs = parse_field_selector(field_selector)
+    text = selector_text({"fieldSelector": field_selector}, "fieldSelector")
+    reqs = parse_field_selector(text) if text else []
     if len(reqs) == 1 and reqs[0].path == "metadata.name" and reqs[0].operator == "=":
         return reqs[0].value
     return ""

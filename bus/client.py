@@ -39,6 +39,35 @@ WATCH_SILENCE_LIMIT = 40.0  # no chunk, not even a heartbeat, for this long: the
 VIA_API_ALWAYS = frozenset({"secrets"})  # encrypted at rest: only the api can read them
 
 
+class StaleFilter:
+    """Which node-pod events to pass on after a listing at ``listed_rv`` (the relay's messages may
+    repeat what the listing held). An event at or below the listed revision is stale unless it is
+    newer than what the listing had for that pod. Only pods of the listing whose newest revision
+    is still at or below it are remembered: a pod seen past the listing is forgotten (the revision
+    alone decides for it), so the memory never outgrows the listing, however many pods come and go.
+    """
+
+    def __init__(self, listed_rv: int) -> None:
+        self.listed_rv = listed_rv
+        self._at: dict[str, int] = {}
+
+    def listed(self, key: str, rv: int) -> None:
+        if rv <= self.listed_rv:
+            self._at[key] = rv
+
+    def keep(self, key: str, rv: int) -> bool:
+        if rv <= self.listed_rv and rv <= self._at.get(key, self.listed_rv):
+            return False
+        if rv > self.listed_rv:
+            self._at.pop(key, None)
+        else:
+            self._at[key] = rv
+        return True
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 class ApiClient:
     def __init__(
         self,
@@ -321,10 +350,10 @@ class ApiClient:
         try:
             listing = await self.pods_on_node(node_name)
             listed_rv = int(listing["metadata"]["resourceVersion"])
-            seen: dict[str, int] = {}
+            stale = StaleFilter(listed_rv)
             for pod in listing["items"]:
                 meta = pod["metadata"]
-                seen[f"{meta.get('namespace')}/{meta['name']}"] = int(meta["resourceVersion"])
+                stale.listed(f"{meta.get('namespace')}/{meta['name']}", int(meta["resourceVersion"]))
                 yield WatchEvent("ADDED", pod, int(meta["resourceVersion"]))
             yield WatchEvent("BOOKMARK", {}, listed_rv)
             while True:
@@ -333,10 +362,8 @@ class ApiClient:
                 obj = data["object"]
                 meta = obj["metadata"]
                 rv = int(meta["resourceVersion"])
-                key = f"{meta.get('namespace')}/{meta['name']}"
-                if rv <= listed_rv and rv <= seen.get(key, listed_rv):
+                if not stale.keep(f"{meta.get('namespace')}/{meta['name']}", rv):
                     continue
-                seen[key] = rv
                 yield WatchEvent(data["type"], obj, rv)
         finally:
             with contextlib.suppress(nats.errors.Error):

@@ -39,6 +39,9 @@ WATCH_SILENCE_LIMIT = 40.0  # no chunk, not even a heartbeat, for this long: the
 VIA_API_ALWAYS = frozenset({"secrets"})  # encrypted at rest: only the api can read them
 
 
+LIST_PAGE = 500  # items per page of a list through the api (kubectl's --chunk-size default)
+
+
 class StaleFilter:
     """Which node-pod events to pass on after a listing at ``listed_rv`` (the relay's messages may
     repeat what the listing held). An event at or below the listed revision is stale unless it is
@@ -144,16 +147,7 @@ class ApiClient:
 
         info = lookup(resource)
         if info.plural == "events" or not self._raw(info.plural):
-            return await self.call(
-                "list",
-                {
-                    "resource": resource,
-                    "namespace": namespace,
-                    "labelSelector": label_selector,
-                    "fieldSelector": field_selector,
-                },
-                timeout=max(self.timeout, 120.0),
-            )
+            return await self._paged_list(resource, namespace, label_selector, field_selector)
         store = await self._watch_store()
         items, revision = await store.list(
             info.plural, namespace if info.namespaced else None, label_selector, field_selector
@@ -164,6 +158,30 @@ class ApiClient:
             "metadata": {"resourceVersion": str(revision)},
             "items": items,
         }
+
+    async def _paged_list(
+        self, resource: str, namespace: str | None, label_selector: str | None, field_selector: str | None
+    ) -> dict[str, Any]:
+        """The api's list, page by page (``limit``/``continue``), joined: as kubectl pages."""
+        request: dict[str, Any] = {
+            "resource": resource,
+            "namespace": namespace,
+            "labelSelector": label_selector,
+            "fieldSelector": field_selector,
+            "limit": LIST_PAGE,
+        }
+        first: dict[str, Any] | None = None
+        items: list[dict[str, Any]] = []
+        while True:
+            got = await self.call("list", request, timeout=max(self.timeout, 120.0))
+            first = first or got
+            items.extend(got.get("items") or [])
+            token = (got.get("metadata") or {}).get("continue")
+            if not token:
+                break
+            request = {**request, "continue": token}
+        meta = {k: v for k, v in (first.get("metadata") or {}).items() if k != "continue"}
+        return {**first, "metadata": meta, "items": items}
 
     async def update(
         self, resource: str, obj: dict[str, Any], namespace: str | None = None

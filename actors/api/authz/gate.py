@@ -31,7 +31,7 @@ from actors.api.authz.escalation import REQUESTER, admission_refusal
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.selectors import selector_text
-from actors.api.watchstream import start_watch
+from actors.api.watchstream import BACKLOG, MAX_WATCHES_PER_USER, start_watch
 from actors.runtime.shared import SharedInformers
 from bus.auth import AUTHENTICATED, TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
@@ -99,6 +99,8 @@ class Gate:
         self.api = api
         self.store = store
         self.rbac = {r: informers.informer(r) for r in RBAC_RESOURCES}
+        self.watch_limit = MAX_WATCHES_PER_USER  # open watches per (non-system) user
+        self.watch_backlog = BACKLOG  # events a watcher may fall behind before it is cut off
         # escalate/bind and NodeRestriction need the object a write would store (escalation.py)
         if hasattr(api, "create_hooks"):
             api.create_hooks.append(self._admit)
@@ -180,7 +182,17 @@ class Gate:
                 raise Forbidden(
                     f"stream: a watch may only be sent to the user's own inbox {inbox_prefix(token)}.>"
                 )
-            return start_watch(self.api.bus, self.api.store, attrs, payload, inbox)
+            system = user.is_master or user.node is not None
+            return start_watch(
+                self.api.bus,
+                self.api.store,
+                attrs,
+                payload,
+                inbox,
+                user=None if system else user.name,
+                limit=self.watch_limit,
+                backlog=self.watch_backlog,
+            )
         token_ = REQUESTER.set(user)
         try:
             return await self.api.handle(verb, payload, msg)

@@ -4,9 +4,10 @@ Every api request belongs to a *flow*: the NATS user who sent it, read from its 
 (``_INBOX.<user>.…``, which only that user may subscribe to; with NATS auth off, each connection's
 inbox is its own flow). Flows are *system* (the control plane, the kubelets ``node-*``) or not.
 
-:class:`FairQueues` (pure, no I/O) holds one queue per flow, at most ``per_flow`` requests deep,
-and hands requests to workers round robin over the flows that wait, so a user with a thousand
-requests queued waits behind its own requests, not in front of everyone else's. Of the
+:class:`FairQueues` (pure, no I/O) holds one queue per flow, at most ``per_flow`` requests deep
+(system flows: only the total), and hands requests to workers round robin over the flows that
+wait, so a user with a thousand requests queued waits behind its own requests, not in front of
+everyone else's. Of the
 ``workers``, ``reserved`` serve system flows only: however many users flood, node heartbeats and
 the controllers always find a free worker. A request over its flow's depth (or over the total)
 is refused at once with 429 TooManyRequests and ``details.retryAfterSeconds`` (Kubernetes'
@@ -36,13 +37,14 @@ PER_FLOW = 64  # requests one flow may have waiting
 RETRY_AFTER = 1  # seconds, as kube-apiserver's APF answers
 
 
-def flow_of(msg: Any) -> tuple[str, bool]:
-    """(flow, is_system) of a request. The trusted subjects are the control plane's once auth is
-    on; with it off, every connection is its own flow and none is favoured."""
+def flow_of(msg: Any, *, auth: bool = True) -> tuple[str, bool]:
+    """(flow, is_system) of a request. The trusted subjects ``jetkube.api.<verb>`` are the control
+    plane's once auth is on; with it off anyone may use them: every connection is then its own
+    flow (served round robin) and, as before, none is held to a flow's depth."""
     subject = str(getattr(msg, "subject", ""))
     who = requester_of(getattr(msg, "reply", None)) or "unknown"
-    if ".u." not in subject:  # jetkube.api.<verb>: the control plane (or anyone with auth off)
-        return who, who == CONTROLPLANE
+    if ".u." not in subject:
+        return who, (who == CONTROLPLANE) or not auth
     return who, who == CONTROLPLANE or who.startswith(NODE_PREFIX)
 
 
@@ -61,7 +63,8 @@ class FairQueues:
     def push(self, flow: str, item: Any, is_system: bool) -> str | None:
         """Queue ``item``; the reason it is refused instead, or None."""
         queue = self.flows.get(flow)
-        if queue is not None and len(queue) >= self.per_flow:
+        # system flows (one connection carries every controller's writes) share only the total
+        if queue is not None and not is_system and len(queue) >= self.per_flow:
             return f"{len(queue)} requests of {flow} are waiting"
         if self.size >= self.total:
             return f"{self.size} requests are waiting"
@@ -121,7 +124,7 @@ class FairResponder(Responder):
                 ),
             )
             return
-        flow, is_system = flow_of(msg)
+        flow, is_system = flow_of(msg, auth=bool(getattr(self.bus, "identity", None)))
         refusal = self.queues.push(flow, msg, is_system)
         if refusal:
             log.info("api.throttled", flow=flow, why=refusal)

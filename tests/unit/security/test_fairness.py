@@ -54,8 +54,20 @@ def test_reserved_workers_serve_only_system_flows() -> None:
         ("jetkube.api.u.viewer.list", "_INBOX.viewer.abc.1", ("viewer", False)),
         ("jetkube.api.u.node-n1.update", "_INBOX.node-n1.abc.1", ("node-n1", True)),
         ("jetkube.api.list", "_INBOX.controlplane.x.1", ("controlplane", True)),
-        ("jetkube.api.list", "_INBOX.Zr3.1", ("Zr3", False)),  # auth off: one flow per connection
+        ("jetkube.api.list", "_INBOX.someone.1", ("someone", False)),  # auth on: not the control plane
     ],
 )
 def test_flows(subject: str, reply: str, flow: tuple[str, bool]) -> None:
     assert flow_of(SimpleNamespace(subject=subject, reply=reply)) == flow
+
+
+def test_with_auth_off_each_connection_is_a_flow_held_to_no_depth() -> None:
+    assert flow_of(SimpleNamespace(subject="jetkube.api.list", reply="_INBOX.Zr3.1"), auth=False) == (
+        "Zr3",
+        True,
+    )
+
+
+def test_system_flows_are_held_only_to_the_total() -> None:
+    q = FairQueues(workers=4, reserved=1, per_flow=2, total=5)
+    assert [q.push("controlplane", i, True) for i in range(6)] == [None] * 5 + ["5 requests are waiting"]

@@ -18,7 +18,8 @@ Roles (NATS users):
   state bucket); writes to ``$KV.jetkube.>`` and stream management are denied.
 * ``viewer``: its api subject only; reads go through the api, which applies RBAC.
 * ``node-<name>`` (one per kubelet; dots of the node name become ``_``): its api subject, its own
-  ``jetkube.nodepods.<node>`` and ``jetkube.node.<node>.>`` (subscribe and publish: any new
+  ``jetkube.nodepods.<node>`` and ``jetkube.node.<node token>.>`` (the node name with its dots as
+  ``_``: one token, so ``n2`` cannot reach ``n2.example``'s subjects) (subscribe and publish: any new
   per-node service is covered), publishing events (``jetkube.events.>``), cluster logs
   (``jetkube.logs.>``) and its health beat (``$KV.jetkube-health.>``), answering
   ``jetkube.health[.>]``, and ``_INBOX.>`` for the replies and log streams it sends to clients.
@@ -52,9 +53,34 @@ HEALTH_BUCKET = "jetkube-health"
 STATE_WRITES = "$KV.jetkube.>"
 
 
+def node_token(node: str) -> str:
+    """A node name as one subject token: its dots become ``_`` (node names are DNS subdomains, which
+    have no ``_``), so no node's subjects are a prefix of another's (``n2`` vs ``n2.example``)."""
+    return node.replace(".", "_")
+
+
 def node_user(node: str) -> str:
     """The NATS user of a node's kubelet: one subject token (node names have no ``_``)."""
-    return NODE_PREFIX + node.replace(".", "_")
+    return NODE_PREFIX + node_token(node)
+
+
+NODE_SUBJECT_PREFIX = "jetkube.node"
+
+
+def node_subject(node: str, verb: str) -> str:
+    """``jetkube.node.<node token>.<verb>``: a kubelet's own services (logs, exec, stats, ...)."""
+    return f"{NODE_SUBJECT_PREFIX}.{node_token(node)}.{verb}"
+
+
+#: The users a kubelet's server answers when NATS auth is on (the cluster's admins and the control
+#: plane): a request's reply inbox names who asks, since only that user may subscribe to it.
+KUBELET_CLIENTS = ("admin", "controlplane")
+
+
+def requester_of(reply: str | None) -> str | None:
+    """The NATS user whose inbox ``reply`` is (``_INBOX.<user>.…``), or None."""
+    parts = (reply or "").split(".")
+    return parts[1] if len(parts) >= 3 and parts[0] == "_INBOX" and parts[1] else None
 
 
 def inbox_prefix(user: str) -> str:
@@ -151,13 +177,14 @@ def permissions(user: str) -> dict[str, Any]:
         }
     if user.startswith(NODE_PREFIX):
         node = user.removeprefix(NODE_PREFIX).replace("_", ".")
+        token = node_token(node)
         return {
             "publish": {
                 "allow": [
                     own_api,
                     "jetkube.events.>",
                     "jetkube.logs.>",
-                    f"jetkube.node.{node}.>",
+                    f"{NODE_SUBJECT_PREFIX}.{token}.>",
                     f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
                     f"$JS.API.STREAM.INFO.{LOGS_STREAM}",
                     f"$JS.API.STREAM.INFO.KV_{HEALTH_BUCKET}",
@@ -170,7 +197,7 @@ def permissions(user: str) -> dict[str, Any]:
                 "allow": [
                     inbox,
                     f"jetkube.nodepods.{node}",
-                    f"jetkube.node.{node}.>",
+                    f"{NODE_SUBJECT_PREFIX}.{token}.>",
                     "jetkube.health",
                     "jetkube.health.>",
                 ],

@@ -39,6 +39,38 @@ WATCH_SILENCE_LIMIT = 40.0  # no chunk, not even a heartbeat, for this long: the
 VIA_API_ALWAYS = frozenset({"secrets"})  # encrypted at rest: only the api can read them
 
 
+LIST_PAGE = 500  # items per page of a list through the api (kubectl's --chunk-size default)
+
+
+class StaleFilter:
+    """Which node-pod events to pass on after a listing at ``listed_rv`` (the relay's messages may
+    repeat what the listing held). An event at or below the listed revision is stale unless it is
+    newer than what the listing had for that pod. Only pods of the listing whose newest revision
+    is still at or below it are remembered: a pod seen past the listing is forgotten (the revision
+    alone decides for it), so the memory never outgrows the listing, however many pods come and go.
+    """
+
+    def __init__(self, listed_rv: int) -> None:
+        self.listed_rv = listed_rv
+        self._at: dict[str, int] = {}
+
+    def listed(self, key: str, rv: int) -> None:
+        if rv <= self.listed_rv:
+            self._at[key] = rv
+
+    def keep(self, key: str, rv: int) -> bool:
+        if rv <= self.listed_rv and rv <= self._at.get(key, self.listed_rv):
+            return False
+        if rv > self.listed_rv:
+            self._at.pop(key, None)
+        else:
+            self._at[key] = rv
+        return True
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 class ApiClient:
     def __init__(
         self,
@@ -115,16 +147,7 @@ class ApiClient:
 
         info = lookup(resource)
         if info.plural == "events" or not self._raw(info.plural):
-            return await self.call(
-                "list",
-                {
-                    "resource": resource,
-                    "namespace": namespace,
-                    "labelSelector": label_selector,
-                    "fieldSelector": field_selector,
-                },
-                timeout=max(self.timeout, 120.0),
-            )
+            return await self._paged_list(resource, namespace, label_selector, field_selector)
         store = await self._watch_store()
         items, revision = await store.list(
             info.plural, namespace if info.namespaced else None, label_selector, field_selector
@@ -135,6 +158,30 @@ class ApiClient:
             "metadata": {"resourceVersion": str(revision)},
             "items": items,
         }
+
+    async def _paged_list(
+        self, resource: str, namespace: str | None, label_selector: str | None, field_selector: str | None
+    ) -> dict[str, Any]:
+        """The api's list, page by page (``limit``/``continue``), joined: as kubectl pages."""
+        request: dict[str, Any] = {
+            "resource": resource,
+            "namespace": namespace,
+            "labelSelector": label_selector,
+            "fieldSelector": field_selector,
+            "limit": LIST_PAGE,
+        }
+        first: dict[str, Any] | None = None
+        items: list[dict[str, Any]] = []
+        while True:
+            got = await self.call("list", request, timeout=max(self.timeout, 120.0))
+            first = first or got
+            items.extend(got.get("items") or [])
+            token = (got.get("metadata") or {}).get("continue")
+            if not token:
+                break
+            request = {**request, "continue": token}
+        meta = {k: v for k, v in (first.get("metadata") or {}).items() if k != "continue"}
+        return {**first, "metadata": meta, "items": items}
 
     async def update(
         self, resource: str, obj: dict[str, Any], namespace: str | None = None
@@ -321,10 +368,10 @@ class ApiClient:
         try:
             listing = await self.pods_on_node(node_name)
             listed_rv = int(listing["metadata"]["resourceVersion"])
-            seen: dict[str, int] = {}
+            stale = StaleFilter(listed_rv)
             for pod in listing["items"]:
                 meta = pod["metadata"]
-                seen[f"{meta.get('namespace')}/{meta['name']}"] = int(meta["resourceVersion"])
+                stale.listed(f"{meta.get('namespace')}/{meta['name']}", int(meta["resourceVersion"]))
                 yield WatchEvent("ADDED", pod, int(meta["resourceVersion"]))
             yield WatchEvent("BOOKMARK", {}, listed_rv)
             while True:
@@ -333,10 +380,8 @@ class ApiClient:
                 obj = data["object"]
                 meta = obj["metadata"]
                 rv = int(meta["resourceVersion"])
-                key = f"{meta.get('namespace')}/{meta['name']}"
-                if rv <= listed_rv and rv <= seen.get(key, listed_rv):
+                if not stale.keep(f"{meta.get('namespace')}/{meta['name']}", rv):
                     continue
-                seen[key] = rv
                 yield WatchEvent(data["type"], obj, rv)
         finally:
             with contextlib.suppress(nats.errors.Error):

@@ -61,12 +61,21 @@ def event_subject(namespace: str | None, kind: str, name: str) -> str:
 class EventRecorder:
     """Records Events about objects; never raises (an event lost is logged, not fatal)."""
 
-    def __init__(self, bus: Bus, component: str, host: str | None = None, *, max_pending: int = 4096) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        component: str,
+        host: str | None = None,
+        *,
+        max_pending: int = 4096,
+        ack_timeout: float = ACK_TIMEOUT,
+    ) -> None:
         self.bus = bus
         self.component = component
         self.host = host or socket.gethostname()
         self._seen: dict[str, dict[str, Any]] = {}
         self.max_pending = max_pending
+        self.ack_timeout = ack_timeout
         self._pending: deque[asyncio.Future[int]] = deque()
 
     async def record(self, obj: dict[str, Any], type_: str, reason: str, message: str) -> None:
@@ -109,7 +118,7 @@ class EventRecorder:
         while len(self._pending) >= self.max_pending:
             oldest = self._pending.popleft()
             with contextlib.suppress(Exception):
-                await wait_for(asyncio.shield(oldest), ACK_TIMEOUT)
+                await wait_for(asyncio.shield(oldest), self.ack_timeout)
         try:
             fut = await pipeline_for(self.bus.nc).publish(
                 event_subject(meta.get("namespace"), kind, meta.get("name", "")),
@@ -122,6 +131,22 @@ class EventRecorder:
             return
         self._pending.append(fut)
         fut.add_done_callback(lambda f, r=reason, n=meta.get("name"): self._acked(f, r, n))
+        # An ack that never comes (no stream took the event) is given up on: the event is lost,
+        # logged, and neither this deque nor the connection's reply map keeps it.
+        timer = asyncio.get_running_loop().call_later(
+            self.ack_timeout, self._give_up, fut, reason, meta.get("name")
+        )
+        fut.add_done_callback(lambda _f: timer.cancel())
+
+    def _give_up(self, fut: asyncio.Future[int], reason: str, name: str | None) -> None:
+        if not fut.done():
+            log.warning("event.lost", reason=reason, object=name, error="no acknowledgement in time")
+            fut.cancel()
+
+    @property
+    def pending(self) -> int:
+        """Events published and not yet acknowledged (nor given up on)."""
+        return len(self._pending)
 
     def _acked(self, fut: asyncio.Future[int], reason: str, name: str | None) -> None:
         with contextlib.suppress(ValueError):

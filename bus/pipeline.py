@@ -15,7 +15,8 @@ since nobody else will fill the flusher's next write.
 :class:`AckPipeline` parses JetStream's ack JSON (``{"seq": N}`` -> N; ``err_code`` 10071 ->
 :class:`WrongLastSequence`; any other error -> the matching
 :class:`~schemas.errors.JetkubeError`). A write whose ack does not come within the timeout fails
-with :class:`~schemas.errors.Timeout` and its token is forgotten, so nothing hangs.
+with :class:`~schemas.errors.Timeout` and its token is forgotten at once (any cancelled request's
+is), so nothing hangs and the map holds only requests still waited for.
 :class:`Replies` (:func:`replies_for`) is the plain one, for :func:`bus.rpc.request`.
 """
 
@@ -95,6 +96,8 @@ class InboxMux(Generic[T]):
         token = str(next(self._tokens))
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._futures[token] = fut
+        # A request given up on (timed out, cancelled) leaves the map at once, not at the purge.
+        fut.add_done_callback(lambda f, t=token: self._forget(t, f))
         try:
             await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
             if urgent and len(self._futures) <= LOW_CONCURRENCY:
@@ -125,6 +128,15 @@ class InboxMux(Generic[T]):
         except TimeoutError:
             fut.cancel()
             raise Timeout(what) from None
+
+    def _forget(self, token: str, fut: asyncio.Future[T]) -> None:
+        if fut.cancelled() and self._futures.get(token) is fut:
+            del self._futures[token]
+
+    @property
+    def outstanding(self) -> int:
+        """Requests waiting for their reply (for tests and metrics)."""
+        return len(self._futures)
 
     def _purge(self) -> None:
         """Forget the tokens of futures given up on (cancelled), so the map cannot grow."""

@@ -29,9 +29,12 @@ from typing import Any, Literal
 
 import jsonpatch
 
-from schemas.errors import BadRequest
+from schemas.errors import BadRequest, RequestEntityTooLarge
 
 PatchType = Literal["merge", "json", "strategic"]
+
+MAX_JSON_PATCH_OPERATIONS = 10_000  # kube-apiserver's maxJSONPatchOperations
+MAX_COPY_BYTES = 3 * 1024 * 1024  # what a JSON patch's copies may duplicate in all (2x an object)
 
 PATCH_TYPES: dict[str, PatchType] = {
     "merge": "merge",
@@ -132,17 +135,64 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(obj: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """JSON patch (RFC 6902)."""
+    """JSON patch (RFC 6902), one operation at a time, its work bounded while applying (as
+    kube-apiserver since CVE-2019-1002100): at most :data:`MAX_JSON_PATCH_OPERATIONS` operations,
+    and the values its ``copy`` operations duplicate at most :data:`MAX_COPY_BYTES` in all, counted
+    before each copy is made (k copies of a map into itself would otherwise make 2^k nodes)."""
     if not isinstance(patch, list):
         raise BadRequest(f"a json patch must be a JSON list of operations, not {_type_name(patch)}")
+    if len(patch) > MAX_JSON_PATCH_OPERATIONS:
+        raise RequestEntityTooLarge(
+            f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {len(patch)}"
+        )
+    doc: Any = copy.deepcopy(obj)
+    copied = 0
     try:
-        return jsonpatch.apply_patch(obj, patch, in_place=False)
+        for i, operation in enumerate(patch):
+            if (
+                isinstance(operation, dict)
+                and operation.get("op") == "copy"
+                and isinstance(operation.get("from"), str)
+            ):
+                source = jsonpatch.JsonPointer(operation["from"]).resolve(doc)
+                copied += bounded_size(source, MAX_COPY_BYTES - copied)
+                if copied > MAX_COPY_BYTES:
+                    raise RequestEntityTooLarge(
+                        f"the json patch's copy operations (the one at [{i}] and before) would copy more "
+                        f"than {MAX_COPY_BYTES} bytes; the limit bounds the work of applying a patch"
+                    )
+            doc = jsonpatch.JsonPatch([operation]).apply(doc, in_place=True)
     except jsonpatch.JsonPatchTestFailed as exc:
         raise BadRequest(f"the json patch's test failed: {exc}") from None
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
         raise BadRequest(f"the json patch cannot be applied: {exc}") from None
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise BadRequest(f"the json patch is malformed: {exc}") from None
+    return doc  # type: ignore[no-any-return]
+
+
+def bounded_size(value: Any, budget: int) -> int:
+    """About the JSON size of ``value`` in bytes, counted only up to ``budget`` (then budget + 1):
+    the cost of measuring is bounded by the budget, not by the value."""
+    size = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            size += 2 + len(item)
+            for k, v in item.items():
+                size += len(k) + 3 if isinstance(k, str) else 8
+                stack.append(v)
+        elif isinstance(item, list):
+            size += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, str | bytes):
+            size += len(item) + 2
+        else:
+            size += 8
+        if size > budget:
+            return budget + 1
+    return size
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,7 +240,8 @@ def _merge_map(current: dict[str, Any], patch: dict[str, Any], path: tuple[str, 
             if not isinstance(value, list):
                 raise BadRequest(f"{key} must be a list at {_where(path)}")
             if isinstance(result.get(field), list):
-                result[field] = [x for x in result[field] if x not in value]
+                drop = {_ident(x) for x in value}
+                result[field] = [x for x in result[field] if _ident(x) not in drop]
             continue
         if value is None:
             result.pop(key, None)
@@ -216,7 +267,8 @@ def _merge_value(current: Any, patch: Any, path: tuple[str, ...], key: str) -> A
             return _merge_keyed_list(current if isinstance(current, list) else [], patch, sub, mkey)
         if key in SET_LISTS:
             base = current if isinstance(current, list) else []
-            return base + [x for x in patch if x not in base]
+            have = {_ident(x) for x in base}
+            return base + [x for x in patch if _ident(x) not in have]
         return [_strip_directives(x) for x in patch]
     return patch
 
@@ -234,7 +286,13 @@ def _merge_keyed_list(
     if any(isinstance(x, dict) and x.get(_DIRECTIVE) == "replace" and len(x) == 1 for x in patch):
         rest = [x for x in patch if not (isinstance(x, dict) and x.get(_DIRECTIVE) == "replace")]
         return [_strip_directives(x) for x in rest]
-    result = copy.deepcopy(current)
+    # Linear: an index from each merge key to the positions holding it (it was a scan per element).
+    result: list[Any] = copy.deepcopy(current)
+    index: dict[str, list[int]] = {}
+    for i, e in enumerate(result):
+        k = _key_of(e, mkey) if isinstance(e, dict) else None
+        if k is not None:
+            index.setdefault(_ident(k), []).append(i)
     for element in patch:
         if not isinstance(element, dict):
             raise BadRequest(
@@ -247,23 +305,29 @@ def _merge_keyed_list(
             raise BadRequest(
                 f"{_where(path)}: map {shown} does not contain declared merge key: {'+'.join(mkey)}"
             )
-        index = next(
-            (i for i, e in enumerate(result) if isinstance(e, dict) and _key_of(e, mkey) == key), None
-        )
+        ident = _ident(key)
+        positions = index.get(ident) or []
         if element.get(_DIRECTIVE) == "delete":
-            result = [e for e in result if not (isinstance(e, dict) and _key_of(e, mkey) == key)]
+            for i in index.pop(ident, []):
+                result[i] = _DELETED
             continue
-        if index is None:
+        if not positions:
             merged = _merge_map({}, element, path)
             if merged is not _DELETED:
+                index[ident] = [len(result)]
                 result.append(merged)
         else:
-            merged = _merge_map(result[index], element, path)
+            merged = _merge_map(result[positions[0]], element, path)
             if merged is _DELETED:
-                del result[index]
+                result[positions.pop(0)] = _DELETED
             else:
-                result[index] = merged
-    return result
+                result[positions[0]] = merged
+    return [e for e in result if e is not _DELETED]
+
+
+def _ident(value: Any) -> str:
+    """A hashable identity of a JSON value (merge keys and list elements may be maps)."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _set_order(items: list[Any], order: list[Any], mkey: tuple[str, ...] | None) -> list[Any]:

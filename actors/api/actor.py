@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from actors.api.authz.gate import Gate
+from actors.api.fairness import FairResponder
 from actors.api.handlers import Api
 from actors.api.noderelay import NodeRelay
 from actors.runtime.listwatch import StoreListWatcher
@@ -36,7 +37,6 @@ from bus.client import API_PREFIX
 from bus.connection import Bus
 from bus.events import ensure_stream
 from bus.logs import ensure_log_stream
-from bus.rpc import Responder
 from bus.store import Store
 from schemas.errors import AlreadyExists
 
@@ -67,7 +67,8 @@ class ApiActor:
         self.api = Api(store, namespaces=self.namespaces, relay=self.relay, bus=bus)
         self.gate = Gate(self.api, store, self.informers)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
-        self.responder = Responder(
+        # per-flow queues with a share reserved for the control plane and kubelets (fairness.py)
+        self.responder = FairResponder(
             bus,
             f"{API_PREFIX}.*",
             self.gate.handle_trusted,
@@ -75,7 +76,7 @@ class ApiActor:
             concurrency=concurrency,
             name="api",
         )
-        self.user_responder = Responder(
+        self.user_responder = FairResponder(
             bus,
             f"{API_PREFIX}.u.*.*",
             self.gate.handle_user,

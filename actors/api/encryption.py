@@ -88,6 +88,41 @@ log = structlog.get_logger(__name__)
 
 ENVELOPE = "jetkubeEncrypted"
 SECRET_FIELDS = ("data", "stringData")
+#: What stays readable in a stored Secret: what the store, the watchers, the garbage collector and
+#: the namespace controller need to find, order and clean up objects. Everything else (data,
+#: stringData, labels, annotations such as the last-applied configuration ``apply`` writes,
+#: managedFields, immutable ...) is sealed, as Kubernetes encrypts the whole object.
+PLAIN_TOP = frozenset({"apiVersion", "kind", "metadata", "type", ENVELOPE})
+PLAIN_META = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "finalizers",
+        "ownerReferences",
+        "generateName",
+    }
+)
+
+
+def _split(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what stays readable, what is sealed) of a Secret."""
+    meta = obj.get("metadata") or {}
+    plain = {k: v for k, v in obj.items() if k in PLAIN_TOP}
+    sealed = {k: v for k, v in obj.items() if k not in PLAIN_TOP}
+    if isinstance(meta, dict):
+        plain["metadata"] = {k: v for k, v in meta.items() if k in PLAIN_META}
+        hidden = {k: v for k, v in meta.items() if k not in PLAIN_META}
+        if hidden:
+            sealed["metadata"] = hidden
+    return plain, sealed
+
+
 # How long a retired key is kept at least (seconds), whatever uses it: longer than any write sealed
 # before the rotation can take to land (the module doc).
 RETIRED_KEY_GRACE = 600.0
@@ -339,8 +374,8 @@ class KeyRing:
     # ---------------------------------------------------------------- objects
 
     def seal(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """The Secret with ``data``/``stringData`` replaced by the envelope (a new dict)."""
-        plain = {f: obj[f] for f in SECRET_FIELDS if f in obj}
+        """The Secret with everything but its structural metadata in the envelope (a new dict)."""
+        out, plain = _split(obj)
         if ENVELOPE in obj and not plain:
             return obj
         self.refresh()  # another replica may have rotated: seal with the file's primary
@@ -349,7 +384,7 @@ class KeyRing:
                 f"the Secrets key file {self.path} does not hold the primary key {self.primary!r}"
                 " (missing, or not saved yet): refusing to encrypt with it"
             )
-        out = {k: v for k, v in obj.items() if k not in SECRET_FIELDS}
+        out.pop(ENVELOPE, None)
         nonce = os.urandom(12)
         sealed = AESGCM(self.keys[self.primary]).encrypt(nonce, encode(plain), _aad(obj))
         out[ENVELOPE] = {"keyId": self.primary, "nonce": _b64(nonce), "ciphertext": _b64(sealed)}
@@ -366,7 +401,11 @@ class KeyRing:
             )
         )
         out = {k: v for k, v in obj.items() if k != ENVELOPE}
-        out.update(plain if isinstance(plain, dict) else {})
+        plain = dict(plain) if isinstance(plain, dict) else {}
+        hidden = plain.pop("metadata", None)
+        out.update(plain)
+        if isinstance(hidden, dict):  # sealed metadata (labels, annotations, ...) joins the plain
+            out["metadata"] = {**(out.get("metadata") or {}), **hidden}
         return out
 
     def key_of(self, obj: dict[str, Any]) -> str | None:
@@ -414,6 +453,30 @@ class EncryptingStore(Store):
         return {
             f"{o['metadata'].get('namespace')}/{o['metadata']['name']}": self.keyring.key_of(o) for o in items
         }
+
+
+class MissingKeys(InternalError):
+    """Stored Secrets are sealed with keys the key file does not hold (the file was lost or
+    replaced): starting would make every later read of those Secrets fail."""
+
+
+async def verify_keys(store: EncryptingStore, *, shown: int = 5) -> None:
+    """Refuse (:class:`MissingKeys`, naming the key ids and some Secrets) when a stored Secret is
+    sealed with a key the key ring lacks; the api checks this before it serves."""
+    store.keyring.refresh(force=True)
+    missing: dict[str, list[str]] = {}
+    for key, key_id in (await store.stored_key_ids()).items():
+        if key_id is not None and key_id not in store.keyring.keys:
+            missing.setdefault(key_id, []).append(key)
+    if not missing:
+        return
+    ids = ", ".join(sorted(missing))
+    where = "; ".join(f"{k}: {', '.join(sorted(v)[:shown])}" for k, v in sorted(missing.items()))
+    raise MissingKeys(
+        f"stored Secrets are encrypted with key ids the key file {store.keyring.path} lacks: {ids} "
+        f"({where}). Restore the key file that holds them (or start with it via "
+        "--encryption-key-file); refusing to start rather than fail every read of those Secrets"
+    )
 
 
 async def rotate(

@@ -29,9 +29,12 @@ import structlog
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
 from actors.api.limits import check_body, check_key_part
 from actors.api.noderelay import NodeRelay
+from actors.api.paging import decode_continue, encode_continue, page, parse_limit
 from actors.api.podstatus import initial_pod_status
+from actors.api.selectors import checked_selectors
 from actors.runtime.informer import Informer
 from actors.runtime.memguard import GUARD
+from bus.codec import encode
 from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
 from bus.store import Store
@@ -162,7 +165,9 @@ class Api:
         if verb == "create":
             return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
         if verb == "list":
-            return await self.list(info, ns, payload.get("labelSelector"), payload.get("fieldSelector"))
+            limit = parse_limit(payload.get("limit"))
+            after = decode_continue(payload.get("continue"))
+            return await self.list(info, ns, *checked_selectors(payload), limit=limit, after=after)
         if not isinstance(name, str) or not name:
             raise BadRequest("name: Required value")
         check_key_part(name, "resource name")
@@ -219,8 +224,17 @@ class Api:
         return await self.store.get(info.plural, ns, name)
 
     async def list(
-        self, info: ResourceInfo, ns: str | None, label_selector: str | None, field_selector: str | None
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+        *,
+        limit: int | None = None,
+        after: tuple[int, str] | None = None,
     ) -> dict[str, Any]:
+        """A list (a page of it with ``limit``/``after``: actors/api/paging.py), never bigger
+        than one reply message may carry."""
         if info.plural == "events":
             items, revision = await events_snapshot(self.bus, ns)
             if label_selector:
@@ -231,12 +245,25 @@ class Api:
                 items = [e for e in items if matches_fields(e, reqs)]
         else:
             items, revision = await self.store.list(info.plural, ns, label_selector, field_selector)
-        return {
-            "apiVersion": _api_version(info),
-            "kind": _list_kind(info),
-            "metadata": {"resourceVersion": str(revision)},
-            "items": items,
-        }
+        if after is not None:
+            revision = after[0]
+        items, last = page(
+            items,
+            limit=limit,
+            after=after[1] if after else None,
+            budget=self._reply_budget(),
+            size_of=lambda o: len(encode(o)),
+        )
+        meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if last is not None:
+            meta["continue"] = encode_continue(revision, last)
+        return {"apiVersion": _api_version(info), "kind": _list_kind(info), "metadata": meta, "items": items}
+
+    def _reply_budget(self) -> int:
+        """What a list's items may take: the server's message limit less room for the envelope."""
+        nc = getattr(self.bus, "nc", None)
+        limit = int(getattr(nc, "max_payload", 0) or 1024 * 1024)
+        return max(limit - 64 * 1024, limit // 2)
 
     def nodepods(self, node: str) -> dict[str, Any]:
         if not node:

@@ -27,6 +27,7 @@ from typing import Any
 import nats.errors
 import structlog
 
+from actors.api.selectors import start_revision, watch_filter
 from actors.runtime.supervisor import guarded_task
 from bus.cancelsafe import wait_for
 from bus.codec import encode
@@ -34,7 +35,7 @@ from bus.connection import Bus
 from bus.events import watch_events
 from bus.store import WatchEvent
 from bus.watchfilter import SelectorFilter
-from schemas.errors import InternalError, JetkubeError
+from schemas.errors import Gone, InternalError, JetkubeError, TooManyRequests
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +43,11 @@ HEARTBEAT = 5.0
 ACK_TIMEOUT = 15.0
 FLUSH = 0.02
 MAX_BATCH = 500
+BACKLOG = MAX_BATCH * 4  # events a watcher may fall behind by before it is cut off
+MAX_WATCHES_PER_USER = 64  # open watches of one user (system users: not counted)
+
+#: user -> watches open now (actors/api/authz/gate.py passes the user)
+OPEN: dict[str, int] = {}
 
 
 class _Gone(Exception):
@@ -58,13 +64,20 @@ async def _send(bus: Bus, inbox: str, chunk: dict[str, Any]) -> None:
 
 
 async def pump(
-    bus: Bus, store: Any, resource: str, namespace: str | None, payload: dict[str, Any], inbox: str
+    bus: Bus,
+    store: Any,
+    resource: str,
+    namespace: str | None,
+    start: int | None,
+    keep: SelectorFilter,
+    inbox: str,
+    *,
+    backlog: int = BACKLOG,
 ) -> None:
-    """Forward the store's watch to ``inbox`` until the client goes or the watch fails."""
-    rv = payload.get("resourceVersion")
-    start = int(rv) if rv not in (None, "", "0", 0) else None
-    keep = SelectorFilter(payload.get("labelSelector"), payload.get("fieldSelector"))
-    queue: asyncio.Queue[WatchEvent | JetkubeError] = asyncio.Queue(maxsize=MAX_BATCH * 4)
+    """Forward the store's watch to ``inbox`` until the client goes or the watch fails; a client
+    that falls ``backlog`` events behind gets 410 Gone (Expired) and must re-list, so no queue
+    grows without end."""
+    queue: asyncio.Queue[WatchEvent | JetkubeError] = asyncio.Queue(maxsize=backlog + 1)
 
     async def read() -> None:
         if resource == "events":  # their own stream (bus/events.py)
@@ -75,8 +88,18 @@ async def pump(
             async with contextlib.aclosing(source) as events:
                 async for event in events:
                     kept = keep(event)
-                    if kept is not None:
-                        await queue.put(kept)
+                    if kept is None:
+                        continue
+                    if queue.qsize() >= backlog:  # fell behind: cut off, the client re-lists
+                        log.info("api.watch_fell_behind", resource=resource, inbox=inbox, backlog=backlog)
+                        queue.put_nowait(
+                            Gone(
+                                f"the watch of {resource} fell more than {backlog} events behind and was "
+                                "closed; list again and watch from the list's resourceVersion"
+                            )
+                        )
+                        return
+                    queue.put_nowait(kept)
         except JetkubeError as err:
             await queue.put(err)
         except Exception as err:
@@ -107,8 +130,38 @@ async def pump(
         reader.cancel()
 
 
-def start_watch(bus: Bus, store: Any, attrs: Any, payload: dict[str, Any], inbox: str) -> dict[str, Any]:
-    """Start the pump for an authorized watch request; the immediate reply."""
+def start_watch(
+    bus: Bus,
+    store: Any,
+    attrs: Any,
+    payload: dict[str, Any],
+    inbox: str,
+    *,
+    user: str | None = None,
+    limit: int = MAX_WATCHES_PER_USER,
+    backlog: int = BACKLOG,
+) -> dict[str, Any]:
+    """Start the pump for an authorized watch request; the immediate reply. Bad selectors or a bad
+    resourceVersion are a 400 naming the field, before anything streams (actors/api/selectors.py).
+    A ``user`` (None: a system user, not counted) with ``limit`` watches open gets 429."""
     ns = attrs.namespace or None
-    guarded_task(f"api-watch-{inbox}", pump(bus, store, attrs.resource, ns, payload, inbox))
+    start, keep = start_revision(payload), watch_filter(payload)
+    if user is not None and OPEN.get(user, 0) >= limit:
+        raise TooManyRequests(
+            f'User "{user}" has {OPEN[user]} watches open, the most one user may; close one first',
+            details={"retryAfterSeconds": 1},
+        )
+
+    async def counted() -> None:
+        try:
+            await pump(bus, store, attrs.resource, ns, start, keep, inbox, backlog=backlog)
+        finally:
+            if user is not None:
+                OPEN[user] -= 1
+                if OPEN[user] <= 0:
+                    del OPEN[user]
+
+    if user is not None:
+        OPEN[user] = OPEN.get(user, 0) + 1
+    guarded_task(f"api-watch-{inbox}", counted())
     return {"streaming": True}

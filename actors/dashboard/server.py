@@ -15,8 +15,9 @@ The page is static HTML, CSS and vanilla JavaScript shipped as package data in `
 build step, no CDN (clusters often have no Internet). It needs no polling: the page opens
 ``/api/watch`` (server-sent events), whose snapshot and changes come from the feed's informers.
 
-Safety: the server binds to loopback by default and has no login of its own; anyone who can reach
-the port can scale and delete. Requests that change something must carry JSON (a cross-site form
+Safety (guard.py): every request must name one of the dashboard's own hosts (DNS rebinding), and
+beyond loopback a write needs the token of the printed URL. The server binds to loopback by
+default and has no login of its own. Requests that change something must carry JSON (a cross-site form
 cannot) and, when the browser sends an ``Origin``, one whose host is the one the page was served
 from, so another site open in the same browser cannot drive the dashboard.
 """
@@ -34,16 +35,19 @@ from aiohttp import web
 
 from actors.dashboard.api import Api, status_response
 from actors.dashboard.feed import Feed
+from actors.dashboard.guard import Guard
 from actors.dashboard.stream import Streams
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
-from schemas.errors import Forbidden, InternalError, JetkubeError, ServiceUnavailable
+from schemas.errors import Forbidden, InternalError, JetkubeError, ServiceUnavailable, Unauthorized
 
 log = structlog.get_logger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 SHUTDOWN_GRACE = 1.0
 DEFAULT_PORT = 8001
+
+GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,8 +56,17 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """JetkubeError -> its Status with its HTTP code; a bug -> 500 with one line, logged."""
     try:
+        guard: Guard | None = request.app.get(GUARD)
+        if guard is not None:
+            refusal = guard.host_refusal(request.headers.get("Host"))
+            if refusal:
+                log.warning("dashboard.host_refused", host=request.headers.get("Host"), path=request.path)
+                raise Forbidden(refusal)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             check_origin(request)
+            refusal = guard.token_refusal(dict(request.headers)) if guard is not None else None
+            if refusal:
+                raise Unauthorized(refusal)
         return await handler(request)
     except web.HTTPException:
         raise
@@ -80,8 +93,10 @@ async def index(_request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-def build_app(api: Api, streams: Streams) -> web.Application:
+def build_app(api: Api, streams: Streams, guard: Guard | None = None) -> web.Application:
     app = web.Application(middlewares=[errors])
+    if guard is not None:
+        app[GUARD] = guard
     app.add_routes([web.get("/", index), web.get("/api/watch", streams.handle), *api.routes()])
     app.router.add_static("/static/", STATIC, append_version=False)
     return app
@@ -96,13 +111,15 @@ class Dashboard:
         port: int = DEFAULT_PORT,
         informers: SharedInformers | None = None,
         sync_timeout: float = 30.0,
+        allowed_hosts: list[str] | None = None,
     ) -> None:
         self.host = host
+        self.guard = Guard.for_address(host, allowed_hosts)
         self.port = port
         self.informers = informers if informers is not None else SharedInformers(api)
         self.feed = Feed(self.informers, api.bus)
         self.streams = Streams(self.feed, sync_timeout=sync_timeout)
-        self.app = build_app(Api(api, self.feed, sync_timeout=sync_timeout), self.streams)
+        self.app = build_app(Api(api, self.feed, sync_timeout=sync_timeout), self.streams, self.guard)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -123,6 +140,8 @@ class Dashboard:
         self.port = int(port)
         shown = f"[{host}]" if ":" in str(host) else str(host)
         self.url = f"http://{shown}:{self.port}/"
+        if self.guard.token:  # beyond loopback: writes need the token, which the page reads here
+            self.url += f"#token={self.guard.token}"
         log.info("dashboard.listening", url=self.url)
         return self.url
 

@@ -73,7 +73,9 @@ class PeerError(Exception):
 
 
 def subject_for(node_name: str, verb: str) -> str:
-    return f"jetkube.node.{node_name}.{verb}"
+    from bus.auth import node_subject
+
+    return node_subject(node_name, verb)
 
 
 def check_port(value: Any) -> int:

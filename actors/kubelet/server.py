@@ -49,19 +49,22 @@ from actors.kubelet.runtime import DockerRuntime
 from actors.kubelet.server_select import pick_instance, pod_instances, since_epoch
 from actors.kubelet.server_stream import StreamSettings, pump_lines
 from actors.kubelet.types import ContainerSummary
+from bus.auth import KUBELET_CLIENTS, NODE_SUBJECT_PREFIX, requester_of
+from bus.auth import node_subject as auth_node_subject
 from bus.connection import Bus
 from bus.rpc import Responder
-from schemas.errors import BadRequest, NotFound, ServiceUnavailable
+from schemas.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
-SUBJECT_PREFIX = "jetkube.node"
+SUBJECT_PREFIX = NODE_SUBJECT_PREFIX
 MAX_REPLY_BYTES = 900 * 1024  # NATS' default max_payload is 1 MiB
 DEFAULT_EXEC_TIMEOUT = 300.0
 
 
 def node_subject(node_name: str, verb: str) -> str:
-    return f"{SUBJECT_PREFIX}.{node_name}.{verb}"
+    """``jetkube.node.<node token>.<verb>`` (bus/auth.py: the node's dots as ``_``, one token)."""
+    return auth_node_subject(node_name, verb)
 
 
 def keep_tail(lines: list[str], max_bytes: int) -> tuple[list[str], bool]:
@@ -113,6 +116,7 @@ class KubeletServer:
                 self._streams = None
 
     async def handle(self, verb: str, payload: dict[str, Any], msg: Msg) -> Any:
+        self.check_requester(msg)
         if verb == "logs":
             return await self.logs(payload)
         if verb == "exec":
@@ -128,6 +132,20 @@ class KubeletServer:
         raise BadRequest(
             f"unknown request {verb!r} on {msg.subject}: the kubelet serves logs, exec and stats"
         )
+
+    def check_requester(self, msg: Msg) -> None:
+        """With NATS auth on, answer only the cluster's admins and the control plane: the reply
+        inbox names who asks (only that user may subscribe to ``_INBOX.<user>.>``). Another node,
+        or anyone NATS let publish here by mistake, is refused."""
+        if not getattr(self.bus, "identity", None):
+            return  # auth off: everyone is trusted, as everywhere else
+        who = requester_of(getattr(msg, "reply", None))
+        if who not in KUBELET_CLIENTS:
+            log.warning("kubelet.server.refused", node=self.node_name, requester=who, subject=msg.subject)
+            raise Forbidden(
+                f"the kubelet of node {self.node_name} answers only the control plane and admins, "
+                f"not {who or 'an unknown requester'}"
+            )
 
     # ------------------------------------------------------------------ lookup
 

@@ -154,9 +154,10 @@ def parse_summary(node: str, reply: dict[str, Any]) -> Summary:
 
 async def node_stats(bus: Any, node: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
     """One kubelet's stats reply (raises the kubelet's or the transport's error)."""
+    from bus.auth import node_subject
     from bus.rpc import request
 
-    reply = await request(bus, f"jetkube.node.{node}.{STATS_VERB}", {}, timeout=timeout)
+    reply = await request(bus, node_subject(node, STATS_VERB), {}, timeout=timeout)
     return dict(reply or {})
 
 

@@ -27,14 +27,17 @@ from typing import Any
 import structlog
 
 from actors.api.authz.bootstrap import default_objects
+from actors.api.authz.escalation import REQUESTER, admission_refusal
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
-from actors.api.watchstream import start_watch
+from actors.api.selectors import selector_text
+from actors.api.watchstream import BACKLOG, MAX_WATCHES_PER_USER, start_watch
 from actors.runtime.shared import SharedInformers
-from bus.auth import TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
+from bus.auth import AUTHENTICATED, TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
 from schemas.decode import normalize
 from schemas.errors import AlreadyExists, BadRequest, Forbidden, NotFound
+from schemas.labels import parse_field_selector
 from schemas.registry import lookup
 
 log = structlog.get_logger(__name__)
@@ -55,6 +58,17 @@ def _ns_of(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def selected_name(field_selector: Any) -> str:
+    """The name a list or watch is restricted to: its field selector is ``metadata.name=<name>``
+    (and nothing else), as Kubernetes' RequestInfo takes it; "" otherwise. A ``resourceNames``
+    rule allows a list or watch only with it, so it can never read the rest of the namespace."""
+    text = selector_text({"fieldSelector": field_selector}, "fieldSelector")
+    reqs = parse_field_selector(text) if text else []
+    if len(reqs) == 1 and reqs[0].path == "metadata.name" and reqs[0].operator == "=":
+        return reqs[0].value
+    return ""
+
+
 def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
     """The authorization attributes of an api request (BadRequest for an unknown resource)."""
     resource = payload.get("resource")
@@ -65,6 +79,8 @@ def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
     if info.namespaced and not ns and verb not in ("list", "watch"):
         ns = "default"
     name = payload.get("name") if isinstance(payload.get("name"), str) else ""
+    if verb in ("list", "watch"):
+        name = selected_name(payload.get("fieldSelector"))
     if verb == "create" and not name and isinstance(payload.get("body"), dict):
         name = ""  # Kubernetes authorizes a create without the name
     sub = payload.get("subresource") if verb in ("update", "patch", "get") else None
@@ -83,6 +99,21 @@ class Gate:
         self.api = api
         self.store = store
         self.rbac = {r: informers.informer(r) for r in RBAC_RESOURCES}
+        self.watch_limit = MAX_WATCHES_PER_USER  # open watches per (non-system) user
+        self.watch_backlog = BACKLOG  # events a watcher may fall behind before it is cut off
+        # escalate/bind and NodeRestriction need the object a write would store (escalation.py)
+        if hasattr(api, "create_hooks"):
+            api.create_hooks.append(self._admit)
+            api.update_hooks.append(self._admit)
+
+    async def _admit(self, plural: str, new: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        user = REQUESTER.get()
+        if user is not None:
+            refusal = admission_refusal(user, plural, new, old, self.policy())
+            if refusal:
+                log.info("api.escalation_refused", user=user.name, resource=plural)
+                raise Forbidden(refusal)
+        return new
 
     # --------------------------------------------------------------- lifecycle
 
@@ -151,8 +182,22 @@ class Gate:
                 raise Forbidden(
                     f"stream: a watch may only be sent to the user's own inbox {inbox_prefix(token)}.>"
                 )
-            return start_watch(self.api.bus, self.api.store, attrs, payload, inbox)
-        return await self.api.handle(verb, payload, msg)
+            system = user.is_master or user.node is not None
+            return start_watch(
+                self.api.bus,
+                self.api.store,
+                attrs,
+                payload,
+                inbox,
+                user=None if system else user.name,
+                limit=self.watch_limit,
+                backlog=self.watch_backlog,
+            )
+        token_ = REQUESTER.set(user)
+        try:
+            return await self.api.handle(verb, payload, msg)
+        finally:
+            REQUESTER.reset(token_)
 
     # ----------------------------------------------------------------- decisions
 
@@ -168,7 +213,25 @@ class Gate:
                 '"users" in API group "" at the cluster scope'
             )
         groups = spec.get("groups")
-        return impersonated(spec["user"], [str(g) for g in groups] if isinstance(groups, list) else None)
+        if groups is not None and not isinstance(groups, list):
+            raise BadRequest("impersonate.groups: must be a list of strings")
+        user = impersonated(spec["user"], [str(g) for g in groups or []])
+        # every group (those implied by the name too) and every extra is checked on its own
+        wanted = [Attributes("impersonate", "groups", name=g) for g in user.groups if g != AUTHENTICATED]
+        extra = spec.get("extra") or {}
+        if not isinstance(extra, dict):
+            raise BadRequest("impersonate.extra: must be a map of lists of strings")
+        for key, values in extra.items():
+            for value in values if isinstance(values, list) else [values]:
+                wanted.append(Attributes("impersonate", "userextras", subresource=str(key), name=str(value)))
+        for attrs in wanted:
+            if not self._rbac(requester, attrs)[0]:
+                what = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+                raise Forbidden(
+                    f'{attrs.resource} "{attrs.name}" is forbidden: User "{requester.name}" cannot '
+                    f'impersonate resource "{what}" in API group "" at the cluster scope'
+                )
+        return user
 
     def _rbac(self, user: UserInfo, attrs: Attributes) -> tuple[bool, str]:
         return authorize(user, attrs, self.policy())

@@ -71,8 +71,19 @@ function say(text, isError = false) {
   box.hidden = !text;
 }
 
+// A dashboard listening beyond loopback prints its URL with #token=...: writes carry it.
+const dashboardToken = (() => {
+  const m = location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem("jetkube-dashboard-token", m[1]);
+    history.replaceState(null, "", location.pathname + location.search); // the hash is the view's
+  }
+  return sessionStorage.getItem("jetkube-dashboard-token");
+})();
+
 async function call(method, url, body) {
   const init = { method, headers: {} };
+  if (dashboardToken && method !== "GET") init.headers["X-Dashboard-Token"] = dashboardToken;
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -16,7 +16,7 @@ from bus.connection import Bus
 from bus.embedded import EmbeddedNats, free_port
 from bus.store import Store
 
-NODES = ("n1", "n2.example")
+NODES = ("n1", "n2", "n2.example")
 USERS = (ADMIN, CONTROLPLANE, VIEWER, "bob", *(node_user(n) for n in NODES))
 
 

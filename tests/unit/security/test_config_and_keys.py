@@ -60,7 +60,7 @@ def test_permissions_per_role() -> None:
     assert viewer["publish"]["allow"] == ["jetkube.api.u.viewer.*"]
     assert viewer["subscribe"]["allow"] == ["_INBOX.viewer.>"]
     node = permissions("node-n1_example")
-    assert "jetkube.node.n1.example.>" in node["subscribe"]["allow"]
+    assert "jetkube.node.n1_example.>" in node["subscribe"]["allow"]  # one token: n1 cannot reach it
     assert "jetkube.nodepods.n1.example" in node["subscribe"]["allow"]
     assert "$KV.jetkube.>" in node["publish"]["deny"]
     assert permissions("controlplane")["publish"]["allow"] == [">"]

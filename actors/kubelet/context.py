@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from actors.kubelet.docker_runtime import DockerRuntime
+from actors.kubelet.cri import ContainerRuntime
 from actors.kubelet.restart import BackoffTable
 from actors.kubelet.types import ContainerState, ContainerSummary
 from actors.runtime.supervisor import guarded_task
@@ -32,7 +32,7 @@ LOG_FALLBACK_BYTES = 2048
 
 @dataclass
 class KubeletContext:
-    runtime: DockerRuntime
+    runtime: ContainerRuntime
     api: Any
     recorder: EventRecorder | None
     node_name: str

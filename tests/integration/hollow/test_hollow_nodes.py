@@ -146,8 +146,10 @@ async def _settled(fleet: HollowFleet) -> bool:
 async def test_failure_rate_one_fails_every_pod(bus: Bus, control_plane: object, api: ApiClient) -> None:
     fleet, sup = await start_fleet(bus, count=1, failure_rate=1.0, prefix="failing-")
     try:
-        for i in range(3):
-            await api.create("pods", pod(f"f{i}", "failing-0"))
+        for i in range(3):  # the container exits 1 at once; restartPolicy Never makes the pod Failed
+            p = pod(f"f{i}", "failing-0")
+            p["spec"]["restartPolicy"] = "Never"
+            await api.create("pods", p)
 
         async def all_failed() -> list[dict[str, Any]] | None:
             items = (await api.list("pods"))["items"]

@@ -14,11 +14,13 @@ Agents (each supervised, named ``hollow.*``):
 * ``hollow.register`` (one-shot) creates each Node through the api (or, if it exists, takes it
   over with a fresh Ready status), then lists each node's pods (``jetkube.api.nodepods``) after
   the subscription is in place, so nothing falls between; ``ready()`` returns once that is done.
-* ``hollow.heartbeat`` refreshes every node's conditions once per ``heartbeat_interval``, spread
-  over it in 100 ms ticks, as one pipelined batch of compare-and-set writes per tick
-  (``Store.update_batch``: 5,000 nodes at 10 s is 50 writes every tick); ``heartbeat_via="api"``
-  sends one ``update_status`` per node instead. A Conflict (someone else changed the node, e.g. a
-  taint) re-reads the node and the next beat goes on from it.
+* ``hollow.heartbeat`` renews every node's Lease (``kube-node-lease/<node>``, created at
+  registration) once per ``heartbeat_interval``, spread over it in 100 ms ticks, as one pipelined
+  batch of compare-and-set writes per tick (``Store.update_batch``: 5,000 nodes at 10 s is 50 small
+  writes every tick); ``heartbeat_via="api"`` sends one ``update`` per node instead. A node's
+  Node status (its conditions' heartbeat) is rewritten only every ``status_report_interval``
+  (5 min), as a kubelet whose status did not change does (actors/kubelet/node_lease.py). A
+  Conflict (someone else changed the object, e.g. a taint) re-reads it and the next beat goes on.
 * ``hollow.kubelets`` run **the kubelet's own pod sync** (actors/kubelet/sync.py: the planner,
   its executor, the status writes, probes, deletion) for every node, over one in-memory
   :class:`~actors.kubelet.fake_runtime.FakeRuntime` per node. The syncers share one work queue
@@ -38,6 +40,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
@@ -48,6 +51,8 @@ from actors.kubelet.context import KubeletContext
 from actors.kubelet.fake_runtime import Behaviour, FakeRuntime, behaviour_of
 from actors.kubelet.handlers import close_http
 from actors.kubelet.labels import POD_NAME, POD_NAMESPACE
+from actors.kubelet.node_lease import NAMESPACE as LEASE_NAMESPACE
+from actors.kubelet.node_lease import STATUS_REPORT_INTERVAL, lease_object, renewed
 from actors.kubelet.sync import PodSyncer
 from actors.kubelet.types import RuntimeEvent
 from actors.runtime.supervisor import Supervisor
@@ -78,6 +83,7 @@ class HollowSettings:
     workers: int = 32
     per_node_subscriptions: bool = False
     heartbeat_via: str = "store"  # or "api"
+    status_report_interval: float = STATUS_REPORT_INTERVAL
     start_index: int = 0
     seed: int | None = None
     record_events: bool = False
@@ -90,6 +96,8 @@ class HollowNode:
     name: str
     index: int
     node: Obj | None = None
+    lease: Obj | None = None
+    status_at: float = 0.0  # loop time of the last Node status write
     pods: dict[str, Obj] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
     admitted: set[str] = field(default_factory=set)  # uids whose startup delay has passed
@@ -134,6 +142,7 @@ class HollowFleet:
         self.foreign = 0
         self.counters: dict[str, int] = {
             "heartbeats": 0,
+            "status_writes": 0,
             "heartbeat_conflicts": 0,
             "heartbeat_errors": 0,
             "running": 0,
@@ -269,6 +278,8 @@ class HollowFleet:
         async def register(node: HollowNode) -> None:
             async with sem:
                 node.node = await self._register_one(node)
+                node.status_at = asyncio.get_running_loop().time()
+                node.lease = await self._lease_one(node)
 
         await asyncio.gather(*(register(n) for n in self.nodes.values()))
         t1 = time.perf_counter()
@@ -304,6 +315,13 @@ class HollowFleet:
                 continue
         raise Conflict(f'nodes "{node.name}" kept changing while registering')
 
+    async def _lease_one(self, node: HollowNode) -> Obj:
+        fresh = lease_object(node.node or node.name, datetime.now(UTC))
+        try:
+            return await self.api.create("leases", fresh)
+        except AlreadyExists:
+            return renewed(await self.api.get("leases", node.name, LEASE_NAMESPACE), datetime.now(UTC))
+
     # --------------------------------------------------------------- heartbeat
 
     async def run_heartbeat(self) -> None:
@@ -325,32 +343,54 @@ class HollowFleet:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     async def _beat(self, due: list[HollowNode]) -> None:
+        now = datetime.now(UTC)
         results: list[Obj | JetkubeError]
         if self.settings.heartbeat_via == "api":
             results = list(
                 await asyncio.gather(
-                    *(self.api.update_status("nodes", heartbeat(n.node or {})) for n in due),
+                    *(self.api.update("leases", renewed(n.lease or {}, now)) for n in due),
                     return_exceptions=True,
                 )
             )
         else:
-            pairs = [(heartbeat(n.node or {}), n.node or {}) for n in due]
-            results = await self.store.update_batch("nodes", pairs)
+            pairs = [(renewed(n.lease or {}, now), n.lease or {}) for n in due]
+            results = await self.store.update_batch("leases", pairs)
+        for node, result in zip(due, results, strict=True):
+            if isinstance(result, dict):
+                node.lease = result
+                self.counters["heartbeats"] += 1
+            elif isinstance(result, Conflict | NotFound):
+                self.counters["heartbeat_conflicts"] += 1
+                try:
+                    node.lease = await self._lease_one(node)
+                except JetkubeError as err:
+                    log.warning("hollow.lease_reread_failed", node=node.name, error=str(err))
+            else:
+                self.counters["heartbeat_errors"] += 1
+                log.warning("hollow.heartbeat_failed", node=node.name, error=str(result))
+        loop_now = asyncio.get_running_loop().time()
+        stale = [n for n in due if loop_now - n.status_at >= self.settings.status_report_interval]
+        if stale:
+            await self._report_status(stale, loop_now)
+
+    async def _report_status(self, due: list[HollowNode], loop_now: float) -> None:
+        """The Node status of nodes that wrote none for ``status_report_interval``."""
+        pairs = [(heartbeat(n.node or {}), n.node or {}) for n in due]
+        results = await self.store.update_batch("nodes", pairs)
         for node, result in zip(due, results, strict=True):
             if isinstance(result, dict):
                 node.node = result
-                self.counters["heartbeats"] += 1
+                node.status_at = loop_now
+                self.counters["status_writes"] += 1
             elif isinstance(result, Conflict):
-                self.counters["heartbeat_conflicts"] += 1
                 try:
                     node.node = await self.store.get("nodes", None, node.name)
                 except NotFound:
                     node.node = await self._register_one(node)
                 except JetkubeError as err:
-                    log.warning("hollow.heartbeat_reread_failed", node=node.name, error=str(err))
+                    log.warning("hollow.status_reread_failed", node=node.name, error=str(err))
             else:
-                self.counters["heartbeat_errors"] += 1
-                log.warning("hollow.heartbeat_failed", node=node.name, error=str(result))
+                log.warning("hollow.status_failed", node=node.name, error=str(result))
 
     # ------------------------------------------------------------------- pods
 

@@ -30,6 +30,8 @@ Agents (each supervised, named ``hollow.*``):
   created-and-bound benchmark keeps pods unstarted with a long one); with ``failure_rate`` that
   fraction of containers exit 1 at once, and the pod goes the way its restartPolicy says.
 
+The Services a container's environment needs come from one services informer shared by the fleet,
+not from an api list per container start as a kubelet does.
 What a hollow node does not do that a real one does: no events are recorded (``record_events``),
 no periodic re-sync of every pod, no Node status from a NodeAgent (the heartbeat above writes it).
 """
@@ -55,6 +57,8 @@ from actors.kubelet.node_lease import NAMESPACE as LEASE_NAMESPACE
 from actors.kubelet.node_lease import STATUS_REPORT_INTERVAL, lease_object, renewed
 from actors.kubelet.sync import PodSyncer
 from actors.kubelet.types import RuntimeEvent
+from actors.runtime.informer import Informer
+from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.supervisor import Supervisor
 from actors.runtime.workqueue import WorkQueue, run_workers
 from bus.cancelsafe import wait_for
@@ -135,6 +139,7 @@ class HollowFleet:
         self.rng = random.Random(settings.seed)
         self.queue = WorkQueue("hollow", base_delay=0.2, max_delay=30.0)
         recorder = EventRecorder(bus, component="kubelet", host="hollow") if settings.record_events else None
+        self.services = Informer(StoreListWatcher(self.store), "services")
         for node in self.nodes.values():
             self._wire(node, recorder)
         self.subscribed = asyncio.Event()
@@ -165,6 +170,7 @@ class HollowFleet:
             host_ip=node.ip,
             enqueue=lambda key: self.queue.add(f"{name}/{key}"),
             enqueue_after=lambda key, delay: self.queue.add_after(f"{name}/{key}", delay),
+            services=self._services,
         )
 
         def on_event(ev: RuntimeEvent) -> None:
@@ -175,6 +181,16 @@ class HollowFleet:
         node.runtime = rt
         node.syncer = PodSyncer(ctx, node.desired, lambda key: False)
 
+    async def _services(self, namespace: str) -> list[Obj]:
+        """The Services for the service env variables, from the fleet's one services informer (a
+        kubelet lists them from the api; thousands of nodes share this cache instead)."""
+        return [
+            s
+            for s in self.services.list()
+            if (m := s.get("metadata") or {}).get("namespace") == namespace
+            or (m.get("namespace") == "default" and m.get("name") == "kubernetes")
+        ]
+
     def _behaviour(self, container: Any) -> Behaviour:
         if self.settings.failure_rate > 0 and self.rng.random() < self.settings.failure_rate:
             return Behaviour(0.0, 1)
@@ -184,6 +200,7 @@ class HollowFleet:
         sup.spawn("hollow.router", self.run_router)
         sup.spawn("hollow.register", self.run_register, restart=False)
         sup.spawn("hollow.heartbeat", self.run_heartbeat)
+        sup.spawn("hollow.services", self.services.run)
         sup.spawn("hollow.kubelets", self.run_kubelets)
 
     async def ready(self, timeout: float = 120.0) -> None:
@@ -396,6 +413,7 @@ class HollowFleet:
 
     async def run_kubelets(self) -> None:
         await self.registered.wait()
+        await self.services.wait_synced()
         try:
             await run_workers(self.queue, self._sync, self.settings.workers, name="hollow")
         finally:

@@ -151,7 +151,10 @@ class ContainerRunner:
                 if refs
                 else {}
             )
-            services = await fetch_services(self.ctx.api, pod["metadata"].get("namespace") or "default")
+            namespace = pod["metadata"].get("namespace") or "default"
+            services = await (
+                self.ctx.services(namespace) if self.ctx.services else fetch_services(self.ctx.api, namespace)
+            )
             env = resolve_env(
                 pod, c, objects, allocatable=self.ctx.allocatable, base_env=service_env(pod, services)
             )

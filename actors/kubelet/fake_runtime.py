@@ -117,6 +117,8 @@ class FakeRuntime:
         self.behaviour = behaviour
         self.capacity = capacity or NodeCapacity(cpus=4, memory_bytes=16 << 30, hostname="fake")
         self.containers: dict[str, FakeContainer] = {}
+        self._names: set[str] = set()
+        self._by_pod: dict[tuple[str, str], dict[str, FakeContainer]] = {}  # (namespace, name) -> id -> c
         self.exec_results: dict[str, tuple[int, str]] = {}  # container id -> (exit code, output)
         self.missing_images: set[str] = set()  # absent from the engine (pulled when allowed)
         self.unpullable: dict[str, str] = {}  # image -> the registry's error
@@ -230,11 +232,18 @@ class FakeRuntime:
     # ------------------------------------------------------------------ sandboxes
 
     def _create_record(self, name: str, labels: dict[str, str], image: str, behaviour: Behaviour) -> str:
-        if any(c.name == name for c in self.containers.values()):
+        if name in self._names:
             raise AlreadyExists(f'Conflict. The container name "/{name}" is already in use')
         cid = f"{next(self._ids):064x}"
-        self.containers[cid] = FakeContainer(cid, name, labels, image, behaviour, self._now())
+        c = FakeContainer(cid, name, labels, image, behaviour, self._now())
+        self.containers[cid] = c
+        self._names.add(name)
+        self._by_pod.setdefault(self._pod_of(c), {})[cid] = c
         return cid
+
+    @staticmethod
+    def _pod_of(c: FakeContainer) -> tuple[str, str]:
+        return (c.labels.get(L.POD_NAMESPACE, ""), c.labels.get(L.POD_NAME, ""))
 
     async def create_sandbox(
         self,
@@ -329,6 +338,12 @@ class FakeRuntime:
             if not missing_ok:
                 raise NotFound(f"No such container: {container_id}")
             return
+        self._names.discard(c.name)
+        pod = self._by_pod.get(self._pod_of(c))
+        if pod is not None:
+            pod.pop(container_id, None)
+            if not pod:
+                del self._by_pod[self._pod_of(c)]
         self._emit("destroy", c)
 
     async def inspect(self, container_id: str) -> ContainerState:
@@ -366,7 +381,9 @@ class FakeRuntime:
             want[L.TYPE] = type_
         now = self._now()
         out: list[ContainerSummary] = []
-        for c in list(self.containers.values()):
+        ns, name = want.get(L.POD_NAMESPACE), want.get(L.POD_NAME)
+        pool = self._by_pod.get((ns, name), {}) if ns is not None and name is not None else self.containers
+        for c in list(pool.values()):
             if any(c.labels.get(k) != v for k, v in want.items()):
                 continue
             self._due(c, now)

@@ -105,8 +105,24 @@ class PodActions:
     start: list[Start] = field(default_factory=list)
     back_off: list[BackOff] = field(default_factory=list)
     init_pending: bool = False
-    phase: str = "Pending"
-    conditions: list[Obj] = field(default_factory=list)
+    _inputs: tuple[Obj, Observed, float] | None = field(default=None, repr=False, compare=False)
+    _status: Obj | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def phase(self) -> str:
+        return str(self.status()["phase"])
+
+    @property
+    def conditions(self) -> list[Obj]:
+        return list(self.status().get("conditions") or [])
+
+    def status(self) -> Obj:
+        """The pod's status as observed, back-offs as CrashLoopBackOff (computed when first asked:
+        the executor does not need it, pod_status.py computes the written one after the actions)."""
+        if self._status is None:
+            assert self._inputs is not None
+            self._status = _status_of(self, *self._inputs)
+        return self._status
 
     @property
     def waiting(self) -> dict[str, tuple[str, str]]:
@@ -258,7 +274,12 @@ def _start_or_back_off(
 
 
 def _with_status(out: PodActions, pod: Obj, observed: Observed, now: float) -> PodActions:
-    """The phase and conditions of the pod as observed (the back-offs as CrashLoopBackOff)."""
+    out._inputs = (pod, observed, now)
+    return out
+
+
+def _status_of(out: PodActions, pod: Obj, observed: Observed, now: float) -> Obj:
+    """The status of the pod as observed (the back-offs as CrashLoopBackOff)."""
     spec = pod.get("spec") or {}
     waiting = out.waiting
 
@@ -285,7 +306,4 @@ def _with_status(out: PodActions, pod: Obj, observed: Observed, now: float) -> P
     default = ("PodInitializing", "") if out.init_pending else ("ContainerCreating", "")
     app_views = views(list(spec.get("containers") or []), default)
     stamp = format_time(datetime.fromtimestamp(now, UTC))
-    status = compute_status(pod, init_views, app_views, pod_ip="", host_ip="", now=stamp)
-    out.phase = str(status["phase"])
-    out.conditions = list(status.get("conditions") or [])
-    return out
+    return compute_status(pod, init_views, app_views, pod_ip="", host_ip="", now=stamp)

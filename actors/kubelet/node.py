@@ -88,7 +88,10 @@ class NodeAgent:
             await self._post(ok, message)
             log.info("node.reregistered", node=self.ctx.node_name)
         self.ready = ok
-        await self.renew_lease()
+        try:
+            await self.renew_lease()
+        except JetkubeError as exc:  # registered all the same: the next heartbeat tries again
+            log.warning("node.lease_failed", node=self.ctx.node_name, error=exc.message)
         self.registered.set()
 
     async def renew_lease(self) -> None:

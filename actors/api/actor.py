@@ -42,7 +42,7 @@ from schemas.errors import AlreadyExists
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public")
+DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 QUEUE_GROUP = "jetkube-api"
 
 

@@ -14,14 +14,26 @@ Agents (each supervised, named ``hollow.*``):
 * ``hollow.register`` (one-shot) creates each Node through the api (or, if it exists, takes it
   over with a fresh Ready status), then lists each node's pods (``jetkube.api.nodepods``) after
   the subscription is in place, so nothing falls between; ``ready()`` returns once that is done.
-* ``hollow.heartbeat`` refreshes every node's conditions once per ``heartbeat_interval``, spread
-  over it in 100 ms ticks, as one pipelined batch of compare-and-set writes per tick
-  (``Store.update_batch``: 5,000 nodes at 10 s is 50 writes every tick); ``heartbeat_via="api"``
-  sends one ``update_status`` per node instead. A Conflict (someone else changed the node, e.g. a
-  taint) re-reads the node and the next beat goes on from it.
-* ``hollow.worker-<i>`` act on pods: ``startup_delay`` seconds after a pod is bound, it is reported
-  Running (or Failed, with probability ``failure_rate``) with ``update_status``; a pod with a
-  ``deletionTimestamp`` is deleted with grace 0 (there are no containers to stop).
+* ``hollow.heartbeat`` renews every node's Lease (``kube-node-lease/<node>``, created at
+  registration) once per ``heartbeat_interval``, spread over it in 100 ms ticks, as one pipelined
+  batch of compare-and-set writes per tick (``Store.update_batch``: 5,000 nodes at 10 s is 50 small
+  writes every tick); ``heartbeat_via="api"`` sends one ``update`` per node instead. A node's
+  Node status (its conditions' heartbeat) is rewritten only every ``status_report_interval``
+  (5 min), as a kubelet whose status did not change does (actors/kubelet/node_lease.py). A
+  Conflict (someone else changed the object, e.g. a taint) re-reads it and the next beat goes on.
+* ``hollow.kubelets`` run **the kubelet's own pod sync** (actors/kubelet/sync.py: the planner,
+  its executor, the status writes, probes, deletion) for every node, over one in-memory
+  :class:`~actors.kubelet.fake_runtime.FakeRuntime` per node. The syncers share one work queue
+  (keys ``<node>/<namespace>/<name>``) and ``workers`` workers; each relayed change of a pod queues
+  its key, as the kubelet's informer handler does, and a fake container's death (a ``die`` event)
+  queues it too. ``startup_delay`` seconds pass between a pod's bind and its first sync (the
+  created-and-bound benchmark keeps pods unstarted with a long one); with ``failure_rate`` that
+  fraction of containers exit 1 at once, and the pod goes the way its restartPolicy says.
+
+The Services a container's environment needs come from one services informer shared by the fleet,
+not from an api list per container start as a kubelet does.
+What a hollow node does not do that a real one does: no events are recorded (``record_events``),
+no periodic re-sync of every pod, no Node status from a NodeAgent (the heartbeat above writes it).
 """
 
 from __future__ import annotations
@@ -30,26 +42,30 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
 import structlog
 
-from actors.hollow.objects import (
-    failed_status,
-    heartbeat,
-    hollow_node,
-    node_ip,
-    pod_ip,
-    pod_key,
-    pod_uid,
-    running_status,
-)
+from actors.hollow.objects import heartbeat, hollow_node, node_ip, pod_cidr_base, pod_key, pod_uid
+from actors.kubelet.context import KubeletContext
+from actors.kubelet.fake_runtime import Behaviour, FakeRuntime, behaviour_of
+from actors.kubelet.handlers import close_http
+from actors.kubelet.labels import POD_NAME, POD_NAMESPACE
+from actors.kubelet.node_lease import NAMESPACE as LEASE_NAMESPACE
+from actors.kubelet.node_lease import STATUS_REPORT_INTERVAL, lease_object, renewed
+from actors.kubelet.sync import PodSyncer
+from actors.kubelet.types import RuntimeEvent
+from actors.runtime.informer import Informer
+from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.supervisor import Supervisor
+from actors.runtime.workqueue import WorkQueue, run_workers
 from bus.cancelsafe import wait_for
 from bus.client import NODEPODS_PREFIX, ApiClient
 from bus.codec import decode
 from bus.connection import Bus
+from bus.events import EventRecorder
 from bus.store import Store
 from schemas.errors import AlreadyExists, Conflict, JetkubeError, NotFound
 
@@ -58,7 +74,6 @@ log = structlog.get_logger(__name__)
 Obj = dict[str, Any]
 TICK = 0.1
 LIST_CONCURRENCY = 32
-TERMINAL = ("Succeeded", "Failed")
 
 
 @dataclass
@@ -72,8 +87,10 @@ class HollowSettings:
     workers: int = 32
     per_node_subscriptions: bool = False
     heartbeat_via: str = "store"  # or "api"
+    status_report_interval: float = STATUS_REPORT_INTERVAL
     start_index: int = 0
     seed: int | None = None
+    record_events: bool = False
 
 
 @dataclass
@@ -83,13 +100,25 @@ class HollowNode:
     name: str
     index: int
     node: Obj | None = None
+    lease: Obj | None = None
+    status_at: float = 0.0  # loop time of the last Node status write
     pods: dict[str, Obj] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
-    started: set[str] = field(default_factory=set)  # uids reported Running/Failed (or queued)
-    deleting: set[str] = field(default_factory=set)  # uids whose delete is queued
+    admitted: set[str] = field(default_factory=set)  # uids whose startup delay has passed
+    counted: dict[str, str] = field(default_factory=dict)  # uid -> the phase counted for it
     received: int = 0  # relay messages addressed to this node
     pods_seen: set[str] = field(default_factory=set)  # uids of every pod ever bound here
-    next_ip: int = 0
+    runtime: FakeRuntime | None = None
+    syncer: PodSyncer | None = None
+
+    def desired(self, key: str) -> Obj | None:
+        """The kubelet's view of the pod: bound here, and past its startup delay (or deleting)."""
+        pod = self.pods.get(key)
+        if pod is None:
+            return None
+        if pod_uid(pod) in self.admitted or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return pod
+        return None
 
     @property
     def ip(self) -> str:
@@ -108,12 +137,17 @@ class HollowFleet:
             name = f"{settings.prefix}{index}"
             self.nodes[name] = HollowNode(name, index)
         self.rng = random.Random(settings.seed)
-        self.queue: asyncio.Queue[tuple[str, HollowNode, str, str]] = asyncio.Queue()
+        self.queue = WorkQueue("hollow", base_delay=0.2, max_delay=30.0)
+        recorder = EventRecorder(bus, component="kubelet", host="hollow") if settings.record_events else None
+        self.services = Informer(StoreListWatcher(self.store), "services")
+        for node in self.nodes.values():
+            self._wire(node, recorder)
         self.subscribed = asyncio.Event()
         self.registered = asyncio.Event()
         self.foreign = 0
         self.counters: dict[str, int] = {
             "heartbeats": 0,
+            "status_writes": 0,
             "heartbeat_conflicts": 0,
             "heartbeat_errors": 0,
             "running": 0,
@@ -124,12 +158,50 @@ class HollowFleet:
 
     # ------------------------------------------------------------------ wiring
 
+    def _wire(self, node: HollowNode, recorder: EventRecorder | None) -> None:
+        """The node's kubelet: the real pod sync over a fake runtime, feeding the shared queue."""
+        name = node.name
+        rt = FakeRuntime(behaviour=self._behaviour, pod_cidr=pod_cidr_base(node.index))
+        ctx = KubeletContext(
+            runtime=rt,
+            api=self.api,
+            recorder=recorder,
+            node_name=name,
+            host_ip=node.ip,
+            enqueue=lambda key: self.queue.add(f"{name}/{key}"),
+            enqueue_after=lambda key, delay: self.queue.add_after(f"{name}/{key}", delay),
+            services=self._services,
+        )
+
+        def on_event(ev: RuntimeEvent) -> None:
+            if ev.action == "die":
+                ctx.enqueue(f"{ev.labels.get(POD_NAMESPACE)}/{ev.labels.get(POD_NAME)}")
+
+        rt.on_event = on_event
+        node.runtime = rt
+        node.syncer = PodSyncer(ctx, node.desired, lambda key: False)
+
+    async def _services(self, namespace: str) -> list[Obj]:
+        """The Services for the service env variables, from the fleet's one services informer (a
+        kubelet lists them from the api; thousands of nodes share this cache instead)."""
+        return [
+            s
+            for s in self.services.list()
+            if (m := s.get("metadata") or {}).get("namespace") == namespace
+            or (m.get("namespace") == "default" and m.get("name") == "kubernetes")
+        ]
+
+    def _behaviour(self, container: Any) -> Behaviour:
+        if self.settings.failure_rate > 0 and self.rng.random() < self.settings.failure_rate:
+            return Behaviour(0.0, 1)
+        return behaviour_of(container)
+
     def start(self, sup: Supervisor) -> None:
         sup.spawn("hollow.router", self.run_router)
         sup.spawn("hollow.register", self.run_register, restart=False)
         sup.spawn("hollow.heartbeat", self.run_heartbeat)
-        for i in range(self.settings.workers):
-            sup.spawn(f"hollow.worker-{i}", self.run_worker)
+        sup.spawn("hollow.services", self.services.run)
+        sup.spawn("hollow.kubelets", self.run_kubelets)
 
     async def ready(self, timeout: float = 120.0) -> None:
         """Wait until every node is registered and has listed its pods."""
@@ -189,28 +261,29 @@ class HollowFleet:
         uid = pod_uid(pod)
         if type_ == "DELETED":
             node.pods.pop(key, None)
-            node.started.discard(uid)
-            node.deleting.discard(uid)
+            node.admitted.discard(uid)
             if len(node.revisions) > 4 * max(16, len(node.pods)):
                 node.revisions = {k: node.revisions[k] for k in node.pods}
+                live = {pod_uid(p) for p in node.pods.values()}
+                node.counted = {u: v for u, v in node.counted.items() if u in live}
+            self.queue.add(f"{node.name}/{key}")
             return
         node.pods[key] = pod
         node.pods_seen.add(uid)
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
-            if uid not in node.deleting:
-                node.deleting.add(uid)
-                self.queue.put_nowait(("delete", node, key, uid))
-            return
-        if uid in node.started:
-            return
-        node.started.add(uid)
-        if (pod.get("status") or {}).get("phase") in ("Running", *TERMINAL):
-            return  # adopted: already reported by an earlier run
-        item = ("start", node, key, uid)
-        if self.settings.startup_delay > 0:
-            asyncio.get_running_loop().call_later(self.settings.startup_delay, self.queue.put_nowait, item)
-        else:
-            self.queue.put_nowait(item)
+        if uid not in node.admitted and not (pod.get("metadata") or {}).get("deletionTimestamp"):
+            if self.settings.startup_delay > 0:
+                asyncio.get_running_loop().call_later(
+                    self.settings.startup_delay, self._admit, node, key, uid
+                )
+                return
+            node.admitted.add(uid)
+        self.queue.add(f"{node.name}/{key}")
+
+    def _admit(self, node: HollowNode, key: str, uid: str) -> None:
+        pod = node.pods.get(key)
+        if pod is not None and pod_uid(pod) == uid:
+            node.admitted.add(uid)
+            self.queue.add(f"{node.name}/{key}")
 
     # ---------------------------------------------------------------- register
 
@@ -222,6 +295,8 @@ class HollowFleet:
         async def register(node: HollowNode) -> None:
             async with sem:
                 node.node = await self._register_one(node)
+                node.status_at = asyncio.get_running_loop().time()
+                node.lease = await self._lease_one(node)
 
         await asyncio.gather(*(register(n) for n in self.nodes.values()))
         t1 = time.perf_counter()
@@ -257,6 +332,13 @@ class HollowFleet:
                 continue
         raise Conflict(f'nodes "{node.name}" kept changing while registering')
 
+    async def _lease_one(self, node: HollowNode) -> Obj:
+        fresh = lease_object(node.node or node.name, datetime.now(UTC))
+        try:
+            return await self.api.create("leases", fresh)
+        except AlreadyExists:
+            return renewed(await self.api.get("leases", node.name, LEASE_NAMESPACE), datetime.now(UTC))
+
     # --------------------------------------------------------------- heartbeat
 
     async def run_heartbeat(self) -> None:
@@ -278,75 +360,92 @@ class HollowFleet:
             await asyncio.sleep(max(0.0, next_tick - loop.time()))
 
     async def _beat(self, due: list[HollowNode]) -> None:
+        now = datetime.now(UTC)
         results: list[Obj | JetkubeError]
         if self.settings.heartbeat_via == "api":
             results = list(
                 await asyncio.gather(
-                    *(self.api.update_status("nodes", heartbeat(n.node or {})) for n in due),
+                    *(self.api.update("leases", renewed(n.lease or {}, now)) for n in due),
                     return_exceptions=True,
                 )
             )
         else:
-            pairs = [(heartbeat(n.node or {}), n.node or {}) for n in due]
-            results = await self.store.update_batch("nodes", pairs)
+            pairs = [(renewed(n.lease or {}, now), n.lease or {}) for n in due]
+            results = await self.store.update_batch("leases", pairs)
+        for node, result in zip(due, results, strict=True):
+            if isinstance(result, dict):
+                node.lease = result
+                self.counters["heartbeats"] += 1
+            elif isinstance(result, Conflict | NotFound):
+                self.counters["heartbeat_conflicts"] += 1
+                try:
+                    node.lease = await self._lease_one(node)
+                except JetkubeError as err:
+                    log.warning("hollow.lease_reread_failed", node=node.name, error=str(err))
+            else:
+                self.counters["heartbeat_errors"] += 1
+                log.warning("hollow.heartbeat_failed", node=node.name, error=str(result))
+        loop_now = asyncio.get_running_loop().time()
+        stale = [n for n in due if loop_now - n.status_at >= self.settings.status_report_interval]
+        if stale:
+            await self._report_status(stale, loop_now)
+
+    async def _report_status(self, due: list[HollowNode], loop_now: float) -> None:
+        """The Node status of nodes that wrote none for ``status_report_interval``."""
+        pairs = [(heartbeat(n.node or {}), n.node or {}) for n in due]
+        results = await self.store.update_batch("nodes", pairs)
         for node, result in zip(due, results, strict=True):
             if isinstance(result, dict):
                 node.node = result
-                self.counters["heartbeats"] += 1
+                node.status_at = loop_now
+                self.counters["status_writes"] += 1
             elif isinstance(result, Conflict):
-                self.counters["heartbeat_conflicts"] += 1
                 try:
                     node.node = await self.store.get("nodes", None, node.name)
                 except NotFound:
                     node.node = await self._register_one(node)
                 except JetkubeError as err:
-                    log.warning("hollow.heartbeat_reread_failed", node=node.name, error=str(err))
+                    log.warning("hollow.status_reread_failed", node=node.name, error=str(err))
             else:
-                self.counters["heartbeat_errors"] += 1
-                log.warning("hollow.heartbeat_failed", node=node.name, error=str(result))
+                log.warning("hollow.status_failed", node=node.name, error=str(result))
 
     # ------------------------------------------------------------------- pods
 
-    async def run_worker(self) -> None:
-        while True:
-            action, node, key, uid = await self.queue.get()
-            try:
-                if action == "start":
-                    await self._start_pod(node, key, uid)
-                else:
-                    await self._delete_pod(node, key, uid)
-            except JetkubeError as err:
-                self.counters["status_errors"] += 1
-                log.warning("hollow.pod_action_failed", action=action, pod=key, error=str(err))
-
-    async def _start_pod(self, node: HollowNode, key: str, uid: str) -> None:
-        for _attempt in range(3):
-            pod = node.pods.get(key)
-            if pod is None or pod_uid(pod) != uid or (pod.get("metadata") or {}).get("deletionTimestamp"):
-                return
-            if self.settings.failure_rate > 0 and self.rng.random() < self.settings.failure_rate:
-                status, outcome = failed_status(pod, node.ip), "failed"
-            else:
-                status, outcome = running_status(pod, node.ip, pod_ip(node.index, node.next_ip)), "running"
-                node.next_ip += 1
-            meta = pod["metadata"]
-            body = {"metadata": {"name": meta["name"], "namespace": meta.get("namespace")}, "status": status}
-            try:
-                await self.api.update_status("pods", body, meta.get("namespace"))
-            except NotFound:
-                return
-            except Conflict:
-                continue
-            self.counters[outcome] += 1
-            return
-
-    async def _delete_pod(self, node: HollowNode, key: str, uid: str) -> None:
-        pod = node.pods.get(key)
-        if pod is None or pod_uid(pod) != uid:
-            return
-        meta = pod["metadata"]
+    async def run_kubelets(self) -> None:
+        await self.registered.wait()
+        await self.services.wait_synced()
         try:
-            await self.api.delete("pods", meta["name"], meta.get("namespace"), grace_period_seconds=0)
-        except NotFound:
+            await run_workers(self.queue, self._sync, self.settings.workers, name="hollow")
+        finally:
+            for node in self.nodes.values():
+                if node.syncer is not None:
+                    node.syncer.prober.stop_all()
+            await close_http()
+
+    async def _sync(self, qkey: str) -> None:
+        name, _, key = qkey.partition("/")
+        node = self.nodes[name]
+        assert node.syncer is not None
+        before = node.pods.get(key)
+        try:
+            await node.syncer.sync(key)
+        except JetkubeError:
+            self.counters["status_errors"] += 1
+            raise
+        self._count(node, key, before)
+
+    def _count(self, node: HollowNode, key: str, before: Obj | None) -> None:
+        """The fleet's counters: pods first reported Running or Failed, and pods deleted."""
+        if before is None:
             return
-        self.counters["deleted"] += 1
+        uid = pod_uid(before)
+        if (before.get("metadata") or {}).get("deletionTimestamp"):
+            if node.counted.get(uid) != "deleted" and node.syncer and key not in node.syncer.statuses:
+                node.counted[uid] = "deleted"
+                self.counters["deleted"] += 1
+            return
+        status = node.syncer.statuses.get(key) if node.syncer else None
+        phase = str((status or {}).get("phase") or "")
+        if phase in ("Running", "Failed") and uid not in node.counted:
+            node.counted[uid] = phase
+            self.counters[phase.lower()] += 1

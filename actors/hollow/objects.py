@@ -1,4 +1,5 @@
-"""What a hollow kubelet writes, built without I/O: its Node, heartbeats and pod statuses.
+"""What a hollow node writes, built without I/O: its Node and heartbeats (pod statuses are the
+kubelet's own, actors/kubelet/pod_status.py).
 
 Addresses come from fixed fake ranges: node ``i`` of a fleet is ``172.16.<i/256>.<i%256>`` with the
 pod CIDR ``10.<64 + i/256>.<i%256>.0/24``; its pods take the addresses of that /24 in turn.
@@ -6,7 +7,6 @@ pod CIDR ``10.<64 + i/256>.<i%256>.0/24``; its pods take the addresses of that /
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from schemas.status import now_rfc3339
@@ -106,90 +106,6 @@ def heartbeat(node: Obj, now: str | None = None) -> Obj:
     status["conditions"] = conditions
     new["status"] = status
     return new
-
-
-def _pod_condition(type_: str, status: str, now: str) -> Obj:
-    return {"type": type_, "status": status, "lastProbeTime": None, "lastTransitionTime": now}
-
-
-def running_status(pod: Obj, node_ip_: str, ip: str, now: str | None = None) -> Obj:
-    """Status of a pod whose containers all run: phase Running and the four Ready conditions."""
-    now = now or now_rfc3339()
-    status = copy.deepcopy(pod.get("status") or {})
-    spec = pod.get("spec") or {}
-    status.update(
-        phase="Running",
-        hostIP=node_ip_,
-        hostIPs=[{"ip": node_ip_}],
-        podIP=ip,
-        podIPs=[{"ip": ip}],
-        startTime=status.get("startTime") or now,
-        conditions=[
-            _pod_condition("PodScheduled", "True", now),
-            _pod_condition("Initialized", "True", now),
-            _pod_condition("ContainersReady", "True", now),
-            _pod_condition("Ready", "True", now),
-        ],
-        containerStatuses=[
-            {
-                "name": c.get("name", ""),
-                "state": {"running": {"startedAt": now}},
-                "ready": True,
-                "started": True,
-                "restartCount": 0,
-                "image": c.get("image", ""),
-                "imageID": f"hollow://{c.get('image', '')}",
-                "containerID": f"hollow://{pod_uid(pod)[:8]}-{c.get('name', '')}",
-            }
-            for c in spec.get("containers") or []
-        ],
-    )
-    status.pop("reason", None)
-    status.pop("message", None)
-    return status
-
-
-def failed_status(pod: Obj, node_ip_: str, now: str | None = None) -> Obj:
-    """Status of a pod whose containers exited 1 at start: phase Failed."""
-    now = now or now_rfc3339()
-    status = copy.deepcopy(pod.get("status") or {})
-    spec = pod.get("spec") or {}
-    status.update(
-        phase="Failed",
-        reason="Error",
-        message="hollow node: simulated container failure",
-        hostIP=node_ip_,
-        hostIPs=[{"ip": node_ip_}],
-        startTime=status.get("startTime") or now,
-        conditions=[
-            _pod_condition("PodScheduled", "True", now),
-            _pod_condition("Initialized", "True", now),
-            _pod_condition("ContainersReady", "False", now),
-            _pod_condition("Ready", "False", now),
-        ],
-        containerStatuses=[
-            {
-                "name": c.get("name", ""),
-                "state": {
-                    "terminated": {
-                        "exitCode": 1,
-                        "reason": "Error",
-                        "startedAt": now,
-                        "finishedAt": now,
-                        "containerID": f"hollow://{pod_uid(pod)[:8]}-{c.get('name', '')}",
-                    }
-                },
-                "ready": False,
-                "started": False,
-                "restartCount": 0,
-                "image": c.get("image", ""),
-                "imageID": f"hollow://{c.get('image', '')}",
-                "containerID": f"hollow://{pod_uid(pod)[:8]}-{c.get('name', '')}",
-            }
-            for c in spec.get("containers") or []
-        ],
-    )
-    return status
 
 
 def pod_uid(pod: Obj) -> str:

@@ -33,6 +33,7 @@ from actors.kubelet.envvars import (
     service_env,
 )
 from actors.kubelet.handlers import run_action
+from actors.kubelet.plan import grace_of
 from actors.kubelet.prober import Prober
 from actors.kubelet.types import SandboxInfo
 from actors.kubelet.volumes import VolumeManager, fetch_objects
@@ -73,14 +74,6 @@ class Started:
 def pod_key(pod: Obj) -> str:
     meta = pod.get("metadata") or {}
     return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
-
-
-def grace_of(pod: Obj) -> float:
-    meta = pod.get("metadata") or {}
-    if meta.get("deletionTimestamp") and meta.get("deletionGracePeriodSeconds") is not None:
-        return float(meta["deletionGracePeriodSeconds"])
-    g = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
-    return float(30 if g is None else g)
 
 
 class ContainerRunner:
@@ -158,7 +151,10 @@ class ContainerRunner:
                 if refs
                 else {}
             )
-            services = await fetch_services(self.ctx.api, pod["metadata"].get("namespace") or "default")
+            namespace = pod["metadata"].get("namespace") or "default"
+            services = await (
+                self.ctx.services(namespace) if self.ctx.services else fetch_services(self.ctx.api, namespace)
+            )
             env = resolve_env(
                 pod, c, objects, allocatable=self.ctx.allocatable, base_env=service_env(pod, services)
             )

@@ -10,13 +10,13 @@ when the engine's list says the container's state moved.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from actors.kubelet.docker_runtime import DockerRuntime
+from actors.kubelet.cri import ContainerRuntime
 from actors.kubelet.restart import BackoffTable
 from actors.kubelet.types import ContainerState, ContainerSummary
 from actors.runtime.supervisor import guarded_task
@@ -32,7 +32,7 @@ LOG_FALLBACK_BYTES = 2048
 
 @dataclass
 class KubeletContext:
-    runtime: DockerRuntime
+    runtime: ContainerRuntime
     api: Any
     recorder: EventRecorder | None
     node_name: str
@@ -44,6 +44,9 @@ class KubeletContext:
     pull_backoff: BackoffTable = field(default_factory=BackoffTable)
     mount_backoff: BackoffTable = field(default_factory=lambda: BackoffTable(1.0, 30.0))
     pull_errors: dict[str, str] = field(default_factory=dict)
+    # the Services for a namespace's service env variables (a cache, e.g. a hollow fleet's shared
+    # informer); None: the container starter lists them from the api
+    services: Callable[[str], Awaitable[list[Obj]]] | None = None
     _states: dict[str, ContainerState] = field(default_factory=dict)
     _messages: dict[str, str] = field(default_factory=dict)
     _sandbox_ips: dict[str, str] = field(default_factory=dict)

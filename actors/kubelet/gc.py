@@ -20,13 +20,13 @@ from collections.abc import Callable, Collection, Iterable
 
 import structlog
 
+from actors.kubelet.cri import ContainerRuntime
 from actors.kubelet.gc_plan import (
     ContainerGCPolicy,
     check_image_thresholds,
     containers_to_remove,
     images_to_collect,
 )
-from actors.kubelet.runtime import DockerRuntime
 from actors.kubelet.types import ContainerSummary, ImageInfo
 from schemas.errors import JetkubeError, NotFound
 
@@ -42,7 +42,7 @@ ActivePods = Callable[[], Collection[str] | None]
 class ContainerGC:
     def __init__(
         self,
-        runtime: DockerRuntime,
+        runtime: ContainerRuntime,
         node_name: str,
         policy: ContainerGCPolicy | None = None,
         *,
@@ -95,7 +95,7 @@ class ContainerGC:
 class ImageGC:
     def __init__(
         self,
-        runtime: DockerRuntime,
+        runtime: ContainerRuntime,
         high_threshold: int = 90,
         low_threshold: int = 80,
         *,

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from actors.kubelet.docker_runtime import DockerRuntime
+from actors.kubelet.cri import ContainerRuntime
 from schemas.errors import JetkubeError
 
 Obj = dict[str, Any]
@@ -48,7 +48,7 @@ async def close_http() -> None:
 
 
 async def run_action(
-    runtime: DockerRuntime,
+    runtime: ContainerRuntime,
     container_id: str,
     action: Obj,
     container: Obj,

@@ -35,7 +35,7 @@ import structlog
 
 from actors.kubelet import labels as L
 from actors.kubelet.context import KubeletContext
-from actors.kubelet.docker_runtime import DockerRuntime
+from actors.kubelet.cri import ContainerRuntime
 from actors.kubelet.handlers import close_http
 from actors.kubelet.node import NodeAgent
 from actors.kubelet.sync import PodSyncer
@@ -67,7 +67,7 @@ class Kubelet:
         self,
         bus: Any,
         api: Any,
-        runtime: DockerRuntime,
+        runtime: ContainerRuntime,
         node_name: str,
         *,
         host_ip: str = "127.0.0.1",

@@ -1,21 +1,26 @@
-"""The node agent: register this kubelet's Node, then heartbeat its Ready condition.
+"""The node agent: register this kubelet's Node, then heartbeat with its Lease.
 
 Registration creates the Node (or, when it exists from an earlier run, adds our labels to it and
-takes over its status). Every ``heartbeat_interval`` seconds the agent asks the engine for its
-version: Ready=True when it answers, Ready=False (KubeletNotReady, with the engine's error) when it
-does not; the status goes out with ``update_status``, compare-and-set on the revision last read,
-and a Conflict (the node lifecycle controller wrote meanwhile) re-reads and tries again. The
-kubelet ignores ``spec.unschedulable``: it is the scheduler's hint, running pods stay.
+takes over its status) and its Lease ``kube-node-lease/<node>`` (node_lease.py). Every
+``heartbeat_interval`` seconds the agent asks the engine for its version (Ready=True when it
+answers, Ready=False, KubeletNotReady with the engine's error, when it does not) and renews the
+Lease; the Node status goes out only when it changed or ``status_report_interval`` (5 min) passed,
+with ``update_status``, compare-and-set on the revision last read, and a Conflict (the node
+lifecycle controller wrote meanwhile) re-reads and tries again. The kubelet ignores
+``spec.unschedulable``: it is the scheduler's hint, running pods stay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from actors.kubelet.context import KubeletContext
+from actors.kubelet.node_lease import NAMESPACE, STATUS_REPORT_INTERVAL, lease_object, renewed, status_due
 from actors.kubelet.node_status import node_labels, node_object, node_status
 from actors.kubelet.types import NodeCapacity
 from actors.runtime.backoff import Backoff
@@ -29,11 +34,20 @@ Obj = dict[str, Any]
 
 class NodeAgent:
     def __init__(
-        self, ctx: KubeletContext, labels: dict[str, str] | None, heartbeat_interval: float = 10.0
+        self,
+        ctx: KubeletContext,
+        labels: dict[str, str] | None,
+        heartbeat_interval: float = 10.0,
+        status_report_interval: float = STATUS_REPORT_INTERVAL,
     ) -> None:
         self.ctx = ctx
         self.labels = node_labels(ctx.node_name, labels)
         self.heartbeat_interval = heartbeat_interval
+        self.status_report_interval = status_report_interval
+        self.lease: Obj | None = None
+        self.status_written_at: float | None = None
+        self.status_writes = 0
+        self.lease_renewals = 0
         self.capacity: NodeCapacity | None = None
         self.node: Obj | None = None
         self.ready: bool | None = None
@@ -63,6 +77,7 @@ class NodeAgent:
         api = self.ctx.api
         try:
             self.node = await api.create("nodes", node_object(self.ctx.node_name, self.labels, status))
+            self.status_written_at = time.monotonic()
             log.info("node.registered", node=self.ctx.node_name)
         except AlreadyExists:
             current = await api.get("nodes", self.ctx.node_name)
@@ -73,7 +88,33 @@ class NodeAgent:
             await self._post(ok, message)
             log.info("node.reregistered", node=self.ctx.node_name)
         self.ready = ok
+        try:
+            await self.renew_lease()
+        except JetkubeError as exc:  # registered all the same: the next heartbeat tries again
+            log.warning("node.lease_failed", node=self.ctx.node_name, error=exc.message)
         self.registered.set()
+
+    async def renew_lease(self) -> None:
+        """Renew (or create) ``kube-node-lease/<node>``, compare-and-set on the revision last read."""
+        api = self.ctx.api
+        for _ in range(5):
+            now = datetime.now(UTC)
+            try:
+                if self.lease is None:
+                    try:
+                        self.lease = await api.get("leases", self.ctx.node_name, NAMESPACE)
+                    except NotFound:
+                        self.lease = await api.create(
+                            "leases", lease_object(self.node or self.ctx.node_name, now)
+                        )
+                        self.lease_renewals += 1
+                        return
+                self.lease = await api.update("leases", renewed(self.lease, now))
+                self.lease_renewals += 1
+                return
+            except (Conflict, NotFound, AlreadyExists):
+                self.lease = None
+        raise Conflict(f"lease {NAMESPACE}/{self.ctx.node_name} kept conflicting")
 
     async def _post(self, ok: bool, message: str) -> None:
         assert self.capacity is not None
@@ -99,6 +140,8 @@ class NodeAgent:
             }
             try:
                 self.node = await self.ctx.api.update_status("nodes", body)
+                self.status_written_at = time.monotonic()
+                self.status_writes += 1
                 return
             except Conflict:
                 self.node = None
@@ -113,7 +156,24 @@ class NodeAgent:
         if ok != self.ready:
             log.warning("node.ready_changed", node=self.ctx.node_name, ready=ok, message=message)
         self.ready = ok
-        await self._post(ok, message)
+        assert self.capacity is not None
+        if self.node is None or self._status_due(ok, message):
+            await self._post(ok, message)
+        await self.renew_lease()
+
+    def _status_due(self, ok: bool, message: str) -> bool:
+        assert self.capacity is not None and self.node is not None
+        old = self.node.get("status")
+        new = node_status(
+            old,
+            self.capacity,
+            node_name=self.ctx.node_name,
+            host_ip=self.ctx.host_ip,
+            ready=ok,
+            message=message,
+            now=now_rfc3339(),
+        )
+        return status_due(old, new, self.status_written_at, time.monotonic(), self.status_report_interval)
 
     async def run(self) -> None:
         backoff = Backoff(0.5, 10.0)

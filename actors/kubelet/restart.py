@@ -46,11 +46,7 @@ class BackoffTable:
 
     def remaining(self, key: str, event_time: float, now: float) -> float:
         """Seconds left before a restart is allowed (0: go now). ``event_time`` is the death."""
-        entry = self.entries.get(key)
-        if entry is None or self._expired(entry, now):
-            return 0.0
-        left = entry.backoff - (now - event_time)
-        return left if left > 0 else 0.0
+        return remaining_of(self.entries.get(key), event_time, now, self.cap)
 
     def current(self, key: str) -> float:
         entry = self.entries.get(key)
@@ -69,6 +65,14 @@ class BackoffTable:
     def forget_prefix(self, prefix: str) -> None:
         for k in [k for k in self.entries if k.startswith(prefix)]:
             del self.entries[k]
+
+
+def remaining_of(entry: Entry | None, event_time: float, now: float, cap: float = CAP) -> float:
+    """:meth:`BackoffTable.remaining` of one entry (None: no back-off armed)."""
+    if entry is None or now - entry.last_update > 2 * cap:
+        return 0.0
+    left = entry.backoff - (now - event_time)
+    return left if left > 0 else 0.0
 
 
 def crash_loop_message(delay: float, container: str, pod_name: str, namespace: str, uid: str) -> str:

@@ -34,10 +34,10 @@ from actors.dns.podconfig import pod_dns
 from actors.kubelet import labels as L
 from actors.kubelet.containers import ContainerRunner, grace_of, pod_key
 from actors.kubelet.context import KubeletContext
-from actors.kubelet.pod_status import ContainerView, compute_status, is_exited, is_failed_start
+from actors.kubelet.plan import Instance, Observed, PodActions, Sandbox, plan_pod, ready_of
+from actors.kubelet.pod_status import ContainerView, compute_status, is_exited
 from actors.kubelet.ports import pod_port_mappings
 from actors.kubelet.prober import Prober
-from actors.kubelet.restart import crash_loop_message, should_restart
 from actors.kubelet.types import ContainerState, ContainerSummary, SandboxInfo
 from actors.kubelet.volume_files import MountError
 from actors.kubelet.volumes import VolumeManager
@@ -69,6 +69,7 @@ class PodSyncer:
         self.prober = Prober(ctx, self._probe_kill)
         self.runner = ContainerRunner(ctx, self.prober)
         self.volumes = VolumeManager(ctx.runtime, ctx.api, ctx.node_name)
+        self.probe_failures: dict[str, str] = {}  # container id -> why its probe wants it killed
         self.statuses: dict[str, Obj] = {}  # key -> last status computed
         self._written: dict[str, tuple[str, int, Obj]] = {}  # key -> (uid, rv, status) last written
         self.on_pod_status: StatusHook | None = None
@@ -127,13 +128,21 @@ class PodSyncer:
         key = pod_key(pod)
         grace = grace_of(pod)
         specs = {c["name"]: c for c in self._all_specs(pod)}
-        running = [s for s in mine if s.type != L.TYPE_SANDBOX and s.running]
-        await asyncio.gather(
-            *(
-                self.runner.stop(pod, specs.get(s.container_name, {"name": s.container_name}), s.id, grace)
-                for s in running
-            )
-        )
+        sandboxes = _by_attempt([s for s in mine if s.type == L.TYPE_SANDBOX])
+        by_name: dict[str, list[ContainerSummary]] = {}
+        for s in _by_attempt([s for s in mine if s.type != L.TYPE_SANDBOX]):
+            by_name.setdefault(s.container_name, []).append(s)
+        actions = plan_pod(pod, await self._observe(pod, sandboxes, by_name), time.time())
+        # the plan kills the newest instance of each container of the spec; anything else running
+        # (an older instance, a container no longer in the spec) goes the same way
+        kills = [(specs.get(k.name, {"name": k.name}), k.id, k.grace) for k in actions.kill]
+        planned = {k.id for k in actions.kill}
+        kills += [
+            ({"name": s.container_name}, s.id, grace)
+            for s in mine
+            if s.type != L.TYPE_SANDBOX and s.running and s.id not in planned
+        ]
+        await asyncio.gather(*(self.runner.stop(pod, c, cid, g) for c, cid, g in kills))
         for s in mine:
             self.prober.stop(s.id)
             await self.ctx.runtime.remove(s.id)
@@ -152,8 +161,8 @@ class PodSyncer:
         log.info("pod.terminated", pod=key, grace=grace)
 
     async def _probe_kill(self, key: str, pod: Obj, c: Obj, cid: str, message: str) -> None:
-        current = self.desired(key) or pod
-        await self.runner.stop(current, c, cid, grace_of(current), message)
+        """A liveness or startup probe failed: the next sync's plan kills the container."""
+        self.probe_failures[cid] = message
         self.ctx.enqueue(key)
 
     @staticmethod
@@ -164,20 +173,18 @@ class PodSyncer:
     # ------------------------------------------------------------------ running a pod
 
     async def _run(self, key: str, pod: Obj, mine: list[ContainerSummary]) -> None:
-        spec = pod.get("spec") or {}
+        """Observe, plan (plan.py), execute: volumes, kills, the sandbox, then the starts."""
         uid = str(pod["metadata"]["uid"])
-        policy = str(spec.get("restartPolicy") or "Always")
         sandboxes = _by_attempt([s for s in mine if s.type == L.TYPE_SANDBOX])
         by_name: dict[str, list[ContainerSummary]] = {}
         for s in _by_attempt([s for s in mine if s.type != L.TYPE_SANDBOX]):
             by_name.setdefault(s.container_name, []).append(s)
-        waiting: dict[str, tuple[str, str]] = {}
-        terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
         for s in mine:
             if not s.running:
                 self.prober.stop(s.id)
+                self.probe_failures.pop(s.id, None)
 
-        if terminal:
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             for sb in sandboxes:
                 if sb.running:
                     await self.ctx.runtime.stop(sb.id, 0)
@@ -186,7 +193,7 @@ class PodSyncer:
             )
             return
 
-        # volumes
+        # volumes (before any container: Kubernetes' SyncPod waits for them too)
         try:
             volumes = await self.volumes.setup(pod)
         except MountError as exc:
@@ -197,78 +204,99 @@ class PodSyncer:
             return
         self.ctx.mount_backoff.entries.pop(f"{uid}/mount", None)
 
-        # sandbox
+        now = time.time()
+        actions = plan_pod(pod, await self._observe(pod, sandboxes, by_name), now)
+        await self._execute(key, pod, actions, sandboxes, by_name, volumes)
+
+    async def _observe(
+        self, pod: Obj, sandboxes: list[ContainerSummary], by_name: dict[str, list[ContainerSummary]]
+    ) -> Observed:
+        uid = str(pod["metadata"]["uid"])
+        sb = sandboxes[-1] if sandboxes else None
+        containers: dict[str, Instance] = {}
+        for name, insts in by_name.items():
+            latest = insts[-1]
+            containers[name] = Instance(latest.id, latest.attempt, await self.ctx.inspect(latest))
+        table = self.ctx.crash_backoff
+        backoff = {n: e for n in containers if (e := table.entries.get(f"{uid}/{n}")) is not None}
+        ids = [i.id for i in containers.values()]
+        return Observed(
+            sandbox=Sandbox(sb.id, sb.attempt, sb.running) if sb else None,
+            containers=containers,
+            backoff=backoff,
+            ready=frozenset(i for i in ids if self.prober.ready(i)),
+            started=frozenset(i for i in ids if self.prober.started(i)),
+            probe_failures={i: m for i in ids if (m := self.probe_failures.get(i)) is not None},
+            backoff_cap=table.cap,
+        )
+
+    async def _execute(
+        self,
+        key: str,
+        pod: Obj,
+        actions: PodActions,
+        sandboxes: list[ContainerSummary],
+        by_name: dict[str, list[ContainerSummary]],
+        volumes: dict[str, str],
+    ) -> None:
+        spec = pod.get("spec") or {}
+        uid = str(pod["metadata"]["uid"])
+        specs = {c["name"]: c for c in self._all_specs(pod)}
+        waiting: dict[str, tuple[str, str]] = {}
+
+        # kills: a failed liveness/startup probe, or the pod's containers when its sandbox is replaced
+        if actions.kill:
+            await asyncio.gather(
+                *(
+                    self.runner.stop(
+                        pod, specs.get(k.name, {"name": k.name}), k.id, k.grace, k.message or None
+                    )
+                    for k in actions.kill
+                )
+            )
+            for k in actions.kill:
+                self.probe_failures.pop(k.id, None)
+            if not actions.create_sandbox:
+                self.ctx.enqueue(key)  # the restart is the next sync's (policy and back-off)
+
+        # the sandbox
         network = "host" if spec.get("hostNetwork") else None
         current_sb = sandboxes[-1] if sandboxes else None
-        if current_sb is None or not current_sb.running:
-            if current_sb is not None:
-                # the sandbox died: its containers lost their network; they restart in a new one
-                for items in by_name.values():
-                    for s in items:
-                        if s.running:
-                            self.prober.stop(s.id)
-                            await self.ctx.runtime.stop(s.id, grace_of(pod))
-                by_name = await self._instances(uid)
-            sb = await self._new_sandbox(key, pod, (current_sb.attempt + 1) if current_sb else 0, network)
+        if actions.create_sandbox:
+            sb = await self._new_sandbox(key, pod, actions.sandbox_attempt, network)
             if isinstance(sb, str):
+                by_name = await self._instances(uid) if actions.kill else by_name
                 await self._report(
                     key, pod, by_name, {}, pod_ip="", reason="FailedCreatePodSandBox", message=sb
                 )
                 return
-        else:
+        elif current_sb is not None and current_sb.running:
             sb = SandboxInfo(current_sb.id, "", current_sb.name)
+        else:  # a dead sandbox not replaced (restartPolicy Never, or all succeeded): report only
+            by_name = await self._instances(uid) if actions.kill else by_name
+            await self._report(key, pod, by_name, {}, pod_ip="", init_pending=actions.init_pending)
+            return
         pod_ip = await self.ctx.sandbox_ip(sb.id, network)
         pod_for_env = self._with_ips(pod, pod_ip)
 
-        # init containers, in order
-        init_done = True
-        for c in spec.get("initContainers") or []:
-            insts = by_name.get(c["name"], [])
-            latest = insts[-1] if insts else None
-            st = await self.ctx.inspect(latest) if latest else None
-            if st is not None and is_exited(st) and st.exit_code == 0 and not is_failed_start(st):
-                continue
-            init_done = False
-            if st is not None and st.running:
-                break
-            if st is not None and (is_exited(st) or st.status == "created"):
-                if st.status == "created" and not st.error:
-                    await self._start_existing(key, pod, c, st, pod_ip, waiting)
-                    break
-                if policy == "Never":
-                    break
-                await self._restart(key, pod, c, sb, latest, st, volumes, pod_ip, waiting)  # type: ignore[arg-type]
-                break
-            r = await self.runner.start(pod_for_env, c, sb, 0, volumes, pod_ip)
+        # back-offs, then the starts in the plan's order (at most one init container)
+        meta = pod["metadata"]
+        for b in actions.back_off:
+            waiting[b.name] = ("CrashLoopBackOff", b.message)
+            self.ctx.event(pod, "Warning", "BackOff", "Back-off restarting failed container")
+            self.ctx.enqueue_after(key, b.left + 0.05)
+        for name, cid in actions.start_existing:
+            st = await self.ctx.runtime.inspect(cid)
+            await self._start_existing(key, pod, specs[name], st, pod_ip, waiting)
+        for start in actions.start:
+            if start.died_at is not None:
+                self.ctx.crash_backoff.next(f"{meta['uid']}/{start.name}", start.died_at)
+            r = await self.runner.start(pod_for_env, specs[start.name], sb, start.attempt, volumes, pod_ip)
             if r.waiting:
-                waiting[c["name"]] = r.waiting
-            break
-
-        if init_done:
-            for c in spec.get("containers") or []:
-                insts = by_name.get(c["name"], [])
-                latest = insts[-1] if insts else None
-                st = await self.ctx.inspect(latest) if latest else None
-                if st is not None and st.running:
-                    self.prober.ensure(key, pod, c, st.id, pod_ip)
-                    continue
-                if st is not None and st.status == "created" and not st.error:
-                    await self._start_existing(key, pod, c, st, pod_ip, waiting)
-                    continue
-                if st is not None and is_exited(st):
-                    self.prober.stop(st.id)
-                    code = st.exit_code if not is_failed_start(st) else 128
-                    if not should_restart(policy, code):
-                        continue
-                    await self._restart(key, pod_for_env, c, sb, latest, st, volumes, pod_ip, waiting)  # type: ignore[arg-type]
-                    continue
-                attempt = (latest.attempt + 1) if latest else 0
-                r = await self.runner.start(pod_for_env, c, sb, attempt, volumes, pod_ip)
-                if r.waiting:
-                    waiting[c["name"]] = r.waiting
+                waiting[start.name] = r.waiting
 
         by_name = await self._instances(uid)
-        await self._report(key, pod, by_name, waiting, pod_ip=pod_ip, init_pending=not init_done)
+        await self._report(key, pod, by_name, waiting, pod_ip=pod_ip, init_pending=actions.init_pending)
 
     async def _instances(self, uid: str) -> dict[str, list[ContainerSummary]]:
         by_name: dict[str, list[ContainerSummary]] = {}
@@ -332,38 +360,6 @@ class PodSyncer:
         CONTAINER_STARTS.labels(self.ctx.node_name).inc()
         self.prober.ensure(key, pod, c, st.id, pod_ip)
 
-    async def _restart(
-        self,
-        key: str,
-        pod: Obj,
-        c: Obj,
-        sb: SandboxInfo,
-        latest: ContainerSummary,
-        st: ContainerState,
-        volumes: dict[str, str],
-        pod_ip: str,
-        waiting: dict[str, tuple[str, str]],
-    ) -> None:
-        meta = pod["metadata"]
-        bkey = f"{meta['uid']}/{c['name']}"
-        finished = st.finished_at or st.started_at or st.created_at
-        died_at = finished.timestamp() if finished else time.time()
-        now = time.time()
-        left = self.ctx.crash_backoff.remaining(bkey, died_at, now)
-        if left > 0:
-            delay = self.ctx.crash_backoff.current(bkey)
-            msg = crash_loop_message(
-                delay, c["name"], meta["name"], meta.get("namespace") or "default", meta["uid"]
-            )
-            waiting[c["name"]] = ("CrashLoopBackOff", msg)
-            self.ctx.event(pod, "Warning", "BackOff", "Back-off restarting failed container")
-            self.ctx.enqueue_after(key, left + 0.05)
-            return
-        self.ctx.crash_backoff.next(bkey, died_at)
-        r = await self.runner.start(pod, c, sb, latest.attempt + 1, volumes, pod_ip)
-        if r.waiting:
-            waiting[c["name"]] = r.waiting
-
     # ------------------------------------------------------------------ status
 
     async def _views(
@@ -389,10 +385,8 @@ class PodSyncer:
                     v.previous = prev
                     if is_exited(prev):
                         v.previous_message = await self.ctx.termination_message(prev, policy)
-                v.ready = (
-                    cur.running and self.prober.ready(cur.id) if c.get("readinessProbe") else cur.running
-                )
                 v.started = self.prober.started(cur.id) if c.get("startupProbe") else None
+                v.ready = ready_of(c, cur.running, self.prober.ready(cur.id), v.started)
                 if cur.status == "created" and not cur.error and c["name"] not in waiting:
                     v.waiting = ("ContainerCreating", "")
             v.waiting = waiting.get(c["name"], v.waiting)

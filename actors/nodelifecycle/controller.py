@@ -1,7 +1,8 @@
 """The node lifecycle controller: node health from heartbeats, taints, pod readiness, eviction.
 
-Informers: nodes, and pods indexed by ``spec.nodeName``. Keys are node names. A node is enqueued
-on every change of it (each kubelet heartbeat) and of its pods; after each reconcile it is queued
+Informers: nodes, the nodes' Leases (``kube-node-lease``, renewed by each kubelet every 10 s: the
+heartbeat), and pods indexed by ``spec.nodeName``. Keys are node names. A node is enqueued on every
+change of it, of its Lease and of its pods; after each reconcile it is queued
 again for the moment something will be due (:attr:`NodeDecision.recheck_after`: its heartbeat
 becomes stale, a pod's eviction time comes), since a dead kubelet sends no events.
 
@@ -39,6 +40,7 @@ from actors.runtime.shared import SharedInformers
 from schemas.errors import NotFound
 
 log = structlog.get_logger(__name__)
+LEASE_NAMESPACE = "kube-node-lease"
 
 
 def _utcnow() -> datetime:
@@ -65,6 +67,8 @@ class NodeLifecycleController(Controller):
         self.recorder = recorder
         self.clock = clock
         self.nodes = informers.informer("nodes")
+        self.leases = informers.informer("leases", LEASE_NAMESPACE)
+        self.watch(self.leases, lambda lease: str((lease.get("metadata") or {}).get("name") or ""))
         self.pods = informers.informer("pods")
         self.pods.add_index(NODE_INDEX, by_node_name)
         self.watch(self.nodes)
@@ -76,7 +80,7 @@ class NodeLifecycleController(Controller):
             return
         recheck: list[float] = []
         for _ in range(3):  # status, then taints: each write decided on the object just written
-            decision = decide(node, self.clock(), self.settings)
+            decision = decide(node, self.clock(), self.settings, self.leases.get(f"{LEASE_NAMESPACE}/{key}"))
             if decision.recheck_after is not None:
                 recheck.append(decision.recheck_after)
             if not decision.actions:

@@ -16,8 +16,12 @@ A node's health is its ``Ready`` condition, which its kubelet refreshes (``lastH
   admission gives every pod this toleration). DaemonSet pods, mirror pods and pods already
   terminating are never evicted;
 - a node whose kubelet posts again turns Ready and loses those taints. If a kubelet refreshes only
-  the heartbeat of the condition this controller had set to Unknown, the controller sets it back to
-  ``True`` itself (reason ``KubeletReady``).
+  the heartbeat of the condition this controller had set to Unknown, or only renews its Lease, the
+  controller sets it back to ``True`` itself (reason ``KubeletReady``).
+
+A heartbeat is the condition's ``lastHeartbeatTime`` or the node's Lease's ``renewTime``
+(``kube-node-lease/<node>``), whichever is newer: kubelets renew the Lease every 10 s and write the
+Node status only when it changes or every 5 minutes.
 
 Each ``decide`` returns the actions and when to look again (``recheck_after`` seconds) so the
 controller requeues the node at the right moment instead of polling.
@@ -104,8 +108,19 @@ def desired_taints(status: str, now: datetime, current: list[dict[str, Any]]) ->
     return out
 
 
-def decide(node: dict[str, Any], now: datetime, settings: Settings) -> NodeDecision:
-    """The node's own status and taints."""
+def lease_renew_time(lease: dict[str, Any] | None) -> datetime | None:
+    text = ((lease or {}).get("spec") or {}).get("renewTime")
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
+def decide(
+    node: dict[str, Any], now: datetime, settings: Settings, lease: dict[str, Any] | None = None
+) -> NodeDecision:
+    """The node's own status and taints. Its heartbeat is the newer of its Ready condition's
+    ``lastHeartbeatTime`` and its Lease's ``renewTime`` (kube-node-lease/<node>), if it has one."""
     decision = NodeDecision()
     meta = node.get("metadata") or {}
     cond = ready_condition(node)
@@ -117,6 +132,9 @@ def decide(node: dict[str, Any], now: datetime, settings: Settings) -> NodeDecis
             parse_time(cond.get("lastHeartbeatTime")) or parse_time(meta.get("creationTimestamp")) or now
         )
         grace = settings.node_monitor_grace_period
+        renewed = lease_renew_time(lease)
+        if renewed is not None and renewed > heartbeat:
+            heartbeat = renewed
     age = (now - heartbeat).total_seconds()
     status = (cond or {}).get("status") or "Unknown"
     new_node: dict[str, Any] | None = None

@@ -10,7 +10,8 @@ kubelet does:
   ``env[].valueFrom``, ``envFrom``, ``imagePullSecrets``, projected sources) by a pod bound to it
   that is not a mirror pod: a node creates mirror pods itself, so they grant it nothing;
 * Services, Endpoints, Namespaces: read; Events: create;
-* ``nodepods`` (the relay's per-node list): its own node only.
+* ``nodepods`` (the relay's per-node list): its own node only;
+* its own Lease ``kube-node-lease/<node>`` (the heartbeat): get, create, update, patch.
 
 Everything else is refused. Pure: the caller passes the pods bound to the node and the objects
 the request touches. A refused pod create is final (:func:`node_restricted`): as NodeRestriction
@@ -215,6 +216,11 @@ def node_allows(
         if (attrs.namespace or "default", attrs.name) in referenced(granting, res):
             return True, f"referenced by a pod bound to {node}"
         return False, f"no pod bound to node {node!r} refers to it (its mirror pods do not count)"
+    if res == "leases" and attrs.namespace == "kube-node-lease":
+        name = ((body or {}).get("metadata") or {}).get("name") if verb == "create" else attrs.name
+        if verb in ("get", "create", "update", "patch") and name == node:
+            return True, "its own node Lease"
+        return False, f"node {node!r} may only read and renew its own Lease in kube-node-lease"
     if res in ("services", "endpoints", "namespaces") and verb in READ:
         return True, "nodes may read services, endpoints and namespaces"
     if res == "events" and verb == "create":

@@ -45,10 +45,20 @@ async def test_node_registers_and_heartbeats(kubelet: KubeletHandle) -> None:
     assert {a["type"] for a in st["addresses"]} == {"InternalIP", "Hostname"}
     assert st["nodeInfo"]["kubeletVersion"] == "jetkube-0.1.0"
     assert st["nodeInfo"]["containerRuntimeVersion"].startswith("docker://")
-    first = ready_status(node)["lastHeartbeatTime"]
-    await wait_node(
-        kubelet, lambda n: ready_status(n)["lastHeartbeatTime"] != first, timeout=5, what="heartbeat"
-    )
+    # the heartbeat is the Lease kube-node-lease/<node>, renewed every interval (1 s here); the Node
+    # status is not rewritten while nothing in it changes
+    lease = await kubelet.api.get("leases", kubelet.node, "kube-node-lease")
+    assert lease["spec"]["holderIdentity"] == kubelet.node and lease["spec"]["leaseDurationSeconds"] == 40
+    renewals = [lease["spec"]["renewTime"]]
+    node_rv = (await kubelet.api.get("nodes", kubelet.node))["metadata"]["resourceVersion"]
+    deadline = time.monotonic() + 10
+    while len(set(renewals)) < 3:
+        assert time.monotonic() < deadline, f"lease not renewed: {renewals}"
+        await asyncio.sleep(0.2)
+        renewals.append(
+            (await kubelet.api.get("leases", kubelet.node, "kube-node-lease"))["spec"]["renewTime"]
+        )
+    assert (await kubelet.api.get("nodes", kubelet.node))["metadata"]["resourceVersion"] == node_rv
     # unschedulable is only a scheduling hint: running pods stay
     await kubelet.create(
         {

@@ -5,6 +5,7 @@ Heartbeats are written through the api as a kubelet would; the grace periods are
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,5 +97,50 @@ async def test_node_loss_eviction_and_return(api: Any) -> None:
             await heartbeat(api, "n1")  # a kubelet posting again (timestamps have second precision)
             node = await api.get("nodes", "n1")
             return not (node.get("spec") or {}).get("taints")
+
+        await eventually(back, timeout=10)
+
+
+async def test_a_renewed_lease_keeps_a_node_ready_and_its_loss_makes_it_unknown(api: Any) -> None:
+    """Kubelets renew kube-node-lease/<node> and write the Node only on change: the Lease is the
+    heartbeat the controller reads, beside the Ready condition."""
+    from actors.kubelet.node_lease import lease_object, renewed
+
+    await api.create(
+        "nodes",
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": "n2"},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": now()}]},
+        },
+    )
+    lease = await api.create("leases", lease_object("n2", datetime.now(UTC)))
+
+    def build(api: Any, informers: Any) -> NodeLifecycleController:
+        return NodeLifecycleController(api, informers, SETTINGS)
+
+    async def ready_status() -> str:
+        node = await api.get("nodes", "n2")
+        return next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready")
+
+    async with running(api, build):
+        # the condition goes stale after 2 s; the lease, renewed every 0.5 s, keeps the node Ready
+        started = datetime.now(UTC)
+        while (datetime.now(UTC) - started).total_seconds() < 4:
+            lease = await api.update("leases", renewed(lease, datetime.now(UTC)))
+            assert await ready_status() == "True"
+            await asyncio.sleep(0.5)
+
+        async def unknown() -> bool:  # the renewals stop
+            return await ready_status() == "Unknown"
+
+        await eventually(unknown, timeout=10)
+
+        async def back() -> bool:  # renewed again: the controller restores Ready itself
+            await api.update(
+                "leases", renewed(await api.get("leases", "n2", "kube-node-lease"), datetime.now(UTC))
+            )
+            return await ready_status() == "True"
 
         await eventually(back, timeout=10)

@@ -65,14 +65,21 @@ async def test_nodes_register_and_heartbeat(fleet: HollowFleet, api: ApiClient) 
     assert node["metadata"]["labels"]["kubernetes.io/hostname"] == node["metadata"]["name"]
     ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
     assert ready and ready[0]["status"] == "True"
-    first_rv = int(node["metadata"]["resourceVersion"])
+    # the heartbeat is the node's Lease, renewed every interval; the Node is not rewritten meanwhile
+    name = node["metadata"]["name"]
+    lease = await api.get("leases", name, "kube-node-lease")
+    assert lease["spec"]["holderIdentity"] == name
+    renewals = {lease["spec"]["renewTime"]}
 
-    async def beaten() -> bool:
-        current = await api.get("nodes", node["metadata"]["name"])
-        return int(current["metadata"]["resourceVersion"]) > first_rv
+    async def renewed_twice() -> bool:
+        renewals.add((await api.get("leases", name, "kube-node-lease"))["spec"]["renewTime"])
+        return len(renewals) >= 3
 
-    await until(beaten)
-    assert fleet.counters["heartbeat_errors"] == 0
+    await until(renewed_twice)
+    assert (await api.get("nodes", name))["metadata"]["resourceVersion"] == node["metadata"][
+        "resourceVersion"
+    ]
+    assert fleet.counters["heartbeat_errors"] == 0 and fleet.counters["status_writes"] == 0
 
 
 async def test_pods_run_with_conditions_ip_and_container_statuses(fleet: HollowFleet, api: ApiClient) -> None:
@@ -146,8 +153,10 @@ async def _settled(fleet: HollowFleet) -> bool:
 async def test_failure_rate_one_fails_every_pod(bus: Bus, control_plane: object, api: ApiClient) -> None:
     fleet, sup = await start_fleet(bus, count=1, failure_rate=1.0, prefix="failing-")
     try:
-        for i in range(3):
-            await api.create("pods", pod(f"f{i}", "failing-0"))
+        for i in range(3):  # the container exits 1 at once; restartPolicy Never makes the pod Failed
+            p = pod(f"f{i}", "failing-0")
+            p["spec"]["restartPolicy"] = "Never"
+            await api.create("pods", p)
 
         async def all_failed() -> list[dict[str, Any]] | None:
             items = (await api.list("pods"))["items"]

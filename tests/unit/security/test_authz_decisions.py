@@ -176,6 +176,24 @@ def test_a_node_registers_only_its_own_node() -> None:
     assert not node_allows("n1", attrs, body={"metadata": {"name": "n2"}})[0]
 
 
+@pytest.mark.parametrize(
+    ("verb", "namespace", "name", "allowed"),
+    [
+        ("create", "kube-node-lease", "n1", True),
+        ("get", "kube-node-lease", "n1", True),
+        ("update", "kube-node-lease", "n1", True),
+        ("update", "kube-node-lease", "n2", False),  # another node's heartbeat
+        ("delete", "kube-node-lease", "n1", False),
+        ("list", "kube-node-lease", "", False),
+        ("update", "kube-system", "n1", False),  # leader-election leases are not a node's
+    ],
+)
+def test_a_node_renews_only_its_own_lease(verb: str, namespace: str, name: str, allowed: bool) -> None:
+    attrs = Attributes(verb, "leases", namespace=namespace, name="" if verb == "create" else name)
+    body = {"metadata": {"name": name, "namespace": namespace}} if verb == "create" else None
+    assert node_allows("n1", attrs, body=body)[0] is allowed
+
+
 def mirror(node: str = "n1", **spec: object) -> dict:
     """A mirror pod as the kubelet of ``node`` posts it (actors/kubelet/static_plan.mirror_pod)."""
     return {

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from cli.bulk import Key, object_key
 from cli.context import echo_error
 from cli.resources import qualified_kind
 from schemas import registry
@@ -35,6 +36,17 @@ def info_of(obj: dict[str, Any]) -> ResourceInfo:
     if not isinstance(kind, str) or not isinstance(api_version, str):
         raise BadRequest("an object needs apiVersion and kind")
     return registry.by_api_version_kind(api_version, kind)[0]
+
+
+def key_of(obj: dict[str, Any], namespace_flag: str | None, default_ns: str) -> Key:
+    """The object's identity for :func:`cli.bulk.waves` (an unknown kind keys by its spelling)."""
+    from cli.resources import object_namespace
+
+    try:
+        ns = object_namespace(info_of(obj), obj, namespace_flag, default_ns)
+    except JetkubeError:
+        ns = None
+    return object_key(obj, ns)
 
 
 def name_of(obj: dict[str, Any]) -> str:

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from cli.apply import annotated
-from cli.commands.common import Errors, info_of, name_of, said
+from cli.bulk import Progress, send_all, waves
+from cli.commands.common import Errors, info_of, key_of, name_of, said
 from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, ServerOpt, fail, run, settings
 from cli.manifests import read_sources
 from cli.resources import lookup, object_namespace
 from schemas.errors import BadRequest, JetkubeError
+from schemas.registry import ResourceInfo
 
 
 def create(
@@ -40,15 +42,23 @@ def create(
 
     async def work(api: Any) -> int:
         errors = Errors()
-        for obj in objects:
-            try:
-                info = info_of(obj)
-                ns = object_namespace(info, obj, opts.namespace_flag, opts.namespace)
-                body = annotated(obj) if save_config else obj
-                created = await api.create(info.plural, body, ns)
-                said(info, name_of(created) or name_of(obj), "created")
-            except JetkubeError as err:
+
+        async def send(i: int) -> tuple[ResourceInfo, str]:
+            obj = objects[i]
+            info = info_of(obj)
+            ns = object_namespace(info, obj, opts.namespace_flag, opts.namespace)
+            body = annotated(obj) if save_config else obj
+            created = await api.create(info.plural, body, ns)
+            return info, name_of(created) or name_of(obj)
+
+        def report(_i: int, result: tuple[ResourceInfo, str] | None, err: JetkubeError | None) -> None:
+            if err is not None:
                 errors.report(err)
+            elif result is not None:
+                said(*result, "created")
+
+        plan = waves([key_of(o, opts.namespace_flag, opts.namespace) for o in objects])
+        await send_all(len(objects), plan, send, report, Progress("created", len(objects)))
         return errors.code
 
     run(opts, work)

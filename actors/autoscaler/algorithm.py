@@ -29,22 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.autoscaling import DEFAULT_DOWN, DEFAULT_UP
+
 TOLERANCE = 0.1
 MAX_INT32 = 2**31 - 1
-
-DEFAULT_UP: dict[str, Any] = {
-    "stabilizationWindowSeconds": 0,
-    "selectPolicy": "Max",
-    "policies": [
-        {"type": "Pods", "value": 4, "periodSeconds": 15},
-        {"type": "Percent", "value": 100, "periodSeconds": 15},
-    ],
-}
-DEFAULT_DOWN: dict[str, Any] = {
-    "stabilizationWindowSeconds": 300,
-    "selectPolicy": "Max",
-    "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
-}
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.patch",
     "cli.commands.replace",
     "cli.commands.scale",
+    "cli.commands.autoscale",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

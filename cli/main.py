@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.replace",
     "cli.commands.scale",
     "cli.commands.autoscale",  # i21
+    "cli.commands.run",  # i21: run, expose
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

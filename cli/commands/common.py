@@ -71,3 +71,15 @@ def parse_json_arg(text: str, what: str = "patch") -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadRequest(f"unable to parse {what} {text!r}: {exc}") from None
+
+
+def show(info: ResourceInfo, name: str, obj: dict[str, Any], spec: Any, verb: str, dry_run: bool) -> None:
+    """What a command that made ``obj`` prints: ``kind/name VERB [(dry run)]``, or ``obj`` in ``-o``."""
+    from cli.printers.output import object_name, render_data
+
+    if spec.format == "name":
+        typer.echo(object_name(info, obj))
+    elif spec.format in ("table", "wide"):
+        typer.echo(f"{qualified_kind(info)}/{name} {verb}" + (" (dry run)" if dry_run else ""))
+    else:
+        typer.echo(render_data(spec, [obj], single=True), nl=False)

@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.scale",
     "cli.commands.autoscale",  # i21
     "cli.commands.run",  # i21: run, expose
+    "cli.commands.wait",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

@@ -49,6 +49,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.autoscale",  # i21
     "cli.commands.run",  # i21: run, expose
     "cli.commands.wait",  # i21
+    "cli.commands.edit",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

@@ -50,6 +50,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.run",  # i21: run, expose
     "cli.commands.wait",  # i21
     "cli.commands.edit",  # i21
+    "cli.commands.rolling_update",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

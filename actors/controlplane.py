@@ -40,6 +40,7 @@ class ControlPlaneSettings:
     ingress_host: str = "0.0.0.0"
     runtime_config: str = ""  # kube-apiserver's --runtime-config (schemas/versions.py)
     storage_versions: str = ""  # kube-apiserver's --storage-versions
+    hpa_sync_period: float = 15.0  # kube-controller-manager's --horizontal-pod-autoscaler-sync-period
 
 
 ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
@@ -80,12 +81,14 @@ ALL_CONTROLLERS = (
     "nodelifecycle",
     "namespace",
     "resourcequota",
+    "horizontalpodautoscaling",
 )
 
 
 def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlaneSettings) -> list[Any]:
     """One instance of every controller that ``settings.controllers`` asks for (all by default)."""
     from actors.admission.quota_controller import ResourceQuotaController
+    from actors.autoscaler.controller import HorizontalPodAutoscalerController
     from actors.cronjob.controller import CronJobController
     from actors.daemonset.controller import DaemonSetController
     from actors.deployment.controller import DeploymentController
@@ -127,6 +130,9 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
         ),
         "namespace": lambda: NamespaceController(api, informers),
         "resourcequota": lambda: ResourceQuotaController(api, informers),
+        "horizontalpodautoscaling": lambda: HorizontalPodAutoscalerController(
+            api, informers, sync_period=settings.hpa_sync_period, recorder=rec("horizontal-pod-autoscaler")
+        ),
     }
     return [make() for name, make in makers.items() if name in wanted]
 

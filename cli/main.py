@@ -47,6 +47,11 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.patch",
     "cli.commands.replace",
     "cli.commands.scale",
+    "cli.commands.autoscale",  # i21
+    "cli.commands.run",  # i21: run, expose
+    "cli.commands.wait",  # i21
+    "cli.commands.edit",  # i21
+    "cli.commands.rolling_update",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

@@ -32,7 +32,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from schemas import registry
+from schemas import autoscaling, registry
 from schemas.errors import BadRequest
 
 Obj = dict[str, Any]
@@ -195,12 +195,14 @@ UPGRADES: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("CronJob", "batch/v2alpha1"): _nothing,
     ("Ingress", "extensions/v1beta1"): _v1beta1_ingress,
     ("Ingress", "networking.k8s.io/v1beta1"): _v1beta1_ingress,
+    ("HorizontalPodAutoscaler", "autoscaling/v1"): autoscaling.from_v1,
 }
 
 #: (kind, old apiVersion) -> field moves from the storage version down (``jetkube convert``).
 DOWNGRADES: dict[tuple[str, str], Callable[[Obj], None]] = {
     ("Ingress", "extensions/v1beta1"): _ingress_to_v1beta1,
     ("Ingress", "networking.k8s.io/v1beta1"): _ingress_to_v1beta1,
+    ("HorizontalPodAutoscaler", "autoscaling/v1"): autoscaling.to_v1,
 }
 
 

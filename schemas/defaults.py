@@ -15,6 +15,8 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from schemas import autoscaling
+
 Obj = dict[str, Any]
 
 DEFAULT_PROBE = (
@@ -295,6 +297,7 @@ DEFAULTERS: dict[str, Callable[[Obj], None]] = {
     "Job": job,
     "CronJob": cron_job,
     "LimitRange": limit_range,
+    "HorizontalPodAutoscaler": autoscaling.defaults,
 }
 
 

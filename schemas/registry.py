@@ -109,6 +109,15 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _info(
         "cronjobs", "CronJob", "batch", models.CronJob, short=("cj",), old=("batch/v1beta1", "batch/v2alpha1")
     ),
+    _info(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        models.HorizontalPodAutoscaler,
+        short=("hpa",),
+        old=("autoscaling/v1",),
+        version="v2",
+    ),
     _info("leases", "Lease", "coordination.k8s.io", models.Lease, status=False),
     _info(
         "ingresses",

@@ -7,11 +7,13 @@ from typing import Any
 import typer
 
 from cli.apply import plan_apply
-from cli.commands.common import Errors, info_of, name_of, said
+from cli.bulk import Progress, send_all, waves
+from cli.commands.common import Errors, info_of, key_of, name_of, said
 from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, ServerOpt, run, settings
 from cli.manifests import read_sources
 from cli.resources import display_resource, object_namespace
 from schemas.errors import BadRequest, JetkubeError, NotFound
+from schemas.registry import ResourceInfo
 from schemas.versions import spelled_in
 
 
@@ -33,17 +35,28 @@ def apply(
 
     async def work(api: Any) -> int:
         errors = Errors()
-        for manifest in manifests:
-            try:
-                await apply_one(api, manifest.obj, opts.namespace_flag, opts.namespace)
-            except JetkubeError as err:
+        objects = [m.obj for m in manifests]
+
+        async def send(i: int) -> tuple[ResourceInfo, str, str]:
+            return await apply_one(api, objects[i], opts.namespace_flag, opts.namespace)
+
+        def report(_i: int, result: tuple[ResourceInfo, str, str] | None, err: JetkubeError | None) -> None:
+            if err is not None:
                 errors.report(err)
+            elif result is not None:
+                said(*result)
+
+        plan = waves([key_of(o, opts.namespace_flag, opts.namespace) for o in objects])
+        await send_all(len(objects), plan, send, report, Progress("applied", len(objects)))
         return errors.code
 
     run(opts, work)
 
 
-async def apply_one(api: Any, obj: dict[str, Any], namespace_flag: str | None, default_ns: str) -> str:
+async def apply_one(
+    api: Any, obj: dict[str, Any], namespace_flag: str | None, default_ns: str
+) -> tuple[ResourceInfo, str, str]:
+    """Create or patch one object; returns what to say (``said(*result)``)."""
     info = info_of(obj)
     ns = object_namespace(info, obj, namespace_flag, default_ns)
     name = name_of(obj)
@@ -76,8 +89,7 @@ async def apply_one(api: Any, obj: dict[str, Any], namespace_flag: str | None, d
         verb = "configured"
     else:
         verb = "unchanged"
-    said(info, name, verb)
-    return verb
+    return info, name, verb
 
 
 def register(app: typer.Typer) -> None:

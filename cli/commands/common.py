@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from cli.bulk import Key, object_key
 from cli.context import echo_error
 from cli.resources import qualified_kind
 from schemas import registry
@@ -37,6 +38,17 @@ def info_of(obj: dict[str, Any]) -> ResourceInfo:
     return registry.by_api_version_kind(api_version, kind)[0]
 
 
+def key_of(obj: dict[str, Any], namespace_flag: str | None, default_ns: str) -> Key:
+    """The object's identity for :func:`cli.bulk.waves` (an unknown kind keys by its spelling)."""
+    from cli.resources import object_namespace
+
+    try:
+        ns = object_namespace(info_of(obj), obj, namespace_flag, default_ns)
+    except JetkubeError:
+        ns = None
+    return object_key(obj, ns)
+
+
 def name_of(obj: dict[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or "")
 
@@ -59,3 +71,15 @@ def parse_json_arg(text: str, what: str = "patch") -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadRequest(f"unable to parse {what} {text!r}: {exc}") from None
+
+
+def show(info: ResourceInfo, name: str, obj: dict[str, Any], spec: Any, verb: str, dry_run: bool) -> None:
+    """What a command that made ``obj`` prints: ``kind/name VERB [(dry run)]``, or ``obj`` in ``-o``."""
+    from cli.printers.output import object_name, render_data
+
+    if spec.format == "name":
+        typer.echo(object_name(info, obj))
+    elif spec.format in ("table", "wide"):
+        typer.echo(f"{qualified_kind(info)}/{name} {verb}" + (" (dry run)" if dry_run else ""))
+    else:
+        typer.echo(render_data(spec, [obj], single=True), nl=False)

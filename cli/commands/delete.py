@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.bulk import Progress, send_all, waves
 from cli.commands.common import Errors, info_of, name_of
 from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, SelectorOpt, ServerOpt, fail, run, settings
 from cli.manifests import read_sources
@@ -119,32 +120,43 @@ def delete(
                 "has been terminated. The resource may continue to run on the cluster indefinitely.",
                 err=True,
             )
-        for info, ns, name in todo:
-            try:
-                last = await api.delete(
-                    info.plural, name, ns, grace_period_seconds=grace, propagation_policy=policy
-                )
-            except NotFound as err:
-                if not ignore_not_found:
+        verb = "force deleted" if force and grace == 0 else "deleted"
+
+        async def send(i: int) -> str:
+            info, ns, name = todo[i]
+            last = await api.delete(
+                info.plural, name, ns, grace_period_seconds=grace, propagation_policy=policy
+            )
+            return str(((last or {}).get("metadata") or {}).get("uid") or "")
+
+        def report(i: int, uid: str | None, err: JetkubeError | None) -> None:
+            info, ns, name = todo[i]
+            if err is not None:
+                if not (isinstance(err, NotFound) and ignore_not_found):
                     errors.report(err)
-                continue
-            except JetkubeError as err:
-                errors.report(err)
-                continue
-            uid = str(((last or {}).get("metadata") or {}).get("uid") or "")
-            deleted.append((info, ns, name, uid))
+                return
+            deleted.append((info, ns, name, uid or ""))
             if output == "name":
                 typer.echo(f"{qualified_kind(info)}/{name}")
             else:
-                verb = "force deleted" if force and grace == 0 else "deleted"
                 typer.echo(f'{qualified_kind(info)} "{name}" {verb}')
+
+        keys = [(info.group, info.kind, ns or "", name) for info, ns, name in todo]
+        plan = waves(keys, reverse=True)
+        await send_all(len(todo), plan, send, report, Progress("deleted", len(todo)))
         if wait and deleted:
             limit = timeout or (grace or 30) + 60
-            for info, ns, name, uid in deleted:
-                try:
-                    await wait_gone(api, info, ns, name, uid, limit)
-                except JetkubeError as err:
+
+            async def gone(i: int) -> None:
+                info, ns, name, uid = deleted[i]
+                await wait_gone(api, info, ns, name, uid, limit)
+
+            def waited(_i: int, _result: None, err: JetkubeError | None) -> None:
+                if err is not None:
                     errors.report(err)
+
+            everything = [list(range(len(deleted)))]
+            await send_all(len(deleted), everything, gone, waited, Progress("gone", len(deleted)))
         return errors.code
 
     run(opts, work)

@@ -77,7 +77,6 @@ def get(
     async def work(api: Any) -> int:
         code = 0
         groups: list[Group] = []
-        named = any(t.names for t in targets)
         revision = None
         # --watch-only reads too, as kubectl does: for the revision its watch starts after
         for target in targets:
@@ -104,10 +103,13 @@ def get(
         if watch_only:
             groups = []
         objects = [o for g in groups for o in g.items]
-        single = sum(len(t.names) for t in targets) == 1 and len(objects) == 1
-        col_widths = print_groups(groups, spec, table, single)
-        if not objects and not named and not watch_only:
-            typer.echo(no_resources_message(targets, opts.namespace, all_namespaces), err=True)
+        implied_single = sum(len(t.names) for t in targets) == 1
+        single = implied_single and len(objects) == 1
+        col_widths: list[int] = []
+        if objects or not (ignore_not_found or implied_single or watch_only):
+            col_widths = print_groups(groups, spec, table, single)
+        if tabular(spec) and not objects and code == 0 and not ignore_not_found and not watch_only:
+            typer.echo(no_resources_message(all_namespaces, opts.namespace), err=True)
         if watch or watch_only:
             await follow(
                 api,
@@ -140,14 +142,25 @@ def sort_items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=key)
 
 
-def no_resources_message(targets: list[Target], namespace: str, all_namespaces: bool) -> str:
-    if all_namespaces or not any(t.info.namespaced for t in targets):
+def tabular(spec: OutputSpec) -> bool:
+    """kubectl's human-readable printers: only these say "No resources found" (on stderr)."""
+    return spec.format in ("table", "wide")
+
+
+def no_resources_message(all_namespaces: bool, namespace: str) -> str:
+    """kubectl 1.32's words: it names the namespace even for cluster-scoped kinds (``get nodes``)."""
+    if all_namespaces:
         return "No resources found"
     return f"No resources found in {namespace} namespace."
 
 
 def print_groups(groups: list[Group], spec: OutputSpec, table: TableOptions, single: bool) -> list[int]:
-    """Print what ``get`` found; returns the table's column widths (for ``-w`` rows after it)."""
+    """Print what ``get`` found; returns the table's column widths (for ``-w`` rows after it).
+
+    As kubectl: an empty result prints nothing in a table (the caller says "No resources found"),
+    nothing for ``-o name``, an empty ``List`` for json, yaml, jsonpath and go-template, and the
+    header for custom-columns.
+    """
     objects = [o for g in groups for o in g.items]
     now = now_utc()
     if spec.format in ("table", "wide"):
@@ -156,8 +169,6 @@ def print_groups(groups: list[Group], spec: OutputSpec, table: TableOptions, sin
             typer.echo(line)
         if len(groups) == 1:
             return widths(table_rows(groups[0].info, groups[0].items, table, now))
-        return []
-    if not objects:
         return []
     if spec.format == "name":
         for group in groups:

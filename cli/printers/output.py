@@ -130,7 +130,12 @@ def as_list(objects: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Multi-line strings as ``|`` blocks, as kubectl prints the last-applied annotation."""
+    """Multi-line strings as ``|`` blocks, as kubectl prints the last-applied annotation; strings
+    that need quotes in double quotes (``resourceVersion: ""``), as kubectl's YAML library does."""
+
+    def choose_scalar_style(self) -> str:
+        style = super().choose_scalar_style()
+        return '"' if style == "'" else style
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

@@ -5,6 +5,7 @@ what that dict is checked against (``Model.model_validate(obj)``) and what code 
 access may build from it. Validate by the wire names: ``Pod.model_validate({"spec": {...}})``.
 """
 
+from schemas.models.autoscaling import HorizontalPodAutoscaler
 from schemas.models.config import ConfigMap, Event, Lease, LimitRange, ResourceQuota, Secret
 from schemas.models.container import Container, ContainerStatus, Probe
 from schemas.models.meta import LabelSelector, ObjectMeta, ObjectReference, OwnerReference
@@ -27,6 +28,7 @@ __all__ = [
     "Deployment",
     "Endpoints",
     "Event",
+    "HorizontalPodAutoscaler",
     "Ingress",
     "IngressClass",
     "Job",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas.printing import hpa
 from schemas.printing.age import age, between, human_duration, parse_time
 from schemas.printing.podstatus import pod_ready, pod_restarts, pod_status_reason, readiness_gates
 
@@ -370,6 +371,14 @@ TABLES: dict[str, list[Column]] = {
     "daemonsets": DAEMONSETS,
     "jobs": JOBS,
     "cronjobs": CRONJOBS,
+    "horizontalpodautoscalers": [
+        Column("REFERENCE", lambda o, n: hpa.reference(o)),
+        Column("TARGETS", lambda o, n: hpa.targets(o)),
+        Column("MINPODS", hpa.min_pods),
+        Column("MAXPODS", hpa.max_pods),
+        Column("REPLICAS", hpa.replicas),
+        Column("AGE", age_cell),
+    ],
     "events": EVENTS,
     "namespaces": [
         Column("STATUS", lambda o, n: str(_get(o, "status", "phase", default="Active"))),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.errors import FieldError
-from schemas.validation import core, networking, pod, rbac, workloads
+from schemas.validation import autoscaling, core, networking, pod, rbac, workloads
 
 Validator = Callable[[dict[str, Any], list[FieldError]], None]
 
@@ -39,6 +39,7 @@ VALIDATORS: dict[str, Validator] = {
     "ClusterRole": rbac.role_errors,
     "RoleBinding": rbac.role_binding_errors,
     "ClusterRoleBinding": rbac.cluster_role_binding_errors,
+    "HorizontalPodAutoscaler": autoscaling.errors,
 }
 
 

@@ -53,6 +53,7 @@ from schemas.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
+    Gone,
     InternalError,
     JetkubeError,
     NotFound,
@@ -250,6 +251,8 @@ class Store:
         async def deliver(msg: Any) -> None:
             inbox.put_nowait(msg)
 
+        if not snapshot:
+            await self._check_not_compacted(resource, int(from_revision or 0))
         try:
             start_rev = await self.revision() if snapshot else from_revision
             if snapshot:
@@ -312,6 +315,28 @@ class Store:
                 await sub.unsubscribe()
             except (nats.errors.Error, asyncio.CancelledError):
                 pass
+
+    async def _check_not_compacted(self, resource: str, from_revision: int) -> None:
+        """A watch after a revision older than the compacted one could miss deletes: 410 Gone."""
+        from bus.compaction import compacted_revision
+
+        try:
+            compacted, _ = await compacted_revision(self.bus, self.stream, self.prefix)
+        except Exception as err:
+            raise _translate(err, "watch") from err
+        if from_revision < compacted:
+            raise Gone(f"too old resource version: {from_revision} ({compacted})")
+
+    async def compact(self, retention: float) -> Any:
+        """Purge delete markers older than ``retention`` seconds (bus/compaction.py)."""
+        from bus.compaction import compact
+
+        try:
+            return await compact(self.bus, self.stream, self.prefix, retention)
+        except JetkubeError:
+            raise
+        except Exception as err:
+            raise _translate(err, "compact") from err
 
     async def _check_consumer(self, sub: Any, resource: str, failed: int) -> int:
         """A quiet watch asks whether its consumer still exists; the failed checks in a row.

@@ -350,4 +350,7 @@ def status_cmd(file: FileOpt = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from cli.chaos.command import chaos_cmd
+
+    testbed_app.command("chaos")(chaos_cmd)
     app.add_typer(testbed_app, name="testbed")

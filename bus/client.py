@@ -37,6 +37,7 @@ log = structlog.get_logger(__name__)
 
 API_PREFIX = "jetkube.api"
 NODEPODS_PREFIX = "jetkube.nodepods"
+SAFE_TO_RETRY = frozenset({"get", "list", "nodepods", "version", "apiversions", "cani"})  # reads
 NODE_RESYNC_SECONDS = 10.0  # a kubelet re-lists its pods this often even when its stream looks whole
 
 
@@ -77,7 +78,13 @@ class ApiClient:
         if self.impersonate:
             who = {"user": self.impersonate, "groups": self.impersonate_groups}
             payload = {**payload, "impersonate": who}
-        return await request(self.bus, self.subject(verb), payload, timeout=timeout or self.timeout)
+        return await request(
+            self.bus,
+            self.subject(verb),
+            payload,
+            timeout=timeout or self.timeout,
+            retry=verb in SAFE_TO_RETRY,
+        )
 
     async def can_i(
         self, verb: str, resource: str, namespace: str | None = None, name: str | None = None

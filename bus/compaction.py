@@ -37,6 +37,7 @@ from nats.js import api as jsapi
 
 from bus.codec import decode, encode
 from bus.connection import Bus
+from bus.pipeline import is_wrong_last_sequence
 from bus.snapshot import is_tombstone
 
 log = structlog.get_logger(__name__)
@@ -144,7 +145,7 @@ async def _record(bus: Bus, prefix: str, stream: str, revision: int) -> int:
             )
             return revision
         except nats.js.errors.APIError as err:
-            if getattr(err, "err_code", None) != 10071:  # wrong last sequence: another replica wrote
+            if not is_wrong_last_sequence({"err_code": err.err_code, "description": err.description}):
                 raise
     raise RuntimeError("could not record the compacted revision: it kept changing")
 

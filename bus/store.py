@@ -15,16 +15,17 @@ Layout (a public interface, documented in the README):
   compare-and-set on the revision the deleter saw.
 * ``Jetkube-Op: create|update|delete`` tells watchers which change a message is.
 
-Reads use JetStream's direct get (any replica answers). ``list`` and ``watch`` use one ordered
-push consumer on the resource's subjects: ``list`` asks for the last message per subject, keeps the
-last value of each key (a delete drops it) and stops when the consumer reports nothing pending and
-every delivered message read, which is a consistent snapshot at revision R (an object written
-during the list is in it, in its newer state: its old message is gone from the bucket before it
-could be delivered, so stopping at the first "nothing pending" could miss it); ``watch`` continues the same
-consumer after the snapshot (so list-then-watch can neither miss nor repeat a change) or starts
-from a given revision. The bucket keeps one message per key (history 1): a watcher from an old
-revision sees the latest state of every key that changed since, which is what a level-triggered
-controller needs.
+Reads use JetStream's direct get on a single-server bucket; with replicas they go to the stream
+leader (a follower may lag, and a client could read older than its own acknowledged write).
+``list`` and ``watch`` use one ordered push consumer on the resource's subjects: ``list`` asks for
+the last message per subject, keeps the last value of each key (a delete drops it) and stops when
+the consumer reports nothing pending and every delivered message read, which is a consistent
+snapshot at revision R (an object written during the list is in it, in its newer state: its old
+message is gone from the bucket before it could be delivered, so stopping at the first "nothing
+pending" could miss it); ``watch`` continues the same consumer after the snapshot (so
+list-then-watch can neither miss nor repeat a change) or starts from a given revision. The bucket
+keeps one message per key (history 1): a watcher from an old revision sees the latest state of
+every key that changed since, which is what a level-triggered controller needs.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class Store:
         self.stream = f"KV_{bucket}"
         self.prefix = f"$KV.{bucket}."
         self.js_timeout = 10.0
+        self.direct_reads = True  # a get from any replica (Store.open turns it off for R3 buckets)
         # A watch with no message for this long checks that its consumer still exists.
         self.watch_check_after = 30.0
         # The api process's --storage-versions: the version each kind is written in (None: current).
@@ -149,8 +151,12 @@ class Store:
         """Open the bucket, creating it (history 1, file storage, direct get) if it is missing."""
         store = cls(bus, bucket)
         try:
-            await bus.js.stream_info(store.stream)
+            info = await bus.js.stream_info(store.stream)
+            # Any replica answers a direct get, and a follower may lag: a client could read older
+            # than its own acknowledged write. With replicas, reads go to the stream leader.
+            store.direct_reads = int(info.config.num_replicas or 1) <= 1
         except nats.js.errors.NotFoundError:
+            store.direct_reads = replicas <= 1
             try:
                 await bus.js.create_key_value(
                     bucket=bucket,
@@ -185,7 +191,7 @@ class Store:
 
     async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
         try:
-            return await self.js.get_msg(self.stream, subject=subject, direct=True)
+            return await self.js.get_msg(self.stream, subject=subject, direct=self.direct_reads)
         except nats.js.errors.NotFoundError:
             return None
         except Exception as err:

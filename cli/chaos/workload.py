@@ -56,8 +56,10 @@ async def create_counters(api: Any, count: int) -> None:
             await api.create("configmaps", body, namespace=NAMESPACE)
 
 
-def _unknown(err: Exception) -> bool:
-    return isinstance(err, Timeout | ServiceUnavailable)
+def _unknown(err: JetkubeError) -> bool:
+    """Whether the operation may have happened: a time-out, an unreachable api, any server error
+    (5xx). Only a refusal (4xx) says it did not."""
+    return isinstance(err, Timeout | ServiceUnavailable) or int(getattr(err, "code", 500) or 500) >= 500
 
 
 async def read(api: Any, rec: Recorder, process: int, key: str) -> tuple[int, dict[str, Any]] | None:

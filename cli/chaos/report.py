@@ -4,6 +4,7 @@
 * **acknowledged writes present**: a counter's final value F against its acknowledged increments A
   and unknown ones I: A <= F <= A + I (each increment raises it by exactly one). ``lost`` is A - F
   when positive, ``phantom`` F - (A + I) when positive (a write nobody made);
+* **over-replication**: samples of an RC's running pods above its allowance (replicas.py);
 * **convergence**: seconds from the last heal until every counter answered and every node was Ready.
 """
 
@@ -31,14 +32,27 @@ class Verdict:
     faults: int
     convergence_s: float | None
     notes: list[str] = field(default_factory=list)
+    replica_samples: int = 0
+    over_replication: list[tuple[float, int, int]] = field(default_factory=list)  # (t, pods, allowed)
 
     @property
     def ok(self) -> bool:
-        return self.linearizable and self.lost == 0 and self.phantom == 0 and self.convergence_s is not None
+        return (
+            self.linearizable
+            and self.lost == 0
+            and self.phantom == 0
+            and self.convergence_s is not None
+            and not self.over_replication
+        )
 
 
 def judge(
-    events: list[Event], faults: list[Fault], final: dict[str, int | None], convergence_s: float | None
+    events: list[Event],
+    faults: list[Fault],
+    final: dict[str, int | None],
+    convergence_s: float | None,
+    replica_samples: int = 0,
+    over_replication: list[tuple[float, int, int]] | None = None,
 ) -> Verdict:
     counts = Counter(f"{e.f}:{e.type}" for e in events if e.type != "invoke")
     result = check_history(events, initial=0)
@@ -75,6 +89,8 @@ def judge(
         faults=len(faults),
         convergence_s=convergence_s,
         notes=notes,
+        replica_samples=replica_samples,
+        over_replication=list(over_replication or []),
     )
 
 
@@ -92,6 +108,8 @@ def text(verdict: Verdict, seed: int, duration: float, faults: list[Fault]) -> s
     lines += [
         f"acknowledged writes lost: {verdict.lost}",
         f"writes nobody made: {verdict.phantom}",
+        f"over-replication: {len(verdict.over_replication)} of {verdict.replica_samples} samples"
+        + "".join(f"; {n} pods at {t:.1f}s (allowed {a})" for t, n, a in verdict.over_replication[:5]),
         "convergence after the last fault: "
         + ("not reached" if verdict.convergence_s is None else f"{verdict.convergence_s:.1f} s"),
         *verdict.notes,

@@ -19,8 +19,9 @@ import structlog
 
 from cli.chaos.history import save
 from cli.chaos.nemesis import BedNemesis, Fault, schedule
+from cli.chaos.replicas import RC_NAME, create_rc, over_replicated, sampler, scaler
 from cli.chaos.report import Verdict, as_dict, judge, text
-from cli.chaos.workload import Recorder, client, counter_name, create_counters, read
+from cli.chaos.workload import NAMESPACE, Recorder, client, counter_name, create_counters, read
 from schemas.errors import JetkubeError
 
 log = structlog.get_logger(__name__)
@@ -70,7 +71,7 @@ async def _converge(api: Any, keys: list[str], rec: Recorder, timeout: float) ->
 
 async def _run(
     seed: int, duration: float, faults: list[Fault], clients: int, counters: int, converge_timeout: float
-) -> tuple[Recorder, dict[str, int | None], float | None]:
+) -> tuple[Recorder, dict[str, int | None], float | None, dict[str, Any]]:
     from bus.client import ApiClient
 
     nemesis = BedNemesis()
@@ -81,10 +82,15 @@ async def _run(
     rec = Recorder()
     stop = asyncio.Event()
     healed: list[float] = []
+    scales: list[tuple[float, int]] = []
+    samples: list[tuple[float, int]] = []
+    await create_rc(api, rec, scales)
     try:
         async with asyncio.TaskGroup() as tg:
             for p in range(clients):
                 tg.create_task(client(api, rec, p, keys, seed, stop), name=f"chaos-client-{p}")
+            tg.create_task(scaler(api, rec, scales, seed, stop), name="chaos-scaler")
+            tg.create_task(sampler(api, rec, samples, stop), name="chaos-sampler")
             await _drive(nemesis, faults, rec, healed)
             await asyncio.sleep(max(0.0, duration - rec.now()))
             stop.set()
@@ -99,8 +105,13 @@ async def _run(
     except JetkubeError as err:
         log.warning("chaos.not_converged", error=str(err))
         final = dict.fromkeys(keys)
+    replication = {"samples": len(samples), "over": over_replicated(samples, scales), "scales": scales}
+    try:
+        await api.delete("replicationcontrollers", RC_NAME, namespace=NAMESPACE)
+    except JetkubeError as err:
+        log.warning("chaos.cleanup_failed", error=str(err))
     await bus.close()
-    return rec, final, convergence
+    return rec, final, convergence, replication
 
 
 def run_chaos(
@@ -116,9 +127,11 @@ def run_chaos(
     out.mkdir(parents=True, exist_ok=True)
     faults = schedule(seed, duration)
     (out / "faults.json").write_text(json.dumps([asdict(f) for f in faults], indent=1))
-    rec, final, convergence = asyncio.run(_run(seed, duration, faults, clients, counters, converge_timeout))
+    rec, final, convergence, replication = asyncio.run(
+        _run(seed, duration, faults, clients, counters, converge_timeout)
+    )
     save(rec.events, out / "history.jsonl")
-    verdict = judge(rec.events, faults, final, convergence)
+    verdict = judge(rec.events, faults, final, convergence, replication["samples"], replication["over"])
     report = text(verdict, seed, duration, faults)
     (out / "report.txt").write_text(report)
     (out / "report.json").write_text(json.dumps(as_dict(verdict), indent=1, default=str))

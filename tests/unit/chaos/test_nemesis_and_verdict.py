@@ -56,3 +56,12 @@ def test_a_lost_acknowledged_write_fails_the_run() -> None:
 
 def test_no_convergence_fails_the_run() -> None:
     assert not judge(increments(1) + final_read(1), [], {"c": 1}, convergence_s=None).ok
+
+
+def test_over_replication_allows_a_scale_down_its_grace() -> None:
+    from cli.chaos.replicas import over_replicated
+
+    scales = [(0.0, 3), (10.0, 1)]
+    samples = [(5.0, 3), (12.0, 3), (16.0, 1), (16.5, 2), (20.0, 4)]
+    assert over_replicated(samples, scales, grace=5.0) == [(16.5, 2, 1), (20.0, 4, 1)]
+    assert judge(increments(1) + final_read(1), [], {"c": 1}, 1.0, 5, [(16.5, 2, 1)]).ok is False

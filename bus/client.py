@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import nats.errors
+import structlog
 
 from bus.cancelsafe import wait_for
 from bus.codec import decode
@@ -29,10 +31,14 @@ from bus.connection import Bus
 from bus.rpc import request
 from bus.store import Store, WatchEvent
 from bus.watchfilter import SelectorFilter
-from schemas.errors import ServiceUnavailable
+from schemas.errors import ServiceUnavailable, Timeout
+
+log = structlog.get_logger(__name__)
 
 API_PREFIX = "jetkube.api"
 NODEPODS_PREFIX = "jetkube.nodepods"
+SAFE_TO_RETRY = frozenset({"get", "list", "nodepods", "version", "apiversions", "cani"})  # reads
+NODE_RESYNC_SECONDS = 10.0  # a kubelet re-lists its pods this often even when its stream looks whole
 
 
 WATCH_SILENCE_LIMIT = 40.0  # no chunk, not even a heartbeat, for this long: the api is gone
@@ -40,35 +46,6 @@ VIA_API_ALWAYS = frozenset({"secrets"})  # encrypted at rest: only the api can r
 
 
 LIST_PAGE = 500  # items per page of a list through the api (kubectl's --chunk-size default)
-
-
-class StaleFilter:
-    """Which node-pod events to pass on after a listing at ``listed_rv`` (the relay's messages may
-    repeat what the listing held). An event at or below the listed revision is stale unless it is
-    newer than what the listing had for that pod. Only pods of the listing whose newest revision
-    is still at or below it are remembered: a pod seen past the listing is forgotten (the revision
-    alone decides for it), so the memory never outgrows the listing, however many pods come and go.
-    """
-
-    def __init__(self, listed_rv: int) -> None:
-        self.listed_rv = listed_rv
-        self._at: dict[str, int] = {}
-
-    def listed(self, key: str, rv: int) -> None:
-        if rv <= self.listed_rv:
-            self._at[key] = rv
-
-    def keep(self, key: str, rv: int) -> bool:
-        if rv <= self.listed_rv and rv <= self._at.get(key, self.listed_rv):
-            return False
-        if rv > self.listed_rv:
-            self._at.pop(key, None)
-        else:
-            self._at[key] = rv
-        return True
-
-    def __len__(self) -> int:
-        return len(self._at)
 
 
 class ApiClient:
@@ -104,7 +81,13 @@ class ApiClient:
         if self.impersonate:
             who = {"user": self.impersonate, "groups": self.impersonate_groups}
             payload = {**payload, "impersonate": who}
-        return await request(self.bus, self.subject(verb), payload, timeout=timeout or self.timeout)
+        return await request(
+            self.bus,
+            self.subject(verb),
+            payload,
+            timeout=timeout or self.timeout,
+            retry=verb in SAFE_TO_RETRY,
+        )
 
     async def can_i(
         self, verb: str, resource: str, namespace: str | None = None, name: str | None = None
@@ -351,11 +334,18 @@ class ApiClient:
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
 
-    async def watch_node_pods(self, node_name: str) -> AsyncIterator[WatchEvent]:
+    async def watch_node_pods(
+        self, node_name: str, *, resync_seconds: float = NODE_RESYNC_SECONDS, tick: float = 1.0
+    ) -> AsyncIterator[WatchEvent]:
         """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.
 
-        Subscribes before listing, so nothing falls between; events at or below the listed
-        revision of an object are dropped (an informer downstream drops stale ones too)."""
+        Subscribes before listing, so nothing falls between. The relay's messages are plain NATS
+        publishes, so the stream is checked (bus/nodestream.py): a jump in a relay's sequence
+        numbers, a relay never heard (a restarted api), a reconnect of this connection, and every
+        ``resync_seconds`` anyway, the node's pods are listed again and the differences come out as
+        events (a pod deleted in the gap as DELETED). Repeats and older states are dropped."""
+        from bus.nodestream import NodeView, RelaySequences, Verdict
+
         queue: asyncio.Queue[Any] = asyncio.Queue()
 
         async def on_msg(msg: Any) -> None:
@@ -365,24 +355,61 @@ class ApiClient:
             sub = await self.bus.nc.subscribe(f"{NODEPODS_PREFIX}.{node_name}", cb=on_msg)
         except nats.errors.Error as err:
             raise ServiceUnavailable(f"cannot subscribe at {self.bus.url}: {err}") from err
-        try:
+        view = NodeView()
+        relays = RelaySequences()
+
+        async def relist(why: str) -> list[tuple[str, dict[str, Any]]]:
             listing = await self.pods_on_node(node_name)
-            listed_rv = int(listing["metadata"]["resourceVersion"])
-            stale = StaleFilter(listed_rv)
-            for pod in listing["items"]:
-                meta = pod["metadata"]
-                stale.listed(f"{meta.get('namespace')}/{meta['name']}", int(meta["resourceVersion"]))
-                yield WatchEvent("ADDED", pod, int(meta["resourceVersion"]))
-            yield WatchEvent("BOOKMARK", {}, listed_rv)
+            meta = listing.get("metadata") or {}
+            relays.listed(meta.get("relay"), int(meta.get("relaySeq") or 0))
+            found = view.corrections(listing.get("items") or [], int(meta.get("resourceVersion") or 0))
+            if why not in ("start", "periodic") or found:
+                log.info("nodepods.relisted", node=node_name, why=why, changes=len(found))
+            return found
+
+        try:
+            for kind, pod in await relist("start"):
+                yield WatchEvent(kind, pod, int(pod["metadata"]["resourceVersion"]))
+            yield WatchEvent("BOOKMARK", {}, view.listed)
+            reconnects = self.bus.reconnects
+            pending = ""  # a re-list that failed, to try again
+            next_resync = time.monotonic() + resync_seconds
             while True:
-                msg = await queue.get()
-                data = decode(msg.data)
-                obj = data["object"]
-                meta = obj["metadata"]
-                rv = int(meta["resourceVersion"])
-                if not stale.keep(f"{meta.get('namespace')}/{meta['name']}", rv):
+                why = ""
+                msg = None
+                try:
+                    async with asyncio.timeout(tick):
+                        msg = await queue.get()
+                except TimeoutError:
+                    pass
+                if self.bus.reconnects != reconnects:
+                    reconnects = self.bus.reconnects
+                    why = "reconnected"
+                elif time.monotonic() >= next_resync:
+                    why = "periodic"
+                data = decode(msg.data) if msg is not None else None
+                if isinstance(data, dict):
+                    verdict = relays.judge(data.get("relay"), data.get("seq"))
+                    if verdict in (Verdict.GAP, Verdict.NEW_RELAY):
+                        why = why or verdict.value
+                why = why or pending
+                if why:
+                    next_resync = time.monotonic() + resync_seconds
+                    try:
+                        found = await relist(why)
+                    except (ServiceUnavailable, Timeout) as err:  # e.g. a restarted api not serving yet
+                        log.info("nodepods.relist_failed", node=node_name, why=why, error=str(err))
+                        pending = why  # again at the next tick; relayed events still apply meanwhile
+                        next_resync = time.monotonic()
+                    else:
+                        pending = ""
+                        for kind, pod in found:
+                            yield WatchEvent(kind, pod, int(pod["metadata"]["resourceVersion"]))
+                if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
                     continue
-                yield WatchEvent(data["type"], obj, rv)
+                obj = data["object"]
+                if view.accept(str(data.get("type")), obj):
+                    yield WatchEvent(data["type"], obj, int(obj["metadata"]["resourceVersion"]))
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()

@@ -48,6 +48,19 @@ class WrongLastSequence(Exception):
     """The expected-last-subject-sequence check failed (a lost compare-and-set)."""
 
 
+# A clustered (R3) stream answers a lost compare-and-set with 10164 "wrong last sequence" (no
+# number), a single server with 10071 "wrong last sequence: N". Both are a Conflict, not a 500:
+# the chaos run (cli/chaos) found the R3 one turned into InternalError.
+WRONG_LAST_SEQUENCE_CODES = frozenset({10071, 10164})
+
+
+def is_wrong_last_sequence(error: dict[str, Any]) -> bool:
+    """Whether a JetStream API error is a failed expected-last-sequence check."""
+    return error.get("err_code") in WRONG_LAST_SEQUENCE_CODES or str(error.get("description", "")).startswith(
+        "wrong last sequence"
+    )
+
+
 class InboxMux(Generic[T]):
     """Many requests outstanding on one wildcard reply subscription; :meth:`parse` makes results."""
 
@@ -176,7 +189,7 @@ class AckPipeline(InboxMux[int]):
             raise InternalError(f"malformed JetStream ack: {msg.data[:80]!r}") from None
         error = ack.get("error")
         if error:
-            if error.get("err_code") == WRONG_LAST_SEQUENCE:
+            if is_wrong_last_sequence(error):
                 raise WrongLastSequence(error.get("description", ""))
             raise InternalError(f"state store error: {error.get('description', error)}")
         return int(ack["seq"])

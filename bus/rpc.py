@@ -14,12 +14,20 @@ once with 429 TooManyRequests, as kube-apiserver's max-requests-inflight does. I
 meant to be supervised: it returns only when cancelled. A handler's ``JetkubeError`` becomes an
 error reply; any other exception is logged with its traceback and answered as an InternalError,
 and serving goes on.
+
+Deadlines: every request carries ``Jetkube-Deadline`` (epoch seconds: when its client gives up). A
+worker drops a request already past it, unanswered: a replica that was frozen (a long GC pause, a
+paused VM) and resumes with a backlog must not apply, many seconds late, writes whose clients were
+told they failed. Reads (``request(..., retry=True)``) are tried again with what is left of the
+time-out when one attempt gets no reply, which a queue group may route to another replica; writes
+are not, since their first attempt may have landed (a client resolves that by reading).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +45,7 @@ from schemas.errors import (
     JetkubeError,
     RequestEntityTooLarge,
     ServiceUnavailable,
+    Timeout,
     TooManyRequests,
     from_status,
 )
@@ -46,26 +55,50 @@ log = structlog.get_logger(__name__)
 Handler = Callable[[str, dict[str, Any], Msg], Awaitable[Any]]
 MAX_REQUEST_BYTES = 3 * 1024 * 1024
 TOO_MANY_BACKOFF = 0.05  # the first wait after a 429, doubled each time up to 1 s
+DEADLINE_HEADER = "Jetkube-Deadline"
+MIN_ATTEMPT = 2.0  # a retried read's attempts last a third of its time-out, at least this long
 
 
-async def request(bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0) -> Any:
+def past_deadline(headers: dict[str, str] | None, now: float) -> bool:
+    """Whether a request's client has given up on it (no header, or a bad one: never)."""
+    raw = (headers or {}).get(DEADLINE_HEADER)
+    if not raw:
+        return False
+    try:
+        return float(raw) < now
+    except ValueError:
+        return False
+
+
+async def request(
+    bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0, retry: bool = False
+) -> Any:
     """Send one request and return the reply's ``object``; a server error is raised again.
 
     A 429 TooManyRequests (a replica far behind) is retried after a short, growing wait while the
-    timeout allows, as client-go retries it; the last one is raised."""
+    timeout allows, as client-go retries it; the last one is raised. With ``retry`` (only for
+    requests that are safe to repeat: reads), an attempt without a reply is sent again while the
+    time-out allows (each attempt gets a third of it, at least MIN_ATTEMPT seconds)."""
     if bus.nc.is_closed:
         raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed")
     replies = replies_for(bus.nc)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     data = encode(payload)
+    headers = {DEADLINE_HEADER: f"{time.time() + timeout:.3f}"}
     attempt = 0
     while True:
-        msg = await replies.wait(
-            await replies.send(subject, data),
-            max(deadline - loop.time(), 0.001),
-            f"no reply on {subject} within {timeout:g}s",
-        )
+        left = max(deadline - loop.time(), 0.001)
+        wait = min(left, max(MIN_ATTEMPT, timeout / 3)) if retry else left
+        try:
+            msg = await replies.wait(
+                await replies.send(subject, data, headers), wait, f"no reply on {subject} within {timeout:g}s"
+            )
+        except Timeout:
+            if wait >= left:
+                raise
+            log.info("rpc.retry", subject=subject, after=round(wait, 3))
+            continue
         if not msg.data and msg.headers and msg.headers.get("Status") == "503":
             raise ServiceUnavailable(
                 f"nothing answers on {subject} at {bus.url}: is the control plane running (`jetkube up`)?"
@@ -106,6 +139,7 @@ class Responder:
         self._answering = 0
         self._refusals: set[asyncio.Task[None]] = set()
         self.serving = asyncio.Event()
+        self.expired = 0  # requests dropped because their client had already given up
 
     def _enqueue(self, msg: Msg) -> None:
         """From the read loop (no task between): queue for a worker, or refuse when far behind."""
@@ -137,6 +171,10 @@ class Responder:
     async def _worker(self) -> None:
         while True:
             msg = await self._inbox.get()
+            if past_deadline(msg.headers, time.time()):
+                self.expired += 1
+                log.warning("rpc.expired", subject=msg.subject, dropped=self.expired)
+                continue
             await self.answer(msg)
 
     async def answer(self, msg: Msg) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from schemas.errors import Timeout
+from schemas.errors import ServiceUnavailable, Timeout
 
 KV_OP = "KV-Operation"  # the KV header that marks a delete (DEL) or purge (PURGE)
 
@@ -37,15 +37,23 @@ def sequences(msg: Any) -> tuple[int, int, int]:
     return int(meta.sequence.stream), int(meta.sequence.consumer), int(meta.num_pending)
 
 
+class ListIncomplete(ServiceUnavailable):
+    """A snapshot lost a delivery on the way: retry the list (nothing was returned)."""
+
+
 async def read_snapshot(
-    sub: Any, inbox: asyncio.Queue[Any], listed: int, what: str
+    sub: Any, inbox: asyncio.Queue[Any], listed: int, what: str, *, stall_seconds: float = 30.0
 ) -> tuple[dict[str, tuple[bytes, int]], int]:
     """Read a LAST_PER_SUBJECT consumer's snapshot from ``inbox``: the last live value and revision
     per subject (tombstones drop theirs), and the highest revision seen (at least ``listed``).
 
-    Why it reads past the first "nothing pending": bus/store.py's module doc. Once the consumer has said "more
-    is coming", that more arrives within SETTLE_SECONDS or the snapshot ends as it is: a bounded
-    wait, never a hang. ``what`` names the listing in the error of a stalled one.
+    Why it reads past the first "nothing pending": bus/store.py's module doc. The snapshot is whole
+    or it fails: every delivery must follow the one before it (consumer sequence n+1: a lost one, or
+    a consumer that nats-py recreated after a gap, is a :class:`ListIncomplete`), and once the
+    consumer has said "more is coming", the more must arrive within SETTLE_SECONDS, or the consumer
+    must confirm that nothing is missing; otherwise the listing fails rather than answer with what it
+    has (an informer would take a missing object for a deleted one). ``what`` names the listing in
+    the errors.
     """
     latest: dict[str, tuple[bytes, int]] = {}
     info = await sub.consumer_info()
@@ -59,15 +67,27 @@ async def read_snapshot(
     while True:
         if inbox.empty():
             try:
-                async with asyncio.timeout(SETTLE_SECONDS if settling else 30):
+                async with asyncio.timeout(SETTLE_SECONDS if settling else stall_seconds):
                     msg = await inbox.get()
             except TimeoutError:
-                if settling:
+                if not settling:
+                    raise Timeout(f"listing {what} stalled") from None
+                now = await sub.consumer_info()
+                sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
+                if int(now.num_pending) == 0 and sent <= read:
                     break
-                raise Timeout(f"listing {what} stalled") from None
+                raise ListIncomplete(
+                    f"listing {what} incomplete: {sent - read} delivered messages did not arrive "
+                    f"within {SETTLE_SECONDS:g}s ({now.num_pending} pending)"
+                ) from None
         else:
             msg = inbox.get_nowait()
-        seq, read, pending = sequences(msg)  # read: the consumer sequence of the last message read
+        seq, consumer_seq, pending = sequences(msg)
+        if consumer_seq != read + 1:
+            raise ListIncomplete(
+                f"listing {what} incomplete: delivery {consumer_seq} came after {read} (a message was lost)"
+            )
+        read = consumer_seq
         listed = max(listed, seq)
         if is_tombstone(msg.headers):
             latest.pop(msg.subject, None)

@@ -15,16 +15,17 @@ Layout (a public interface, documented in the README):
   compare-and-set on the revision the deleter saw.
 * ``Jetkube-Op: create|update|delete`` tells watchers which change a message is.
 
-Reads use JetStream's direct get (any replica answers). ``list`` and ``watch`` use one ordered
-push consumer on the resource's subjects: ``list`` asks for the last message per subject, keeps the
-last value of each key (a delete drops it) and stops when the consumer reports nothing pending and
-every delivered message read, which is a consistent snapshot at revision R (an object written
-during the list is in it, in its newer state: its old message is gone from the bucket before it
-could be delivered, so stopping at the first "nothing pending" could miss it); ``watch`` continues the same
-consumer after the snapshot (so list-then-watch can neither miss nor repeat a change) or starts
-from a given revision. The bucket keeps one message per key (history 1): a watcher from an old
-revision sees the latest state of every key that changed since, which is what a level-triggered
-controller needs.
+Reads use JetStream's direct get on a single-server bucket; with replicas they go to the stream
+leader (a follower may lag, and a client could read older than its own acknowledged write).
+``list`` and ``watch`` use one ordered push consumer on the resource's subjects: ``list`` asks for
+the last message per subject, keeps the last value of each key (a delete drops it) and stops when
+the consumer reports nothing pending and every delivered message read, which is a consistent
+snapshot at revision R (an object written during the list is in it, in its newer state: its old
+message is gone from the bucket before it could be delivered, so stopping at the first "nothing
+pending" could miss it); ``watch`` continues the same consumer after the snapshot (so
+list-then-watch can neither miss nor repeat a change) or starts from a given revision. The bucket
+keeps one message per key (history 1): a watcher from an old revision sees the latest state of
+every key that changed since, which is what a level-triggered controller needs.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from schemas.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
+    Gone,
     InternalError,
     JetkubeError,
     NotFound,
@@ -135,6 +137,7 @@ class Store:
         self.stream = f"KV_{bucket}"
         self.prefix = f"$KV.{bucket}."
         self.js_timeout = 10.0
+        self.direct_reads = True  # a get from any replica (Store.open turns it off for R3 buckets)
         # A watch with no message for this long checks that its consumer still exists.
         self.watch_check_after = 30.0
         # The api process's --storage-versions: the version each kind is written in (None: current).
@@ -148,8 +151,12 @@ class Store:
         """Open the bucket, creating it (history 1, file storage, direct get) if it is missing."""
         store = cls(bus, bucket)
         try:
-            await bus.js.stream_info(store.stream)
+            info = await bus.js.stream_info(store.stream)
+            # Any replica answers a direct get, and a follower may lag: a client could read older
+            # than its own acknowledged write. With replicas, reads go to the stream leader.
+            store.direct_reads = int(info.config.num_replicas or 1) <= 1
         except nats.js.errors.NotFoundError:
+            store.direct_reads = replicas <= 1
             try:
                 await bus.js.create_key_value(
                     bucket=bucket,
@@ -184,7 +191,7 @@ class Store:
 
     async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
         try:
-            return await self.js.get_msg(self.stream, subject=subject, direct=True)
+            return await self.js.get_msg(self.stream, subject=subject, direct=self.direct_reads)
         except nats.js.errors.NotFoundError:
             return None
         except Exception as err:
@@ -250,6 +257,8 @@ class Store:
         async def deliver(msg: Any) -> None:
             inbox.put_nowait(msg)
 
+        if not snapshot:
+            await self._check_not_compacted(resource, int(from_revision or 0))
         try:
             start_rev = await self.revision() if snapshot else from_revision
             if snapshot:
@@ -312,6 +321,28 @@ class Store:
                 await sub.unsubscribe()
             except (nats.errors.Error, asyncio.CancelledError):
                 pass
+
+    async def _check_not_compacted(self, resource: str, from_revision: int) -> None:
+        """A watch after a revision older than the compacted one could miss deletes: 410 Gone."""
+        from bus.compaction import compacted_revision
+
+        try:
+            compacted, _ = await compacted_revision(self.bus, self.stream, self.prefix)
+        except Exception as err:
+            raise _translate(err, "watch") from err
+        if from_revision < compacted:
+            raise Gone(f"too old resource version: {from_revision} ({compacted})")
+
+    async def compact(self, retention: float) -> Any:
+        """Purge delete markers older than ``retention`` seconds (bus/compaction.py)."""
+        from bus.compaction import compact
+
+        try:
+            return await compact(self.bus, self.stream, self.prefix, retention)
+        except JetkubeError:
+            raise
+        except Exception as err:
+            raise _translate(err, "compact") from err
 
     async def _check_consumer(self, sub: Any, resource: str, failed: int) -> int:
         """A quiet watch asks whether its consumer still exists; the failed checks in a row.

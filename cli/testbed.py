@@ -284,9 +284,20 @@ def up_cmd(
     build: Annotated[bool, typer.Option("--build/--no-build", help="Build the images first.")] = True,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for 3 Ready nodes.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes.")] = 180.0,
+    sync_interval: Annotated[
+        str,
+        typer.Option(
+            "--sync-interval",
+            help="The NATS servers' fsync policy: 'always' (durable before acknowledged, the default) "
+            "or a duration such as 2m (JETKUBE_SYNC_INTERVAL for compose).",
+        ),
+    ] = "always",
 ) -> None:
     """Build the images and start the test bed; wait until its three nodes are Ready."""
     try:
+        from bus.embedded import check_sync_interval
+
+        os.environ["JETKUBE_SYNC_INTERVAL"] = check_sync_interval(sync_interval)  # compose reads it
         bed = Testbed.find(file)
         if build:
             for r in bed.build_images():
@@ -339,4 +350,7 @@ def status_cmd(file: FileOpt = None) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from cli.chaos.command import chaos_cmd
+
+    testbed_app.command("chaos")(chaos_cmd)
     app.add_typer(testbed_app, name="testbed")

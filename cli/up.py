@@ -53,6 +53,7 @@ async def run_up(
     nodes: tuple[str, ...] = (),
     networking: bool = True,
     tls: tuple[Path, Path, Path | None] | None = None,
+    sync_interval: str = "always",
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.memguard import start_watch
@@ -74,7 +75,12 @@ async def run_up(
         tls_block = server_tls_block(cert, key)
         ca = str((tls_ca or cert).resolve())  # a self-signed certificate is its own CA
     server = EmbeddedNats(
-        data_dir=data_dir, host=host, port=port, extra_config=auth.server_config, tls_config=tls_block
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        extra_config=auth.server_config,
+        tls_config=tls_block,
+        sync_interval=sync_interval,
     )
     server.start()
     client_url = with_ca(server.url, ca)  # what this process's own connections dial
@@ -248,6 +254,14 @@ def up(
             "--tls-ca", help="The CA that signed --tls-cert, for clients (default: the cert itself)."
         ),
     ] = None,
+    sync_interval: Annotated[
+        str,
+        typer.Option(
+            "--sync-interval",
+            help="JetStream's fsync policy: 'always' (durable before acknowledged, the default) "
+            "or a duration such as 2m (faster; a power cut loses what was not yet flushed).",
+        ),
+    ] = "always",
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
     from cli.datadir import hold_data_dir
@@ -256,6 +270,9 @@ def up(
     start_process(log_level, memory_limit)
     with served():
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before anything starts
+        from bus.embedded import check_sync_interval
+
+        check_sync_interval(sync_interval)
         if (tls_cert is None) != (tls_key is None):
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
         data_dir = data_dir or default_data_dir()
@@ -276,6 +293,7 @@ def up(
                 nodes=tuple(n.strip() for n in nodes.split(",") if n.strip()),
                 networking=networking,
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
+                sync_interval=sync_interval,
             )
         )
 

@@ -27,6 +27,7 @@ import structlog
 
 from actors.api.authz.gate import Gate
 from actors.api.fairness import FairResponder
+from actors.api.compactor import Compactor
 from actors.api.handlers import Api
 from actors.api.noderelay import NodeRelay
 from actors.runtime.listwatch import StoreListWatcher
@@ -64,6 +65,7 @@ class ApiActor:
         self.namespaces = self.informers.informer("namespaces")
         self.pods = self.informers.informer("pods")
         self.relay = NodeRelay.from_informer(bus, self.pods)
+        self.compactor = Compactor(store)  # delete markers older than the retention go
         self.api = Api(store, namespaces=self.namespaces, relay=self.relay, bus=bus)
         self.gate = Gate(self.api, store, self.informers)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
@@ -117,6 +119,7 @@ class ApiActor:
         if self.own_informers:
             self.informers.start(sup)
         sup.spawn("api.noderelay", self.relay.run)
+        sup.spawn("api.compactor", self.compactor.run)
         sup.spawn("api.responder", self.serve)
 
     async def serve(self) -> None:

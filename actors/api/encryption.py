@@ -424,6 +424,7 @@ class EncryptingStore(Store):
         super().__init__(base.bus, base.bucket)
         self.versions = base.versions
         self.js_timeout = base.js_timeout
+        self.direct_reads = base.direct_reads  # leader reads on a replicated bucket (bus/store.py)
         self.keyring = keyring
 
     def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,16 @@ drop repeats by resourceVersion. A relay that starts fills its index from the in
 without sending, then, once serving, announces every bound pod on its node's subject: the one way a
 change the previous relay never sent (its process stopped first) reaches the kubelet.
 
+Gaps. Plain publishes are lost while a kubelet reconnects, when the relay's own publish fails, or
+when a relay stops with changes still in its outbox. So every message carries the relay's identity
+(``relay``, random per process) and a sequence number per node (``seq``, 1, 2, ... counted when the
+change is routed, so it counts what was lost too); the node's listing carries the same pair
+(``metadata.relay``, ``metadata.relaySeq``: the listing reflects every change up to that number).
+The kubelet side (``ApiClient.watch_node_pods``) re-lists on a jump in a relay's sequence, on a
+relay it has never heard (a restarted api: its announce carries adds only, never the deletes its
+predecessor did not send), on a reconnect of its own connection, and every few seconds anyway;
+a re-list turns whatever it missed into the events it would have received.
+
 Its source of pods is the process's shared pods informer (``NodeRelay.from_informer(bus,
 informer)``, whose handlers feed the routing): one copy of the pods per process.
 """
@@ -17,6 +27,7 @@ informer)``, whose handlers feed the routing): one copy of the pods per process.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, Protocol
 
 import nats.errors
@@ -59,6 +70,9 @@ class NodeRelay:
         self.source: PodSource | None = None
         self._informer: Any = None  # the pods informer, when fed by one (from_informer)
         self._announced = False
+        self.relay_id = uuid.uuid4().hex[:12]
+        self.seq: dict[str, int] = {}  # node -> the sequence number of its last routed message
+        self.publish_failures = 0
 
     @classmethod
     def from_informer(cls, bus: Bus, informer: Any) -> NodeRelay:
@@ -93,13 +107,17 @@ class NodeRelay:
                 if not keys:
                     del self.by_node[old_node]
             if live:
-                self._outbox.put_nowait((old_node, encode({"type": "DELETED", "object": obj})))
+                self._outbox.put_nowait((old_node, self._message(old_node, "DELETED", obj)))
         if new_node:
             keys = self.by_node.setdefault(new_node, set())
             kind = "MODIFIED" if key in keys else "ADDED"
             keys.add(key)
             if live:
-                self._outbox.put_nowait((new_node, encode({"type": kind, "object": obj})))
+                self._outbox.put_nowait((new_node, self._message(new_node, kind, obj)))
+
+    def _message(self, node: str, type_: str, obj: dict[str, Any]) -> bytes:
+        seq = self.seq[node] = self.seq.get(node, 0) + 1
+        return encode({"type": type_, "object": obj, "relay": self.relay_id, "seq": seq})
 
     def pods_on(self, node: str) -> dict[str, Any]:
         source = self.source
@@ -112,7 +130,11 @@ class NodeRelay:
         return {
             "apiVersion": "v1",
             "kind": "PodList",
-            "metadata": {"resourceVersion": str(source.revision if source is not None else 0)},
+            "metadata": {
+                "resourceVersion": str(source.revision if source is not None else 0),
+                "relay": self.relay_id,
+                "relaySeq": self.seq.get(node, 0),
+            },
             "items": items,
         }
 
@@ -137,7 +159,7 @@ class NodeRelay:
             for key in sorted(self.by_node.get(node, ())):
                 obj = source.get(key)
                 if obj is not None:
-                    await self._publish(node, encode({"type": "ADDED", "object": obj}))
+                    await self._publish(node, self._message(node, "ADDED", obj))
                     sent += 1
             await asyncio.sleep(0)  # one node at a time: requests and the scheduler go on between
         self._announced = True
@@ -147,4 +169,7 @@ class NodeRelay:
         try:
             await self.bus.nc.publish(f"{NODEPODS_PREFIX}.{node}", payload)
         except nats.errors.Error as err:
+            # The sequence number was spent: the kubelet sees the jump at the next message, or
+            # finds the difference at its periodic re-list.
+            self.publish_failures += 1
             log.warning("noderelay.publish_failed", node=node, error=str(err))

@@ -8,6 +8,9 @@
 - **Slow-start creation** (:meth:`create_pods`): batches of 1, 2, 4, ... sent concurrently; the
   first batch with an error stops the rest, so a quota or admission refusal costs one request, not
   hundreds (client-go's ``slowStartBatch``). Pods are named here from their ``generateName``.
+  A create without a reply (time-out, api unreachable) is resolved by observation: the pod's
+  name was chosen here, so the controller reads it back; found and owned, it counts as created
+  and its expectation stays until the informer sees it, otherwise the create failed.
 - **Deletion, adoption and release** through the api client; adoption and release are
   compare-and-set updates of the pod's ownerReferences, so a pod changed meanwhile is re-read.
 - **Events** through an optional ``bus.events.EventRecorder`` (never fatal).
@@ -30,9 +33,11 @@ from actors.replication.timeutil import utcnow
 from actors.runtime.cache import by_namespace, key_of
 from actors.runtime.controller import Controller
 from actors.runtime.informer import Informer
-from schemas.errors import AlreadyExists, JetkubeError, NotFound
+from schemas.errors import AlreadyExists, JetkubeError, NotFound, ServiceUnavailable, Timeout
 
 log = structlog.get_logger(__name__)
+
+OBSERVE_WAITS = (0.0, 0.5, 1.0)  # a create without a reply: look for its pod now, then twice more
 
 NS_INDEX = "namespace"
 Obj = dict[str, Any]
@@ -180,9 +185,35 @@ class WorkloadController(Controller):
                 if meta(pod).get("name") or attempt == 2:
                     raise
                 continue
+            except (Timeout, ServiceUnavailable):
+                # No reply: the create may have landed. Look, rather than assume it failed (which
+                # would lower the expectations and let the next sync create a second pod).
+                landed = await self._landed(owner, body, namespace)
+                if landed is None:
+                    raise
+                created = landed
             await self.record(owner, "Normal", "SuccessfulCreate", f"Created pod: {name_of(created)}")
             return created
         raise AssertionError("unreachable")
+
+    async def _landed(self, owner: Obj, body: Obj, namespace: str) -> Obj | None:
+        """The pod a create without a reply asked for, if it exists and is this owner's (its name
+        was chosen here, so nobody else made it); None when it is not there or cannot be read."""
+        name = name_of(body)
+        for wait in OBSERVE_WAITS:
+            await asyncio.sleep(wait)
+            try:
+                found: Obj = await self.api.get("pods", name, namespace=namespace)
+            except NotFound:
+                continue
+            except JetkubeError:
+                return None
+            owners = meta(found).get("ownerReferences") or []
+            if any(ref.get("uid") == meta(owner).get("uid") for ref in owners):
+                log.info("workload.create_observed", pod=name, owner=name_of(owner))
+                return found
+            return None
+        return None
 
     async def delete_pods(self, key: str, owner: Obj, pods: list[Obj]) -> None:
         """Delete ``pods`` concurrently; a pod already gone counts as deleted."""

@@ -1,0 +1,67 @@
+"""The nemesis's schedule and the chaos run's verdict, as tables (pure)."""
+
+from __future__ import annotations
+
+import itertools
+
+from cli.chaos.history import Event
+from cli.chaos.nemesis import MIN_HOLD, schedule
+from cli.chaos.report import judge
+
+
+def test_a_seed_gives_the_same_faults_one_at_a_time_all_healed_in_time() -> None:
+    faults = schedule(7, 120)
+    assert faults == schedule(7, 120) and faults != schedule(8, 120)
+    assert len(faults) >= 3
+    for a, b in itertools.pairwise(faults):
+        assert a.at + a.hold < b.at  # never two at once
+    assert faults[-1].at + faults[-1].hold <= 120
+    assert all(f.hold >= MIN_HOLD.get(f.kind, 0) for f in faults)
+
+
+def ev(p: int, type_: str, f: str, value=None, t: float = 0, applied=None, key: str = "c") -> Event:
+    return Event(process=p, type=type_, f=f, value=value, time=t, applied=applied, key=key)
+
+
+def increments(n: int, *, last_unknown: bool = False) -> list[Event]:
+    out = []
+    for i in range(n):
+        out.append(ev(1, "invoke", "cas", [i, i + 1], t=2 * i))
+        if last_unknown and i == n - 1:
+            out.append(ev(1, "info", "cas", [i, i + 1], t=2 * i + 1))
+        else:
+            out.append(ev(1, "ok", "cas", [i, i + 1], t=2 * i + 1, applied=True))
+    return out
+
+
+def final_read(value: int, t: float = 100) -> list[Event]:
+    return [ev(9, "invoke", "read", t=t), ev(9, "ok", "read", value, t=t + 1)]
+
+
+def test_every_acknowledged_increment_in_the_final_value_passes() -> None:
+    verdict = judge(increments(3) + final_read(3), [], {"c": 3}, convergence_s=4.0)
+    assert verdict.ok and verdict.lost == 0 and verdict.acknowledged == {"c": 3}
+
+
+def test_an_unknown_increment_may_or_may_not_have_landed() -> None:
+    assert judge(increments(3, last_unknown=True) + final_read(2), [], {"c": 2}, 1.0).ok
+    assert judge(increments(3, last_unknown=True) + final_read(3), [], {"c": 3}, 1.0).ok
+
+
+def test_a_lost_acknowledged_write_fails_the_run() -> None:
+    verdict = judge(increments(3) + final_read(2), [], {"c": 2}, convergence_s=4.0)
+    assert not verdict.ok
+    assert verdict.lost == 1 and not verdict.linearizable
+
+
+def test_no_convergence_fails_the_run() -> None:
+    assert not judge(increments(1) + final_read(1), [], {"c": 1}, convergence_s=None).ok
+
+
+def test_over_replication_allows_a_scale_down_its_grace() -> None:
+    from cli.chaos.replicas import over_replicated
+
+    scales = [(0.0, 3), (10.0, 1)]
+    samples = [(5.0, 3), (12.0, 3), (16.0, 1), (16.5, 2), (20.0, 4)]
+    assert over_replicated(samples, scales, grace=5.0) == [(16.5, 2, 1), (20.0, 4, 1)]
+    assert judge(increments(1) + final_read(1), [], {"c": 1}, 1.0, 5, [(16.5, 2, 1)]).ok is False

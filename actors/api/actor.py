@@ -26,8 +26,8 @@ from typing import Any
 import structlog
 
 from actors.api.authz.gate import Gate
-from actors.api.fairness import FairResponder
 from actors.api.compactor import Compactor
+from actors.api.fairness import FairResponder
 from actors.api.handlers import Api
 from actors.api.noderelay import NodeRelay
 from actors.runtime.listwatch import StoreListWatcher

@@ -12,7 +12,8 @@ from pathlib import Path
 import aiodocker
 import pytest
 
-from actors.kubelet.pause_image import LABEL, ensure_pause_image, recipe_hash
+from actors.kubelet.pause_elf import LABEL, recipe_hash
+from actors.kubelet.pause_image import ensure_pause_image
 from actors.kubelet.runtime import DockerRuntime
 
 pytestmark = pytest.mark.skipif(not Path("/var/run/docker.sock").exists(), reason="no Docker engine")

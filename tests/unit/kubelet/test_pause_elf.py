@@ -1,4 +1,4 @@
-"""The kubelet's own pause executable (actors/kubelet/pause_image.py), run on this host."""
+"""The kubelet's own pause executable (actors/kubelet/pause_elf.py), run on this host."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.kubelet.pause_image import DOCKERFILE, LOAD_ADDRESS, build_context, pause_elf, supported
+from actors.kubelet.pause_elf import DOCKERFILE, LOAD_ADDRESS, build_context, pause_elf, supported
 
 amd64 = pytest.mark.skipif(not supported(), reason="the generated pause is x86-64")
 

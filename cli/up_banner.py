@@ -15,8 +15,8 @@ from pathlib import Path
 #: the three commands a new user tries first (the README's quick start runs the same ones)
 NEXT_STEPS = (
     ("jetkube images build busybox perl", "the images the seed's examples run (no registry here)"),
-    ("jetkube apply -f examples/job-pi.yaml", "the seed's Job: 2000 digits of pi, in perl"),
-    ("jetkube get pods -w", "then: jetkube logs job/pi"),
+    ("jetkube apply -f seed/examples/job-pi.yaml", "the seed's Job: 2000 digits of pi, in perl"),
+    ("jetkube logs job/pi", "once `jetkube get pods` shows it Completed"),
 )
 
 

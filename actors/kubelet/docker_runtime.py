@@ -251,7 +251,11 @@ class DockerRuntime:
             image=self.pause_image,
             extra_labels=extra_labels,
         )
-        cid = await self._create(name, config)
+        try:
+            cid = await self._create(name, config)
+        except NotFound:  # e.g. the infra image went away (docker rmi): make it again, once
+            await ensure_pause_image(self._docker, self.pause_image, self.engine)
+            cid = await self._create(name, config)
         try:
             await self.start(cid)
         except JetkubeError:

@@ -48,6 +48,12 @@ async def test_first_sandbox_on_an_engine_without_the_image_builds_it(own_tag: s
         await rt.stop(sb.id, grace_seconds=20)
         state = (await rt.inspect_raw(sb.id))["State"]
         assert (state["Running"], state["ExitCode"]) == (False, 0)
+        # the image removed behind the kubelet's back: the next sandbox makes it again
+        await rt.remove(sb.id)
+        async with aiodocker.Docker() as docker:
+            await docker.images.delete(own_tag, force=True)
+        again = await rt.create_sandbox("default/second", "uid-second", node, "second")
+        assert (await rt.inspect_raw(again.id))["State"]["Running"]
     finally:
         for c in await rt.list(node):
             await rt.remove(c.id)

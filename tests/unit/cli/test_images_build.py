@@ -58,3 +58,12 @@ def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv("JETKUBE_IMAGES_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
     assert b.default_cache() == tmp_path / "x" / "jetkube" / "images"
+
+
+def test_long_steps_report_each_line_and_fail_with_the_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(b, "_step", lambda name, line: seen.append((name, line)))
+    b.run_with_progress("debian", ["sh", "-c", "echo 'I: Retrieving perl'; echo; echo 'I: Unpacking perl'"])
+    assert seen == [("debian", "I: Retrieving perl"), ("debian", "I: Unpacking perl")]
+    with pytest.raises(RuntimeError, match=r"failed \(3\).*E: no mirror"):
+        b.run_with_progress("debian", ["sh", "-c", "echo 'E: no mirror'; exit 3"])

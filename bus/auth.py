@@ -24,6 +24,12 @@ Roles (NATS users):
   (``jetkube.logs.>``) and its health beat (``$KV.jetkube-health.>``), answering
   ``jetkube.health[.>]``, and ``_INBOX.>`` for the replies and log streams it sends to clients.
   Kubernetes user ``system:node:<name>``.
+* ``hollow-nodes``: a fleet of simulated kubelets (``jetkube hollow-nodes --credentials FILE``).
+  As a node, but for every node (it runs many): its api subject, every ``jetkube.nodepods.*``
+  (NATS cannot match a node-name prefix: the relay's pod messages of other nodes are readable,
+  never writable), events, its health beat, ``_INBOX.>``. No state-bucket writes, so its heartbeats
+  go through the api. Kubernetes user ``system:hollow-nodes``, which the api lets touch only Nodes
+  labelled ``type=hollow`` and the pods bound to them (actors/api/authz/hollow.py).
 
 Credentials are random passwords kept in ``<data-dir>/auth.json`` (mode 0600) and created once, so a
 restarted ``jetkube up`` keeps them. Lifecycle: pure functions plus two file helpers; no I/O on NATS.
@@ -43,6 +49,8 @@ ADMIN = "admin"
 CONTROLPLANE = "controlplane"
 VIEWER = "viewer"
 NODE_PREFIX = "node-"
+HOLLOW = "hollow-nodes"
+HOLLOW_GROUP = "system:hollow-nodes"
 MASTERS = "system:masters"
 NODES_GROUP = "system:nodes"
 AUTHENTICATED = "system:authenticated"
@@ -103,6 +111,11 @@ class UserInfo:
         return MASTERS in self.groups
 
     @property
+    def hollow(self) -> bool:
+        """A fleet of hollow nodes (authorized by actors/api/authz/hollow.py)."""
+        return HOLLOW_GROUP in self.groups and self.name == HOLLOW_GROUP
+
+    @property
     def node(self) -> str | None:
         if NODES_GROUP in self.groups and self.name.startswith("system:node:"):
             return self.name.removeprefix("system:node:")
@@ -122,6 +135,8 @@ def user_info(nats_user: str) -> UserInfo:
     if nats_user.startswith(NODE_PREFIX):
         node = nats_user.removeprefix(NODE_PREFIX).replace("_", ".")
         return UserInfo(f"system:node:{node}", (NODES_GROUP, AUTHENTICATED))
+    if nats_user == HOLLOW:
+        return UserInfo(HOLLOW_GROUP, (HOLLOW_GROUP, AUTHENTICATED))
     return UserInfo(nats_user, (AUTHENTICATED,))
 
 
@@ -201,6 +216,24 @@ def permissions(user: str) -> dict[str, Any]:
                     "jetkube.health",
                     "jetkube.health.>",
                 ],
+            },
+            "allow_responses": True,
+        }
+    if user == HOLLOW:
+        return {
+            "publish": {
+                "allow": [
+                    own_api,
+                    "jetkube.events.>",
+                    f"$JS.API.STREAM.INFO.{EVENTS_STREAM}",
+                    f"$JS.API.STREAM.INFO.KV_{HEALTH_BUCKET}",
+                    f"$KV.{HEALTH_BUCKET}.>",
+                    "_INBOX.>",
+                ],
+                "deny": [STATE_WRITES, "jetkube.api.*"],
+            },
+            "subscribe": {
+                "allow": [inbox, "jetkube.nodepods.*", "jetkube.health", "jetkube.health.>"],
             },
             "allow_responses": True,
         }

@@ -7,6 +7,8 @@
 * ``encryption.json`` (0600): the Secrets encryption keys (actors/api/encryption.py);
 * ``credentials/node-<name>.json`` (0600) for the local kubelet and every ``--nodes`` name, for
   ``jetkube kubelet --credentials FILE`` on other machines;
+* ``credentials/hollow-nodes.json`` (0600) for ``jetkube hollow-nodes --credentials FILE``: simulated
+  nodes with rights over hollow Nodes and their pods only (actors/api/authz/hollow.py);
 * the client config's context ``admin@<cluster>`` (and ``viewer@<cluster>``), merged into
   ``$JETKUBE_CONFIG`` or ``~/.jetkube/config``; admin becomes the current context.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 from bus.auth import (
     ADMIN,
     CONTROLPLANE,
+    HOLLOW,
     VIEWER,
     Credentials,
     authorization_block,
@@ -35,7 +38,7 @@ class ClusterAuth:
 
     @classmethod
     def prepare(cls, data_dir: Path, nodes: list[str]) -> ClusterAuth:
-        users = [ADMIN, CONTROLPLANE, VIEWER, *(node_user(n) for n in nodes if n)]
+        users = [ADMIN, CONTROLPLANE, VIEWER, HOLLOW, *(node_user(n) for n in nodes if n)]
         creds = Credentials.load_or_create(data_dir / "auth.json", *users)
         return cls(data_dir, creds)
 
@@ -62,6 +65,11 @@ class ClusterAuth:
             write_private(path, credentials_file_text(url, user, self.creds.users[user]))
             out.append(path)
         return out
+
+    def write_hollow_credentials(self, url: str) -> Path:
+        path = self.data_dir / "credentials" / f"{HOLLOW}.json"
+        write_private(path, credentials_file_text(url, HOLLOW, self.creds.users[HOLLOW]))
+        return path
 
     def write_client_config(self, url: str, cluster: str, *, ca: str | None = None) -> tuple[Path, str]:
         """Merge this cluster's contexts into the client config; (its path, the admin context).

@@ -75,6 +75,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.convert",
     "cli.commands.migrate",
     "cli.commands.cluster_info",
+    "cli.images.command",  # jetkube images build
 )
 
 

@@ -54,6 +54,7 @@ async def run_up(
     networking: bool = True,
     tls: tuple[Path, Path, Path | None] | None = None,
     sync_interval: str = "always",
+    hollow_nodes: int = 0,
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.memguard import start_watch
@@ -66,6 +67,7 @@ async def run_up(
     from bus.tls import server_tls_block, with_ca
     from cli.config_cluster import ClusterAuth, cluster_name
     from cli.datadir import cluster_id
+    from cli.up_banner import NO_DOCKER, UpReport, banner, ingress_line, port_taken
 
     cid = cluster_id(data_dir)  # labelled on the kubelet's containers: jetkube down finds them
     auth = ClusterAuth.prepare(data_dir, [node_name, *nodes])
@@ -90,6 +92,7 @@ async def run_up(
         metrics = serve_metrics(
             metrics_port if metrics_port is not None else DEFAULT_PORT_UP, best_effort=metrics_port is None
         )
+        ingress_taken = bool(ingress_port) and port_taken(host, ingress_port)  # said in the banner
         bus = await Bus.connect(client_url, name="jetkube-up", **auth.login(CONTROLPLANE))
         store = await Store.open(bus)
         sup = Supervisor()
@@ -113,20 +116,36 @@ async def run_up(
 
         role = "controlplane,kubelet" if started_kubelet else "controlplane"
         HealthAgent(bus, sup, process_id=cp_settings.identity, role=role).start()
-        node_line = f"node {node_name}" if started_kubelet else "not started (no Docker engine answered)"
+        node_line = f"node {node_name}" if started_kubelet else NO_DOCKER
+        hollow_line = ""
+        if hollow_nodes:  # simulated nodes under their own identity, as `jetkube hollow-nodes --credentials`
+            from bus.auth import HOLLOW
+            from cli.hollow import start_fleet
+
+            await api_actor.ready()  # the fleet registers its nodes once, through the api
+            hollow_bus = await Bus.connect(client_url, name="jetkube-up-hollow", **auth.login(HOLLOW))
+            sup.spawn("hollow-connection", lambda: _hold(hollow_bus), restart=False)
+            start_fleet(sup, hollow_bus, {"count": hollow_nodes, "heartbeat_via": "api"}, health=False)
+            hollow_line = (
+                f"{hollow_nodes} simulated nodes hollow-0..hollow-{hollow_nodes - 1} (no containers)"
+            )
         dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port, api_actor.informers)
         auth.write_node_credentials(server.url, list(nodes))
+        hollow_creds = auth.write_hollow_credentials(server.url)
         config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
-        typer.echo(
-            f"jetkube is up: NATS at {server.url} (data in {data_dir})\n"
-            f"  kubelet: {node_line}\n"
-            f"  network: {net_line}\n"
-            f"  dashboard: {dashboard_line}\n"
-            + (f"  ingress: http://{host}:{ingress_port}\n" if ingress_port else "")
-            + f"  auth:    context {admin_ctx} in {config_path} (jetkube config get-contexts)\n"
-            f"  try:     jetkube get nodes\n"
-            "  stop:    Ctrl-C"
+        report = UpReport(
+            server_url=server.url,
+            data_dir=data_dir,
+            kubelet=node_line,
+            network=net_line,
+            dashboard=dashboard_line,
+            context=admin_ctx,
+            config_path=config_path,
+            ingress=ingress_line(host, ingress_port, ingress_taken),
+            hollow=hollow_line,
+            extra=[f"hollow nodes from elsewhere: jetkube hollow-nodes --credentials {hollow_creds}"],
         )
+        typer.echo(banner(report))
         try:
             await sup.run_until_signal()
         finally:
@@ -248,6 +267,10 @@ def up(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="The certificate's private key (PEM).")
     ] = None,
+    hollow_nodes: Annotated[
+        int,
+        typer.Option("--hollow-nodes", help="Also run N simulated nodes (no containers), for scale demos."),
+    ] = 0,
     tls_ca: Annotated[
         Path | None,
         typer.Option(
@@ -294,6 +317,7 @@ def up(
                 networking=networking,
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
                 sync_interval=sync_interval,
+                hollow_nodes=hollow_nodes,
             )
         )
 

@@ -33,6 +33,7 @@ from actors.kubelet.envvars import (
     service_env,
 )
 from actors.kubelet.handlers import run_action
+from actors.kubelet.image_problem import image_problem
 from actors.kubelet.plan import grace_of
 from actors.kubelet.prober import Prober
 from actors.kubelet.types import SandboxInfo
@@ -97,7 +98,7 @@ class ContainerRunner:
             self.ctx.event(pod, "Normal", "Pulled", f'Container image "{image}" already present on machine')
             return None
         if policy == "Never":
-            msg = ImageNeverPull(image).message
+            msg = image_problem(image, ImageNeverPull(image)).message  # names `jetkube images build`
             self.ctx.event(pod, "Warning", "ErrImageNeverPull", msg)
             return ("ErrImageNeverPull", msg)
         now = time.time()
@@ -116,11 +117,12 @@ class ContainerRunner:
             pulled = await rt.ensure_image(image, policy)  # type: ignore[arg-type]
         except ImagePullError as exc:
             delay = self.ctx.pull_backoff.next(bkey, time.time())
-            self.ctx.pull_errors[bkey] = exc.message
-            self.ctx.event(pod, "Warning", "Failed", exc.message)
+            message = image_problem(image, exc).message  # names `jetkube images build` when it can
+            self.ctx.pull_errors[bkey] = message
+            self.ctx.event(pod, "Warning", "Failed", message)
             self.ctx.event(pod, "Warning", "Failed", "Error: ErrImagePull")
             self.ctx.enqueue_after(pod_key(pod), min(delay, PULL_ERROR_SHOWN) + 0.05)
-            return ("ErrImagePull", exc.message)
+            return ("ErrImagePull", message)
         self.ctx.pull_backoff.entries.pop(bkey, None)
         self.ctx.pull_errors.pop(bkey, None)
         took = time.monotonic() - t0

@@ -44,6 +44,7 @@ from actors.kubelet import labels as L
 from actors.kubelet.docker_config import PAUSE_IMAGE, container_config, sandbox_config
 from actors.kubelet.docker_errors import ImageNeverPull, ImagePullError, docker_errors, translate, unreachable
 from actors.kubelet.image_gc import ImageUsage
+from actors.kubelet.pause_image import ensure_pause_image
 from actors.kubelet.ports import PortMapping
 from actors.kubelet.state import container_state, container_summary, image_info, node_capacity, runtime_event
 from actors.kubelet.types import (
@@ -83,6 +84,7 @@ class DockerRuntime:
         self.image_usage = ImageUsage()
         self.cluster_labels: dict[str, str] = {}  # put on every container made (io.jetkube.cluster)
         self._pull_failed_at: dict[str, float] = {}
+        self._pause_ready = False  # the infra image was found or made (pause_image.py)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -233,6 +235,9 @@ class DockerRuntime:
         ``pod_key`` is ``namespace/name``. A start failure (a hostPort already taken, say) removes
         the half-made sandbox and raises DockerError with the engine's message. AlreadyExists if
         this sandbox (same pod uid and attempt) exists: list and adopt it instead."""
+        if not self._pause_ready:  # a fresh engine: the kubelet makes its own infra image
+            await ensure_pause_image(self._docker, self.pause_image, self.engine)
+            self._pause_ready = True
         namespace, _, pod_name = pod_key.partition("/")
         name, config = sandbox_config(
             node=node_name,
@@ -247,7 +252,11 @@ class DockerRuntime:
             image=self.pause_image,
             extra_labels=extra_labels,
         )
-        cid = await self._create(name, config)
+        try:
+            cid = await self._create(name, config)
+        except NotFound:  # e.g. the infra image went away (docker rmi): make it again, once
+            await ensure_pause_image(self._docker, self.pause_image, self.engine)
+            cid = await self._create(name, config)
         try:
             await self.start(cid)
         except JetkubeError:

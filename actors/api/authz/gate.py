@@ -28,6 +28,7 @@ import structlog
 
 from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.escalation import REQUESTER, admission_refusal
+from actors.api.authz.hollow import hollow_allows
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.selectors import selector_text
@@ -169,7 +170,8 @@ class Gate:
         if verb == "nodepods":
             node = str(payload.get("node") or "")
             attrs = Attributes("nodepods", "nodepods", name=node)
-            if not (user.is_master or (user.node and node_allows(user.node, attrs)[0])):
+            hollow = user.hollow and hollow_allows(attrs, node=await self._stored("nodes", "", node))[0]
+            if not (user.is_master or hollow or (user.node and node_allows(user.node, attrs)[0])):
                 raise Forbidden(f'User "{user.name}" cannot list the pods of node "{node}"')
             return await self.api.handle(verb, payload, msg)
         attrs = attributes_of(verb, payload)
@@ -239,6 +241,8 @@ class Gate:
     async def decide(self, user: UserInfo, attrs: Attributes, payload: dict[str, Any]) -> tuple[bool, str]:
         if user.is_master:
             return True, "member of system:masters"
+        if user.hollow:  # system:hollow-nodes: hollow Nodes and their pods only (authz/hollow.py)
+            return await self._decide_hollow(attrs, payload)
         if user.node:
             target = None
             if attrs.resource == "pods" and attrs.verb not in ("create", "list", "watch"):
@@ -259,6 +263,25 @@ class Gate:
             return (True, rbac_why) if rbac_ok else (False, why)
         return self._rbac(user, attrs)
 
+    async def _stored(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
+        if not name:
+            return None
+        try:
+            return await self.store.get(resource, namespace or None, name)
+        except NotFound:
+            return None
+
+    async def _decide_hollow(self, attrs: Attributes, payload: dict[str, Any]) -> tuple[bool, str]:
+        body = payload.get("body") if isinstance(payload.get("body"), dict) else None
+        target = node = None
+        if attrs.resource == "nodes" and attrs.verb not in ("create", "get", "list", "watch"):
+            node = await self._stored("nodes", "", attrs.name)
+        elif attrs.resource == "pods" and attrs.verb not in ("create", "list", "watch"):
+            target = await self._stored("pods", attrs.namespace or "default", attrs.name)
+            bound = str(((target or {}).get("spec") or {}).get("nodeName") or "")
+            node = await self._stored("nodes", "", bound)
+        return hollow_allows(attrs, node=node, target=target, body=body)
+
     def _pods_on(self, node: str) -> list[dict[str, Any]]:
         relay = getattr(self.api, "relay", None)
         if relay is None:
@@ -269,7 +292,7 @@ class Gate:
         ok, why = await self.decide(user, attrs, payload)
         if not ok:
             message = forbidden_message(user, attrs)
-            if user.node and why:
+            if (user.node or user.hollow) and why:
                 message += f": {why}"
             log.info("api.forbidden", user=user.name, verb=attrs.verb, resource=attrs.shown_resource)
             raise Forbidden(message)

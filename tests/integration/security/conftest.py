@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bus.auth import ADMIN, CONTROLPLANE, VIEWER, Credentials, authorization_block, node_user
+from bus.auth import ADMIN, CONTROLPLANE, HOLLOW, VIEWER, Credentials, authorization_block, node_user
 from bus.client import ApiClient
 from bus.connection import Bus
 from bus.embedded import EmbeddedNats, free_port
 from bus.store import Store
 
 NODES = ("n1", "n2", "n2.example")
-USERS = (ADMIN, CONTROLPLANE, VIEWER, "bob", *(node_user(n) for n in NODES))
+USERS = (ADMIN, CONTROLPLANE, VIEWER, HOLLOW, "bob", *(node_user(n) for n in NODES))
 
 
 @dataclass

@@ -131,7 +131,7 @@ async def test_nats_refuses_raw_writes_and_forged_subjects(secure: SecureCluster
         finally:
             await nc.close()
 
-    await asyncio.gather(*(attempt(user) for user in ("viewer", "admin", "node-n1", "bob")))
+    await asyncio.gather(*(attempt(user) for user in ("viewer", "admin", "node-n1", "hollow-nodes", "bob")))
     assert await secure.store.revision() == revision
     assert await _names(secure, "configmaps", "default") == before
 

@@ -1,0 +1,1 @@
+"""The example images' recipes (build.py, src/) and ``jetkube images build`` (command.py)."""

@@ -13,7 +13,7 @@ from schemas import registry
 from schemas.errors import BadRequest
 from schemas.registry import ResourceInfo
 
-# kubectl's "all" category, in kubectl's order (no StatefulSet or HPA in jetkube).
+# kubectl's "all" category, in kubectl's order (no HPA in jetkube).
 ALL_CATEGORY: tuple[str, ...] = (
     "pods",
     "replicationcontrollers",
@@ -21,6 +21,7 @@ ALL_CATEGORY: tuple[str, ...] = (
     "daemonsets",
     "deployments",
     "replicasets",
+    "statefulsets",
     "cronjobs",
     "jobs",
 )

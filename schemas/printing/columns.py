@@ -433,6 +433,14 @@ def ingress_ports(obj: Obj) -> str:
     return "80, 443" if _get(obj, "spec", "tls") else "80"
 
 
+def _storage_tables() -> dict[str, list[Column]]:
+    from schemas.printing.storage import STORAGE_TABLES
+
+    return STORAGE_TABLES
+
+
+TABLES.update(_storage_tables())
+
 DEFAULT = [Column("AGE", age_cell)]
 
 

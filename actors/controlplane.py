@@ -80,6 +80,8 @@ ALL_CONTROLLERS = (
     "nodelifecycle",
     "namespace",
     "resourcequota",
+    "persistentvolume",
+    "statefulset",
 )
 
 
@@ -96,6 +98,8 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
     from actors.nodelifecycle.controller import NodeLifecycleController
     from actors.nodelifecycle.decide import Settings as NodeSettings
     from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
+    from actors.statefulset.controller import StatefulSetController
+    from actors.storage.controller import PersistentVolumeController
     from bus.events import EventRecorder
 
     wanted = set(settings.controllers or ALL_CONTROLLERS)
@@ -127,6 +131,10 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
         ),
         "namespace": lambda: NamespaceController(api, informers),
         "resourcequota": lambda: ResourceQuotaController(api, informers),
+        "persistentvolume": lambda: PersistentVolumeController(
+            api, informers, recorder=rec("persistentvolume-controller")
+        ),
+        "statefulset": lambda: StatefulSetController(api, informers, recorder=rec("statefulset-controller")),
     }
     return [make() for name, make in makers.items() if name in wanted]
 
@@ -176,6 +184,9 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
             pods=informers.informer("pods"),
             nodes=informers.informer("nodes"),
             recorder=EventRecorder(bus, "default-scheduler"),
+            claims=informers.informer("persistentvolumeclaims"),
+            volumes=informers.informer("persistentvolumes"),
+            classes=informers.informer("storageclasses"),
         )
         singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run)
     if settings.ingress_port:

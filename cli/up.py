@@ -65,6 +65,7 @@ async def run_up(
     from cli.config_cluster import ClusterAuth, cluster_name
 
     auth = ClusterAuth.prepare(data_dir, [node_name, *nodes])
+    storage_dir = data_dir / "storage"  # local-path volumes, on each node (made absolute by up)
     tls_block, ca = "", None
     if tls is not None:
         cert, key, tls_ca = tls
@@ -92,6 +93,10 @@ async def run_up(
             encryption_key_file=str(auth.key_file),
         )
         api_actor = start_control_plane(sup, bus, store, cp_settings)
+        from actors.storage.localpath import ensure_default_class
+
+        # the default StorageClass; its volumes go under the data directory on each node
+        await ensure_default_class(store, str(storage_dir))
         net_line, cluster_dns = _maybe_start_networking(sup, bus) if networking else ("off", [])
         started_kubelet = False
         if kubelet:
@@ -234,7 +239,7 @@ def up(
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
         asyncio.run(
             run_up(
-                data_dir or default_data_dir(),
+                (data_dir or default_data_dir()).resolve(),
                 host,
                 port,
                 kubelet,

@@ -63,8 +63,11 @@ def admit_claim(claim: Obj, classes: list[Obj]) -> Obj:
             str(meta.get("name") or ""),
             [FieldError("spec.storageClassName", not_found("spec.storageClassName", wanted).message)],
         )
+    out["status"] = {"phase": "Pending"}  # as Kubernetes' defaulting: the binder takes it from here
     return _with_finalizer(out, PVC_PROTECTION)
 
 
 def admit_volume(volume: Obj) -> Obj:
-    return _with_finalizer(copy.deepcopy(volume), PV_PROTECTION)
+    out = _with_finalizer(copy.deepcopy(volume), PV_PROTECTION)
+    out["status"] = {"phase": "Pending"}
+    return out

@@ -69,6 +69,7 @@ from actors.scheduler.messages import POD_AFFINITY, SPREAD_SKEW
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
+from actors.scheduler.volumes import ClaimCheck, check_claims, claim_names, select_node, with_volume_affinity
 from schemas.errors import Conflict, JetkubeError, NotFound
 from schemas.status import now_rfc3339
 
@@ -108,8 +109,12 @@ class SchedulerActor:
         move_interval: float = DEFAULT_MOVE_INTERVAL,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         scheduler: Scheduler | None = None,
+        claims: Informer | None = None,
+        volumes: Informer | None = None,
+        classes: Informer | None = None,
     ) -> None:
         self.store = store
+        self.claims, self.volumes, self.classes = claims, volumes, classes
         self.pods = pods
         self.nodes = nodes
         self.recorder = recorder
@@ -131,6 +136,13 @@ class SchedulerActor:
         pods.add_index(self._pending_index, self._pending_class)  # start-up reads only these
         pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new), self._node_deleted)
+        for informer in (claims, volumes):  # a claim bound may make a waiting pod schedulable
+            if informer is not None:
+                informer.add_handler(
+                    lambda _o: self.queue.request_move(),
+                    lambda _old, _new: self.queue.request_move(),
+                    lambda _o: None,
+                )
 
     # --- handlers (informer loops; no awaiting) -------------------------------------------------
 
@@ -190,6 +202,9 @@ class SchedulerActor:
     async def run(self) -> None:
         await self.nodes.wait_synced()
         await self.pods.wait_synced()
+        for informer in (self.claims, self.volumes, self.classes):
+            if informer is not None:
+                await informer.wait_synced()
         for pod in self.pods.by_index(self._pending_index, PENDING):
             if not self.cache.is_assumed(pod_key(pod)):
                 self.queue.add(pod_key(pod))
@@ -230,9 +245,21 @@ class SchedulerActor:
             pod = self.pods.get(key)
             if pod is None or not is_pending(pod, self.scheduler_name) or self.cache.is_assumed(key):
                 continue
-            decision = self.scheduler.schedule(pod)
+            check = self._check_claims(pod)
+            if check is not None and check.error is not None:
+                message = f"0/{self.cache.num_nodes} nodes are available: {check.error}."
+                self.queue.mark_unschedulable(key, message)
+                failed.append((pod, message))
+                continue
+            decision = self.scheduler.schedule(
+                with_volume_affinity(pod, check.terms) if check is not None else pod
+            )
             if decision.node_name is not None:
                 binds.append((bound_pod(pod, decision.node_name, now), pod))
+                if check is not None and check.delayed:
+                    await self._spawn(
+                        "scheduler:claims", self._select_node(check.delayed, decision.node_name)
+                    )
             else:
                 message = decision.message
                 self.queue.mark_unschedulable(key, message)
@@ -249,6 +276,36 @@ class SchedulerActor:
             self.stats["unschedulable"] += len(failed)
             SCHEDULE_ATTEMPTS.labels("unschedulable").inc(len(failed))
             await self._spawn("scheduler:report", self._report(failed, now))
+
+    def _check_claims(self, pod: Obj) -> ClaimCheck | None:
+        """What the pod's claims demand (None: it has none, or no claim informers here)."""
+        if self.claims is None or not claim_names(pod):
+            return None
+        volumes, classes = self.volumes, self.classes
+        return check_claims(
+            pod,
+            self.claims.get,
+            volumes.get if volumes is not None else lambda _n: None,
+            classes.get if classes is not None else lambda _n: None,
+        )
+
+    async def _select_node(self, claims: list[tuple[str, str]], node: str) -> None:
+        """Write the chosen node on each delayed claim (compare-and-set, re-read on Conflict)."""
+        for namespace, name in claims:
+            for _attempt in range(5):
+                try:
+                    claim = await self.store.get("persistentvolumeclaims", namespace, name)
+                    new = select_node(claim, node)
+                    if new is not None:
+                        await self.store.update("persistentvolumeclaims", new, old=claim)
+                    break
+                except Conflict:
+                    continue
+                except NotFound:
+                    break
+                except JetkubeError as err:
+                    log.warning("scheduler.select_node_failed", claim=f"{namespace}/{name}", error=str(err))
+                    break
 
     async def _spawn(self, name: str, coro: Any) -> None:
         await self._slots.acquire()

@@ -433,17 +433,14 @@ def ingress_ports(obj: Obj) -> str:
     return "80, 443" if _get(obj, "spec", "tls") else "80"
 
 
-def _storage_tables() -> dict[str, list[Column]]:
-    from schemas.printing.storage import STORAGE_TABLES
-
-    return STORAGE_TABLES
-
-
-TABLES.update(_storage_tables())
-
 DEFAULT = [Column("AGE", age_cell)]
 
 
 def columns_for(plural: str, wide: bool) -> list[Column]:
     """The columns after NAME for ``plural``; wide-only ones only when ``wide``."""
-    return [c for c in TABLES.get(plural, DEFAULT) if wide or not c.wide]
+    table = TABLES.get(plural)
+    if table is None:
+        from schemas.printing.storage import STORAGE_TABLES  # it imports Column from here
+
+        table = STORAGE_TABLES.get(plural, DEFAULT)
+    return [c for c in table if wide or not c.wide]

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.storage.binding import PROVISIONED_BY, claim_ref, name_of, requested
-from schemas.quantity import format_fraction
+from actors.storage.binding import PROVISIONED_BY, claim_ref, name_of
 
 Obj = dict[str, Any]
 
@@ -69,7 +68,7 @@ def provisioned_volume(claim: Obj, klass: Obj, node: str) -> Obj:
             "annotations": {PROVISIONED_BY: PROVISIONER, "local.path.provisioner/selected-node": node},
         },
         "spec": {
-            "capacity": {"storage": format_fraction(requested(claim))},
+            "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage")},
             "accessModes": list(spec.get("accessModes") or ["ReadWriteOnce"]),
             "persistentVolumeReclaimPolicy": klass.get("reclaimPolicy") or "Delete",
             "storageClassName": name_of(klass),

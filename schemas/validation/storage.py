@@ -8,6 +8,7 @@ checks it (actors/admission/storage.py).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from schemas import names, quantity
@@ -222,7 +223,18 @@ def stateful_set_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
                     "spec.template.metadata.labels", labels, "`selector` does not match template `labels`"
                 )
             )
-    template_errors(spec.get("template"), "spec.template", out, restart_policies=("Always",))
+    template = spec.get("template")
+    claim_volumes = [
+        {"name": (c.get("metadata") or {}).get("name"), "persistentVolumeClaim": {"claimName": "template"}}
+        for c in spec.get("volumeClaimTemplates") or ()
+        if (c.get("metadata") or {}).get("name")
+    ]
+    if template is not None and claim_volumes:
+        # the pods mount their claims under the templates' names: count them as volumes, as Kubernetes
+        template = copy.deepcopy(template)
+        tspec = template.setdefault("spec", {})
+        tspec["volumes"] = list(tspec.get("volumes") or []) + claim_volumes
+    template_errors(template, "spec.template", out, restart_policies=("Always",))
     for i, claim in enumerate(spec.get("volumeClaimTemplates") or ()):
         cpath = f"spec.volumeClaimTemplates[{i}]"
         cname = (claim.get("metadata") or {}).get("name")

@@ -198,7 +198,11 @@ def plan(sts: Obj, pods: list[Obj], claims: list[Obj]) -> StatefulPlan:
 
     # rolling update, highest ordinal first, one at a time
     if strategy.get("type", "RollingUpdate") == "RollingUpdate":
-        if any(not _healthy(by_ordinal[o]) for o in wanted if o in by_ordinal):
+        if (
+            out.create_pods
+            or out.delete_pods
+            or any(o not in by_ordinal or not _healthy(by_ordinal[o]) for o in wanted)
+        ):
             return out
         for ordinal in sorted(wanted, reverse=True):
             if ordinal - start < partition:

@@ -356,3 +356,28 @@ def test_scheduler_reads_claims() -> None:
 def test_rollout_status_lines(status: dict[str, Any], spec: dict[str, Any], line: str, done: bool) -> None:
     sts = {"metadata": {"name": "web", "generation": 1}, "spec": spec, "status": status}
     assert statefulset_status(sts) == (line, done)
+
+
+def test_describe_claim_volume_and_statefulset() -> None:
+    from cli.describe.kinds import describe
+
+    claim = {
+        "metadata": {"name": "c", "namespace": "ns", "finalizers": ["kubernetes.io/pvc-protection"]},
+        "spec": {"volumeName": "pv1", "storageClassName": "local-path"},
+        "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]},
+    }
+    text = describe("persistentvolumeclaims", claim, [], NOW, {"pods": [{"metadata": {"name": "web-0"}}]})
+    assert "Status:        Bound\n" in text and "Used By:       web-0\n" in text
+    assert "Finalizers:    [kubernetes.io/pvc-protection]\n" in text
+    volume = {
+        "metadata": {"name": "pv1"},
+        "spec": {"hostPath": {"path": "/x", "type": "DirectoryOrCreate"}},
+        "status": {},
+    }
+    text = describe("persistentvolumes", volume, [], NOW)
+    assert "  Type:          HostPath (bare host directory volume)\n" in text
+    assert "  HostPathType:  DirectoryOrCreate\n" in text
+    sts = normalize(STS)
+    text = describe("statefulsets", sts, [], NOW)
+    assert "Replicas:           1 desired | 0 total\n" in text and "  Partition:        0\n" in text
+    assert "  Access Modes:  [ReadWriteOnce]\n" in text

@@ -73,6 +73,8 @@ from actors.scheduler.volumes import ClaimCheck, check_claims, claim_names, sele
 from schemas.errors import Conflict, JetkubeError, NotFound
 from schemas.status import now_rfc3339
 
+CLAIM_RETRY = 5.0  # s: a pod whose claims are being provisioned is tried again after this at the latest
+
 log = structlog.get_logger(__name__)
 
 Obj = dict[str, Any]
@@ -136,13 +138,13 @@ class SchedulerActor:
         pods.add_index(self._pending_index, self._pending_class)  # start-up reads only these
         pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new), self._node_deleted)
-        for informer in (claims, volumes):  # a claim bound may make a waiting pod schedulable
-            if informer is not None:
-                informer.add_handler(
-                    lambda _o: self.queue.request_move(),
-                    lambda _old, _new: self.queue.request_move(),
-                    lambda _o: None,
-                )
+        self._awaiting_claims: dict[str, str] = {}  # claim key -> the pod waiting for it to be bound
+        if volumes is not None:  # a volume made may make a waiting pod schedulable
+            volumes.add_handler(
+                lambda _o: self.queue.request_move(), lambda _o, _n: self.queue.request_move()
+            )
+        if claims is not None:
+            claims.add_handler(self._claim_changed, lambda _old, new: self._claim_changed(new))
 
     # --- handlers (informer loops; no awaiting) -------------------------------------------------
 
@@ -172,6 +174,15 @@ class SchedulerActor:
         if key in self.queue.unschedulable and old is not None and not _may_help(old, pod):
             return  # e.g. our own Unschedulable status write
         self.queue.add(key)
+
+    def _claim_changed(self, claim: Obj) -> None:
+        meta = claim.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        pod = self._awaiting_claims.get(key)
+        if pod is not None and (claim.get("spec") or {}).get("volumeName"):
+            del self._awaiting_claims[key]
+            self._requeue(pod)
+        self.queue.request_move()
 
     def _retry_awaiting(self) -> None:
         """Back to the active queue: the pods that failed for want of pods placed elsewhere (near
@@ -251,15 +262,23 @@ class SchedulerActor:
                 self.queue.mark_unschedulable(key, message)
                 failed.append((pod, message))
                 continue
-            decision = self.scheduler.schedule(
-                with_volume_affinity(pod, check.terms) if check is not None else pod
-            )
-            if decision.node_name is not None:
-                binds.append((bound_pod(pod, decision.node_name, now), pod))
-                if check is not None and check.delayed:
+            subject = with_volume_affinity(pod, check.terms) if check is not None else pod
+            if check is not None and check.delayed:
+                # Kubernetes' PreBind: choose the node, have the claims provisioned there, bind the
+                # pod once they are bound (the claims' events requeue it; a timer in case they never are)
+                decision = self.scheduler.decide(subject)
+                if decision.node_name is not None:
+                    for namespace, name in check.delayed:
+                        self._awaiting_claims[f"{namespace}/{name}"] = key
                     await self._spawn(
                         "scheduler:claims", self._select_node(check.delayed, decision.node_name)
                     )
+                    asyncio.get_running_loop().call_later(CLAIM_RETRY, self._requeue, key)
+                    continue
+            else:
+                decision = self.scheduler.schedule(subject)
+            if decision.node_name is not None:
+                binds.append((bound_pod(pod, decision.node_name, now), pod))
             else:
                 message = decision.message
                 self.queue.mark_unschedulable(key, message)

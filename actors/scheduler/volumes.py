@@ -11,9 +11,9 @@
   the volume there;
 - an unbound claim of any other class (or none) makes the pod unschedulable until it is bound.
 
-Where jetkube differs: Kubernetes binds the pod only once the provisioned volume is bound (its
-PreBind step waits). jetkube binds the pod at once and the kubelet's mount waits (FailedMount,
-retried with back-off) until the claim is bound, which takes one provisioning round trip.
+As Kubernetes' PreBind step, the scheduler actor binds such a pod only once its delayed claims
+are bound: it writes the chosen node on them and tries the pod again when they are (or after
+``CLAIM_RETRY`` seconds), when the new volumes' node affinity sends it to that node.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ from actors.admission.clusterip import (
 )
 from actors.admission.limitrange import apply_limit_ranges
 from actors.admission.quota import check_quota, compute_usage, resource_for_key
-from actors.admission.storage import admit_claim, admit_volume
+from actors.admission.storage import admit_claim, admit_volume, check_update
 from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
@@ -126,6 +126,8 @@ class Admission:
     async def admit_update(
         self, resource: str, obj: dict[str, Any], old: dict[str, Any] | None
     ) -> dict[str, Any]:
+        if resource in ("persistentvolumeclaims", "persistentvolumes", "statefulsets"):
+            check_update(resource, obj, old)
         if resource == "services":
             obj = await self._allocate(obj, old)
         namespace = _ns_of(obj)

@@ -71,3 +71,77 @@ def admit_volume(volume: Obj) -> Obj:
     out = _with_finalizer(copy.deepcopy(volume), PV_PROTECTION)
     out["status"] = {"phase": "Pending"}
     return out
+
+
+PVC_IMMUTABLE = (
+    "spec is immutable after creation except resources.requests and volumeAttributesClassName "
+    "for bound claims"
+)
+PVC_NO_RESIZE = (
+    "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc "
+    "must support resize"
+)
+STS_MUTABLE = (
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+    "revisionHistoryLimit",
+)
+STS_FORBIDDEN = (
+    "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', "
+    "'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"
+)
+PV_SOURCES = ("hostPath", "local", "nfs", "cephfs")
+
+
+def update_errors(resource: str, new: Obj, old: Obj | None) -> list[FieldError]:
+    """What Kubernetes' update validation forbids for these kinds (empty: the update may go on).
+
+    A claim's spec is fixed once created, but for the binder setting ``volumeName`` (and a class
+    on a claim that had none); a volume's source is fixed; a StatefulSet may change only the
+    fields :data:`STS_MUTABLE` names (its claim templates and selector are fixed)."""
+    if old is None:
+        return []
+    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    if resource == "persistentvolumeclaims":
+        settable = {"volumeName", "storageClassName", "resources", "volumeAttributesClassName"}
+        fixed_new = {k: v for k, v in new_spec.items() if k not in settable}
+        fixed_old = {k: v for k, v in old_spec.items() if k not in settable}
+        changed = fixed_new != fixed_old
+        for key in ("volumeName", "storageClassName"):
+            if old_spec.get(key) and new_spec.get(key) != old_spec.get(key):
+                changed = True
+        out = [FieldError("spec", f"Forbidden: {PVC_IMMUTABLE}")] if changed else []
+        if (new_spec.get("resources") or {}) != (old_spec.get("resources") or {}):
+            # no class jetkube provisions supports expansion
+            out.append(FieldError("spec.resources.requests.storage", f"Forbidden: {PVC_NO_RESIZE}"))
+        return out
+    if resource == "persistentvolumes":
+        if any(new_spec.get(k) != old_spec.get(k) for k in PV_SOURCES):
+            return [
+                FieldError(
+                    "spec.persistentvolumesource",
+                    "Forbidden: spec.persistentvolumesource is immutable after creation",
+                )
+            ]
+        return []
+    if resource == "statefulsets":
+        fixed_new = {k: v for k, v in new_spec.items() if k not in STS_MUTABLE}
+        fixed_old = {k: v for k, v in old_spec.items() if k not in STS_MUTABLE}
+        return [FieldError("spec", f"Forbidden: {STS_FORBIDDEN}")] if fixed_new != fixed_old else []
+    return []
+
+
+def check_update(resource: str, new: Obj, old: Obj | None) -> None:
+    """Raise Invalid (nothing written) when :func:`update_errors` finds anything."""
+    errors = update_errors(resource, new, old)
+    if errors:
+        kinds = {
+            "persistentvolumeclaims": "PersistentVolumeClaim",
+            "persistentvolumes": "PersistentVolume",
+            "statefulsets": "StatefulSet",
+        }
+        raise Invalid(kinds[resource], str((new.get("metadata") or {}).get("name") or ""), errors)

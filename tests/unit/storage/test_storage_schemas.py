@@ -381,3 +381,42 @@ def test_describe_claim_volume_and_statefulset() -> None:
     text = describe("statefulsets", sts, [], NOW)
     assert "Replicas:           1 desired | 0 total\n" in text and "  Partition:        0\n" in text
     assert "  Access Modes:  [ReadWriteOnce]\n" in text
+
+
+def test_updates_kubernetes_forbids() -> None:
+    from actors.admission.storage import update_errors
+
+    claim = {
+        "metadata": {"name": "c"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    bound = edit(edit(claim, "spec.volumeName", "pv1"), "spec.storageClassName", "local-path")
+    assert update_errors("persistentvolumeclaims", bound, claim) == [], "the binder sets volumeName once"
+    assert [
+        e.field for e in update_errors("persistentvolumeclaims", edit(bound, "spec.volumeName", "pv2"), bound)
+    ] == ["spec"]
+    assert [
+        e.field
+        for e in update_errors(
+            "persistentvolumeclaims", edit(bound, "spec.accessModes", ["ReadWriteMany"]), bound
+        )
+    ] == ["spec"]
+    resized = update_errors(
+        "persistentvolumeclaims", edit(bound, "spec.resources.requests.storage", "2Gi"), bound
+    )
+    assert [e.field for e in resized] == ["spec.resources.requests.storage"]
+    volume = normalize(PV)
+    assert (
+        update_errors(
+            "persistentvolumes", edit(volume, "spec.persistentVolumeReclaimPolicy", "Delete"), volume
+        )
+        == []
+    )
+    moved = update_errors("persistentvolumes", edit(volume, "spec.hostPath.path", "/elsewhere"), volume)
+    assert [str(e) for e in moved] == [
+        "spec.persistentvolumesource: Forbidden: spec.persistentvolumesource is immutable after creation"
+    ]
+    sts = normalize(STS)
+    assert update_errors("statefulsets", edit(sts, "spec.replicas", 5), sts) == []
+    changed = update_errors("statefulsets", edit(sts, "spec.volumeClaimTemplates", []), sts)
+    assert changed and "updates to statefulset spec for fields other than 'replicas'" in str(changed[0])

@@ -82,6 +82,8 @@ ALL_CONTROLLERS = (
     "namespace",
     "resourcequota",
     "horizontalpodautoscaling",
+    "persistentvolume",
+    "statefulset",
 )
 
 
@@ -99,6 +101,8 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
     from actors.nodelifecycle.controller import NodeLifecycleController
     from actors.nodelifecycle.decide import Settings as NodeSettings
     from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
+    from actors.statefulset.controller import StatefulSetController
+    from actors.storage.controller import PersistentVolumeController
     from bus.events import EventRecorder
 
     wanted = set(settings.controllers or ALL_CONTROLLERS)
@@ -133,6 +137,10 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
         "horizontalpodautoscaling": lambda: HorizontalPodAutoscalerController(
             api, informers, sync_period=settings.hpa_sync_period, recorder=rec("horizontal-pod-autoscaler")
         ),
+        "persistentvolume": lambda: PersistentVolumeController(
+            api, informers, recorder=rec("persistentvolume-controller")
+        ),
+        "statefulset": lambda: StatefulSetController(api, informers, recorder=rec("statefulset-controller")),
     }
     return [make() for name, make in makers.items() if name in wanted]
 
@@ -185,6 +193,9 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
             pods=informers.informer("pods"),
             nodes=informers.informer("nodes"),
             recorder=EventRecorder(bus, "default-scheduler"),
+            claims=informers.informer("persistentvolumeclaims"),
+            volumes=informers.informer("persistentvolumes"),
+            classes=informers.informer("storageclasses"),
         )
         singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run)
     if settings.ingress_port:

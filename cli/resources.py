@@ -21,6 +21,7 @@ ALL_CATEGORY: tuple[str, ...] = (
     "daemonsets",
     "deployments",
     "replicasets",
+    "statefulsets",
     "horizontalpodautoscalers",
     "cronjobs",
     "jobs",

@@ -71,6 +71,7 @@ async def run_up(
 
     cid = cluster_id(data_dir)  # labelled on the kubelet's containers: jetkube down finds them
     auth = ClusterAuth.prepare(data_dir, [node_name, *nodes])
+    storage_dir = data_dir / "storage"  # local-path volumes, on each node (made absolute by up)
     tls_block, ca = "", None
     if tls is not None:
         cert, key, tls_ca = tls
@@ -105,6 +106,10 @@ async def run_up(
             encryption_key_file=str(auth.key_file),
         )
         api_actor = start_control_plane(sup, bus, store, cp_settings)
+        from actors.storage.localpath import ensure_default_class
+
+        # the default StorageClass; its volumes go under the data directory on each node
+        await ensure_default_class(store, str(storage_dir))
         net_line, cluster_dns = _maybe_start_networking(sup, bus) if networking else ("off", [])
         started_kubelet = False
         if kubelet:
@@ -302,7 +307,7 @@ def up(
         hold_data_dir(data_dir)  # until this process exits, however it exits (the kernel drops the lock)
         asyncio.run(
             run_up(
-                data_dir,
+                data_dir.resolve(),
                 host,
                 port,
                 kubelet,

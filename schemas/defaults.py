@@ -283,6 +283,44 @@ def metadata(obj: Obj, *, namespaced: bool, default_namespace: str | None) -> No
         meta.pop("namespace", None)
 
 
+def persistent_volume(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def _claim_spec(spec: Obj) -> None:
+    spec.setdefault("volumeMode", "Filesystem")
+
+
+def persistent_volume_claim(obj: Obj) -> None:
+    _claim_spec(obj.setdefault("spec", {}))
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+
+
+def storage_class(obj: Obj) -> None:
+    obj.setdefault("reclaimPolicy", "Delete")
+    obj.setdefault("volumeBindingMode", "Immediate")
+
+
+def stateful_set(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    for claim in spec.get("volumeClaimTemplates") or ():
+        _claim_spec(claim.setdefault("spec", {}))
+    template(spec.get("template"))
+
+
 DEFAULTERS: dict[str, Callable[[Obj], None]] = {
     "Pod": pod,
     "Service": service,
@@ -298,6 +336,10 @@ DEFAULTERS: dict[str, Callable[[Obj], None]] = {
     "CronJob": cron_job,
     "LimitRange": limit_range,
     "HorizontalPodAutoscaler": autoscaling.defaults,
+    "PersistentVolume": persistent_volume,
+    "PersistentVolumeClaim": persistent_volume_claim,
+    "StorageClass": storage_class,
+    "StatefulSet": stateful_set,
 }
 
 

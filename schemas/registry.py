@@ -146,6 +146,22 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         status=False,
     ),
     _info(
+        "persistentvolumes", "PersistentVolume", "", models.PersistentVolume, namespaced=False, short=("pv",)
+    ),
+    _info(
+        "persistentvolumeclaims", "PersistentVolumeClaim", "", models.PersistentVolumeClaim, short=("pvc",)
+    ),
+    _info(
+        "storageclasses",
+        "StorageClass",
+        "storage.k8s.io",
+        models.StorageClass,
+        namespaced=False,
+        short=("sc",),
+        status=False,
+    ),
+    _info("statefulsets", "StatefulSet", "apps", models.StatefulSet, short=("sts",)),
+    _info(
         "ingressclasses",
         "IngressClass",
         "networking.k8s.io",

@@ -43,6 +43,7 @@ from actors.admission.clusterip import (
 )
 from actors.admission.limitrange import apply_limit_ranges
 from actors.admission.quota import check_quota, compute_usage, resource_for_key
+from actors.admission.storage import admit_claim, admit_volume, check_update
 from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
@@ -93,6 +94,7 @@ class Admission:
         self.services = self.informers.informer("services")
         self.quotas = self.informers.informer("resourcequotas")
         self.limitranges = self.informers.informer("limitranges")
+        self.storageclasses = self.informers.informer("storageclasses")
 
     def start(self, sup: Supervisor) -> None:
         """Run its own informers (the process's shared ones are started by their owner)."""
@@ -100,7 +102,7 @@ class Admission:
             self.informers.start(sup)
 
     async def ready(self, timeout: float = 30.0) -> None:
-        for informer in (self.services, self.quotas, self.limitranges):
+        for informer in (self.services, self.quotas, self.limitranges, self.storageclasses):
             await informer.wait_synced(timeout)
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -113,6 +115,10 @@ class Admission:
             obj = apply_limit_ranges(obj, _in_ns(self.limitranges.objects, namespace))
         if resource == "services":
             obj = await self._allocate(obj, None)
+        if resource == "persistentvolumeclaims":
+            obj = admit_claim(obj, list(self.storageclasses.objects.values()))
+        if resource == "persistentvolumes":
+            obj = admit_volume(obj)
         if namespace:
             await self._charge(resource, namespace, obj, None)
         return obj
@@ -120,6 +126,8 @@ class Admission:
     async def admit_update(
         self, resource: str, obj: dict[str, Any], old: dict[str, Any] | None
     ) -> dict[str, Any]:
+        if resource in ("persistentvolumeclaims", "persistentvolumes", "statefulsets"):
+            check_update(resource, obj, old)
         if resource == "services":
             obj = await self._allocate(obj, old)
         namespace = _ns_of(obj)

@@ -6,6 +6,9 @@ Resource names a quota may hold in ``spec.hard``, as Kubernetes:
   ``resourcequotas``, ``persistentvolumeclaims``, ``services.nodeports``,
   ``services.loadbalancers``, and ``count/<resource>[.<group>]`` for any resource
   (``count/deployments.apps``, ``count/jobs.batch``, ``count/pods``);
+- storage, summed over the claims: ``requests.storage`` and, per class,
+  ``<class>.storageclass.storage.k8s.io/requests.storage`` and
+  ``<class>.storageclass.storage.k8s.io/persistentvolumeclaims``;
 - compute, summed over the pods that are not finished (phase neither Succeeded nor Failed):
   ``requests.cpu``, ``requests.memory``, ``limits.cpu``, ``limits.memory`` (and any other
   ``requests.X``/``limits.X``), ``cpu``/``memory``/``ephemeral-storage`` meaning the requests.
@@ -32,6 +35,8 @@ from actors.admission.quantities import every_container_has, format_quantity, pa
 from schemas.errors import Forbidden
 
 COMPUTE = ("cpu", "memory", "ephemeral-storage")
+CLASS_QUOTA = ".storageclass.storage.k8s.io/"
+STORAGE_CLASS_SUFFIXES = (f"{CLASS_QUOTA}requests.storage", f"{CLASS_QUOTA}persistentvolumeclaims")
 CORE_COUNTS = {
     "pods",
     "services",
@@ -49,6 +54,8 @@ def resource_for_key(key: str) -> str | None:
         return key[len("count/") :].split(".", 1)[0]
     if key in CORE_COUNTS:
         return key
+    if key == "requests.storage" or key.endswith(STORAGE_CLASS_SUFFIXES):
+        return "persistentvolumeclaims"
     if key.startswith("services."):
         return "services"
     if key in COMPUTE or key.startswith(("requests.", "limits.")):
@@ -113,6 +120,14 @@ def object_usage(resource: str, obj: Mapping[str, Any] | None) -> dict[str, Frac
                 usage[name] = value
         for name, value in pod_resources(obj, "limits").items():
             usage[f"limits.{name}"] = value
+    elif resource == "persistentvolumeclaims":
+        spec = obj.get("spec") or {}
+        storage = parse(((spec.get("resources") or {}).get("requests") or {}).get("storage") or 0)
+        usage["requests.storage"] = storage
+        klass = spec.get("storageClassName")
+        if klass:
+            usage[f"{klass}{CLASS_QUOTA}requests.storage"] = storage
+            usage[f"{klass}{CLASS_QUOTA}persistentvolumeclaims"] = one
     elif resource == "services":
         spec = obj.get("spec") or {}
         svc_type = spec.get("type") or "ClusterIP"

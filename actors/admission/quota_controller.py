@@ -42,6 +42,8 @@ COUNTED = (
     "cronjobs",
     "endpoints",
     "limitranges",
+    "persistentvolumeclaims",
+    "statefulsets",
 )
 
 

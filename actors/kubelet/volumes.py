@@ -10,10 +10,19 @@ containers that mount it):
   from what :mod:`volume_files` computes. Each sync fetches the referenced objects again and
   rewrites only what changed, so a ConfigMap/Secret update or a label patch reaches running
   containers within one resync period (Kubernetes' kubelet does the same with a cache TTL);
+- ``persistentVolumeClaim``: the claim must be Bound; its PersistentVolume's source is mounted as
+  that source would be (``hostPath``: created when ``DirectoryOrCreate``, as local-path volumes
+  are; ``local``: the directory must exist; ``nfs``, ``cephfs``: as below). The claim's
+  ``readOnly`` makes every mount of it read-only;
 - ``cephfs`` and ``nfs``: engine volumes of the local driver (``type=ceph``/``type=nfs``) that the
   engine mounts at container start. The servers are checked first (a TCP connect with a short
   timeout), so an unreachable Ceph cluster is a prompt FailedMount naming the monitors instead of
   a kernel mount hanging inside the engine.
+
+``subPath`` mounts a directory inside the volume (made if missing); ``subPathExpr`` is expanded
+with the container's environment (``$(POD_NAME)``) when the volumes are set up. Both are passed
+to :meth:`VolumeManager.mounts` inside the mapping :meth:`VolumeManager.setup` returns, under keys
+no volume name can have (``@ro:<volume>``, ``@subpath:<container>:<mountPath>``).
 
 Failures raise :class:`~actors.kubelet.volume_files.MountError`; the kubelet emits FailedMount
 and retries with back-off. :meth:`VolumeManager.teardown` undoes everything once the pod's
@@ -42,6 +51,8 @@ log = structlog.get_logger(__name__)
 
 Obj = dict[str, Any]
 REACH_TIMEOUT = 1.5
+READ_ONLY_KEY = "@ro:"
+SUBPATH_KEY = "@subpath:"
 
 
 async def fetch_objects(
@@ -109,6 +120,36 @@ class VolumeManager:
                 raise vf.MountError(f'MountVolume.SetUp failed for volume "{name}" : {err.message}') from err
             except OSError as err:
                 raise vf.MountError(f'MountVolume.SetUp failed for volume "{name}" : {err}') from err
+            if (v.get("persistentVolumeClaim") or {}).get("readOnly"):
+                out[READ_ONLY_KEY + name] = "true"
+        out.update(await self._subpath_exprs(pod))
+        return out
+
+    async def _subpath_exprs(self, pod: Obj) -> dict[str, str]:
+        """Every ``subPathExpr`` of the pod's containers, expanded with the container's env."""
+        from actors.kubelet.envvars import ContainerConfigError, expand, referenced_objects, resolve_env
+
+        out: dict[str, str] = {}
+        spec = pod.get("spec") or {}
+        namespace = str(pod["metadata"].get("namespace") or "default")
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+            exprs = [m for m in c.get("volumeMounts") or [] if m.get("subPathExpr")]
+            if not exprs:
+                continue
+            refs = referenced_objects(c)
+            objects = await fetch_objects(self.api, namespace, refs) if refs else {}
+            try:
+                env = dict(resolve_env(pod, c, objects))
+            except ContainerConfigError as err:
+                raise vf.MountError(f"subPathExpr of container {c['name']}: {err.message}") from err
+            for m in exprs:
+                value = expand(str(m["subPathExpr"]), env)
+                if value.startswith("/") or ".." in value.split("/"):
+                    raise vf.MountError(
+                        f"subPathExpr {m['subPathExpr']!r} of container {c['name']} expanded to "
+                        f"{value!r}: must be a relative path without '..'"
+                    )
+                out[f"{SUBPATH_KEY}{c['name']}:{m['mountPath']}"] = value
         return out
 
     async def _one(self, pod: Obj, uid: str, v: Obj, objects: Mapping[tuple[str, str], Obj | None]) -> str:
@@ -134,6 +175,8 @@ class VolumeManager:
             return await self._cephfs(uid, name, v["cephfs"] or {}, pod)
         if "nfs" in v:
             return await self._nfs(uid, name, v["nfs"] or {})
+        if "persistentVolumeClaim" in v:
+            return await self._claim(pod, uid, name, v["persistentVolumeClaim"] or {})
         kinds = [k for k in v if k != "name"]
         raise vf.MountError(f"volume type {kinds[0] if kinds else '?'} is not supported by jetkube")
 
@@ -165,7 +208,40 @@ class VolumeManager:
     def _labels(self, uid: str) -> dict[str, str]:
         return {L.NODE: self.node_name, L.POD_UID: uid}
 
-    async def _cephfs(self, uid: str, name: str, spec: Obj, pod: Obj) -> str:
+    async def _claim(self, pod: Obj, uid: str, name: str, source: Obj) -> str:
+        """Mount a claim through its bound PersistentVolume's source."""
+        claim_name = str(source.get("claimName") or "")
+        namespace = str(pod["metadata"].get("namespace") or "default")
+        try:
+            claim = await self.api.get("persistentvolumeclaims", claim_name, namespace)
+        except NotFound:
+            raise vf.MountError(f'persistentvolumeclaim "{claim_name}" not found') from None
+        volume_name = (claim.get("spec") or {}).get("volumeName")
+        if not volume_name or (claim.get("status") or {}).get("phase") != "Bound":
+            raise vf.MountError(f'persistentvolumeclaim "{claim_name}" is not bound yet')
+        try:
+            volume = await self.api.get("persistentvolumes", volume_name)
+        except NotFound:
+            raise vf.MountError(f'persistentvolume "{volume_name}" not found') from None
+        spec = volume.get("spec") or {}
+        if spec.get("hostPath"):
+            return await asyncio.to_thread(_host_path, spec["hostPath"])
+        if spec.get("local"):
+            path = str(spec["local"].get("path") or "")
+            if not await asyncio.to_thread(os.path.exists, path):
+                raise vf.MountError(f"local volume {volume_name}: path {path} does not exist")
+            return path
+        if spec.get("nfs"):
+            return await self._nfs(uid, name, spec["nfs"])
+        if spec.get("cephfs"):
+            ceph = dict(spec["cephfs"])
+            secret_ns = (ceph.get("secretRef") or {}).get("namespace")
+            return await self._cephfs(uid, name, ceph, pod, secret_namespace=secret_ns)
+        raise vf.MountError(f"persistentvolume {volume_name}: its volume source is not supported by jetkube")
+
+    async def _cephfs(
+        self, uid: str, name: str, spec: Obj, pod: Obj, secret_namespace: str | None = None
+    ) -> str:
         monitors = [str(m) for m in spec.get("monitors") or []]
         checks = await asyncio.gather(*(reachable(m, 6789, banner=b"ceph v") for m in monitors))
         if not monitors or not any(checks):
@@ -176,7 +252,9 @@ class VolumeManager:
         secret_name = (spec.get("secretRef") or {}).get("name")
         if secret_name:
             objs = await fetch_objects(
-                self.api, pod["metadata"].get("namespace") or "default", {("secrets", secret_name)}
+                self.api,
+                secret_namespace or pod["metadata"].get("namespace") or "default",
+                {("secrets", secret_name)},
             )
             sec = objs[("secrets", secret_name)]
             if sec is None:
@@ -210,13 +288,17 @@ class VolumeManager:
             src = volumes.get(str(m.get("name")))
             if src is None:
                 continue
-            if m.get("subPath") and src.startswith("/"):
-                src = str(Path(src) / str(m["subPath"]))
+            sub_path = m.get("subPath") or volumes.get(
+                f"{SUBPATH_KEY}{container.get('name')}:{m.get('mountPath')}"
+            )
+            if sub_path and src.startswith("/"):
+                src = str(Path(src) / str(sub_path))
                 Path(src).mkdir(parents=True, exist_ok=True) if not Path(src).exists() else None
+            read_only = bool(m.get("readOnly")) or READ_ONLY_KEY + str(m.get("name")) in volumes
             prop = {"HostToContainer": "rslave", "Bidirectional": "rshared"}.get(
                 str(m.get("mountPropagation") or ""), ""
             )
-            out.append(Mount(src, str(m["mountPath"]), bool(m.get("readOnly")), prop))
+            out.append(Mount(src, str(m["mountPath"]), read_only, prop))
         return out
 
     async def teardown(self, uid: str) -> None:

@@ -69,8 +69,11 @@ from actors.scheduler.messages import POD_AFFINITY, SPREAD_SKEW
 from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
+from actors.scheduler.volumes import ClaimCheck, check_claims, claim_names, select_node, with_volume_affinity
 from schemas.errors import Conflict, JetkubeError, NotFound
 from schemas.status import now_rfc3339
+
+CLAIM_RETRY = 5.0  # s: a pod whose claims are being provisioned is tried again after this at the latest
 
 log = structlog.get_logger(__name__)
 
@@ -108,8 +111,12 @@ class SchedulerActor:
         move_interval: float = DEFAULT_MOVE_INTERVAL,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         scheduler: Scheduler | None = None,
+        claims: Informer | None = None,
+        volumes: Informer | None = None,
+        classes: Informer | None = None,
     ) -> None:
         self.store = store
+        self.claims, self.volumes, self.classes = claims, volumes, classes
         self.pods = pods
         self.nodes = nodes
         self.recorder = recorder
@@ -131,6 +138,13 @@ class SchedulerActor:
         pods.add_index(self._pending_index, self._pending_class)  # start-up reads only these
         pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
         nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new), self._node_deleted)
+        self._awaiting_claims: dict[str, str] = {}  # claim key -> the pod waiting for it to be bound
+        if volumes is not None:  # a volume made may make a waiting pod schedulable
+            volumes.add_handler(
+                lambda _o: self.queue.request_move(), lambda _o, _n: self.queue.request_move()
+            )
+        if claims is not None:
+            claims.add_handler(self._claim_changed, lambda _old, new: self._claim_changed(new))
 
     # --- handlers (informer loops; no awaiting) -------------------------------------------------
 
@@ -161,6 +175,15 @@ class SchedulerActor:
             return  # e.g. our own Unschedulable status write
         self.queue.add(key)
 
+    def _claim_changed(self, claim: Obj) -> None:
+        meta = claim.get("metadata") or {}
+        key = f"{meta.get('namespace')}/{meta.get('name')}"
+        pod = self._awaiting_claims.get(key)
+        if pod is not None and (claim.get("spec") or {}).get("volumeName"):
+            del self._awaiting_claims[key]
+            self._requeue(pod)
+        self.queue.request_move()
+
     def _retry_awaiting(self) -> None:
         """Back to the active queue: the pods that failed for want of pods placed elsewhere (near
         them, or in other domains), as kube-scheduler requeues them on an assigned pod's add."""
@@ -190,6 +213,9 @@ class SchedulerActor:
     async def run(self) -> None:
         await self.nodes.wait_synced()
         await self.pods.wait_synced()
+        for informer in (self.claims, self.volumes, self.classes):
+            if informer is not None:
+                await informer.wait_synced()
         for pod in self.pods.by_index(self._pending_index, PENDING):
             if not self.cache.is_assumed(pod_key(pod)):
                 self.queue.add(pod_key(pod))
@@ -230,7 +256,27 @@ class SchedulerActor:
             pod = self.pods.get(key)
             if pod is None or not is_pending(pod, self.scheduler_name) or self.cache.is_assumed(key):
                 continue
-            decision = self.scheduler.schedule(pod)
+            check = self._check_claims(pod)
+            if check is not None and check.error is not None:
+                message = f"0/{self.cache.num_nodes} nodes are available: {check.error}."
+                self.queue.mark_unschedulable(key, message)
+                failed.append((pod, message))
+                continue
+            subject = with_volume_affinity(pod, check.terms) if check is not None else pod
+            if check is not None and check.delayed:
+                # Kubernetes' PreBind: choose the node, have the claims provisioned there, bind the
+                # pod once they are bound (the claims' events requeue it; a timer in case they never are)
+                decision = self.scheduler.decide(subject)
+                if decision.node_name is not None:
+                    for namespace, name in check.delayed:
+                        self._awaiting_claims[f"{namespace}/{name}"] = key
+                    await self._spawn(
+                        "scheduler:claims", self._select_node(check.delayed, decision.node_name)
+                    )
+                    asyncio.get_running_loop().call_later(CLAIM_RETRY, self._requeue, key)
+                    continue
+            else:
+                decision = self.scheduler.schedule(subject)
             if decision.node_name is not None:
                 binds.append((bound_pod(pod, decision.node_name, now), pod))
             else:
@@ -249,6 +295,36 @@ class SchedulerActor:
             self.stats["unschedulable"] += len(failed)
             SCHEDULE_ATTEMPTS.labels("unschedulable").inc(len(failed))
             await self._spawn("scheduler:report", self._report(failed, now))
+
+    def _check_claims(self, pod: Obj) -> ClaimCheck | None:
+        """What the pod's claims demand (None: it has none, or no claim informers here)."""
+        if self.claims is None or not claim_names(pod):
+            return None
+        volumes, classes = self.volumes, self.classes
+        return check_claims(
+            pod,
+            self.claims.get,
+            volumes.get if volumes is not None else lambda _n: None,
+            classes.get if classes is not None else lambda _n: None,
+        )
+
+    async def _select_node(self, claims: list[tuple[str, str]], node: str) -> None:
+        """Write the chosen node on each delayed claim (compare-and-set, re-read on Conflict)."""
+        for namespace, name in claims:
+            for _attempt in range(5):
+                try:
+                    claim = await self.store.get("persistentvolumeclaims", namespace, name)
+                    new = select_node(claim, node)
+                    if new is not None:
+                        await self.store.update("persistentvolumeclaims", new, old=claim)
+                    break
+                except Conflict:
+                    continue
+                except NotFound:
+                    break
+                except JetkubeError as err:
+                    log.warning("scheduler.select_node_failed", claim=f"{namespace}/{name}", error=str(err))
+                    break
 
     async def _spawn(self, name: str, coro: Any) -> None:
         await self._slots.acquire()

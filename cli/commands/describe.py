@@ -39,7 +39,18 @@ async def context_for(api: Any, plural: str, obj: dict[str, Any]) -> dict[str, A
             pods = (await api.list("pods", None, field_selector=f"spec.nodeName={name}"))["items"]
             live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
             return {"pods": live}
-        if plural in ("replicationcontrollers", "replicasets"):
+        if plural == "persistentvolumeclaims":
+            pods = (await api.list("pods", ns))["items"]
+            used = [
+                p
+                for p in pods
+                if any(
+                    (v.get("persistentVolumeClaim") or {}).get("claimName") == name
+                    for v in (p.get("spec") or {}).get("volumes") or []
+                )
+            ]
+            return {"pods": used}
+        if plural in ("replicationcontrollers", "replicasets", "statefulsets"):
             selector = (obj.get("spec") or {}).get("selector") or {}
             labels = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
             if labels and "matchExpressions" not in selector:

@@ -30,8 +30,8 @@ from cli.resources import Target, parse_targets, qualified_kind
 from schemas.errors import BadRequest, JetkubeError, NotFound, Timeout
 from schemas.registry import ResourceInfo
 
-STATUS_KINDS = ("deployments", "daemonsets")
-RESTART_KINDS = ("deployments", "daemonsets")
+STATUS_KINDS = ("deployments", "daemonsets", "statefulsets")
+RESTART_KINDS = ("deployments", "daemonsets", "statefulsets")
 TIMED_OUT = "timed out waiting for the condition"
 
 # ----------------------------------------------------------------------------- pure
@@ -84,6 +84,42 @@ def daemonset_status(ds: dict[str, Any]) -> tuple[str, bool]:
     return f'daemon set "{name}" successfully rolled out', True
 
 
+def statefulset_status(sts: dict[str, Any]) -> tuple[str, bool]:
+    """kubectl's ``StatefulSetStatusViewer``."""
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        raise BadRequest("rollout status is only available for RollingUpdate strategy type")
+    observed = int(status.get("observedGeneration") or 0)
+    if observed == 0 or int((sts.get("metadata") or {}).get("generation") or 0) > observed:
+        return "Waiting for statefulset spec update to be observed...", False
+    replicas = spec.get("replicas")
+    ready = int(status.get("readyReplicas") or 0)
+    if replicas is not None and ready < int(replicas):
+        return f"Waiting for {int(replicas) - ready} pods to be ready...", False
+    partition = (strategy.get("rollingUpdate") or {}).get("partition")
+    updated = int(status.get("updatedReplicas") or 0)
+    if replicas is not None and partition:
+        if updated < int(replicas) - int(partition):
+            return (
+                f"Waiting for partitioned roll out to finish: {updated} out of "
+                f"{int(replicas) - int(partition)} new pods have been updated...",
+                False,
+            )
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return (
+            f"waiting for statefulset rolling update to complete {updated} pods at revision "
+            f"{status.get('updateRevision')}...",
+            False,
+        )
+    return (
+        f"statefulset rolling update complete {int(status.get('currentReplicas') or 0)} pods at revision "
+        f"{status.get('currentRevision')}...",
+        True,
+    )
+
+
 def status_line(plural: str, obj: dict[str, Any]) -> tuple[str, bool]:
     """The line ``rollout status`` prints for ``obj`` and whether the rollout is done.
 
@@ -93,6 +129,8 @@ def status_line(plural: str, obj: dict[str, Any]) -> tuple[str, bool]:
         return dr.rollout_status(obj)
     if plural == "daemonsets":
         return daemonset_status(obj)
+    if plural == "statefulsets":
+        return statefulset_status(obj)
     raise BadRequest(f"no status viewer has been implemented for {plural}")
 
 

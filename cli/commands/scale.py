@@ -11,7 +11,7 @@ from cli.context import NamespaceOpt, SelectorOpt, ServerOpt, fail, run, setting
 from cli.resources import parse_targets
 from schemas.errors import BadRequest, Conflict, JetkubeError
 
-SCALABLE = ("deployments", "replicasets", "replicationcontrollers", "jobs")
+SCALABLE = ("deployments", "replicasets", "replicationcontrollers", "statefulsets", "jobs")
 
 
 def scale(
@@ -26,7 +26,7 @@ def scale(
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
-    """Set a new size for a Deployment, ReplicaSet, ReplicationController or Job."""
+    """Set a new size for a Deployment, ReplicaSet, ReplicationController, StatefulSet or Job."""
     opts = settings(ctx, server, namespace)
     try:
         if replicas < 0:

@@ -364,7 +364,12 @@ def describe(plural: str, obj: Obj, events: Sequence[Obj], now: datetime, ctx: O
     """The full ``describe`` text of ``obj``; ``ctx`` holds related objects (pods, endpoints)."""
     w = Writer()
     context = {"now": now, **(ctx or {})}
-    DESCRIBERS.get(plural, describe_generic)(w, obj, context)
+    describer = DESCRIBERS.get(plural)
+    if describer is None:
+        from cli.describe.storage import STORAGE_DESCRIBERS  # it imports this module's helpers
+
+        describer = STORAGE_DESCRIBERS.get(plural, describe_generic)
+    describer(w, obj, context)
     events_section(w, events, now)
     return w.text()
 

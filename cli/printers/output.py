@@ -14,6 +14,7 @@ from cli import gotemplate, jsonpath
 from cli.printers.columns import columns_for, format_labels
 from cli.printers.table import render
 from schemas.errors import BadRequest
+from schemas.printing.storage import is_default_class
 
 FORMATS = (
     "custom-columns",
@@ -100,6 +101,8 @@ def table_rows(
     for obj in items:
         meta = obj.get("metadata") or {}
         name = object_name(info, obj) if opts.with_kind else str(meta.get("name", ""))
+        if info.plural == "storageclasses" and is_default_class(obj):
+            name += " (default)"
         row = [c.cell(obj, now) for c in cols]
         if info.plural != "events":
             row.insert(0, name)

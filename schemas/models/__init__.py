@@ -14,6 +14,8 @@ from schemas.models.node import Namespace, Node
 from schemas.models.pod import Pod, PodSpec, PodStatus, PodTemplateSpec
 from schemas.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
 from schemas.models.service import Endpoints, Service
+from schemas.models.statefulset import StatefulSet
+from schemas.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
 from schemas.models.volumes import Volume
 from schemas.models.workloads import CronJob, DaemonSet, Deployment, Job, ReplicaSet, ReplicationController
 
@@ -40,6 +42,8 @@ __all__ = [
     "ObjectMeta",
     "ObjectReference",
     "OwnerReference",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
     "Pod",
     "PodSpec",
     "PodStatus",
@@ -52,5 +56,7 @@ __all__ = [
     "RoleBinding",
     "Secret",
     "Service",
+    "StatefulSet",
+    "StorageClass",
     "Volume",
 ]

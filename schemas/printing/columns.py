@@ -447,4 +447,9 @@ DEFAULT = [Column("AGE", age_cell)]
 
 def columns_for(plural: str, wide: bool) -> list[Column]:
     """The columns after NAME for ``plural``; wide-only ones only when ``wide``."""
-    return [c for c in TABLES.get(plural, DEFAULT) if wide or not c.wide]
+    table = TABLES.get(plural)
+    if table is None:
+        from schemas.printing.storage import STORAGE_TABLES  # it imports Column from here
+
+        table = STORAGE_TABLES.get(plural, DEFAULT)
+    return [c for c in table if wide or not c.wide]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from schemas.errors import FieldError
-from schemas.validation import autoscaling, core, networking, pod, rbac, workloads
+from schemas.validation import autoscaling, core, networking, pod, rbac, storage, workloads
 
 Validator = Callable[[dict[str, Any], list[FieldError]], None]
 
@@ -40,6 +40,10 @@ VALIDATORS: dict[str, Validator] = {
     "RoleBinding": rbac.role_binding_errors,
     "ClusterRoleBinding": rbac.cluster_role_binding_errors,
     "HorizontalPodAutoscaler": autoscaling.errors,
+    "PersistentVolume": storage.persistent_volume_errors,
+    "PersistentVolumeClaim": storage.persistent_volume_claim_errors,
+    "StorageClass": storage.storage_class_errors,
+    "StatefulSet": storage.stateful_set_errors,
 }
 
 

@@ -9,7 +9,7 @@ kubelet does:
 * Secrets, ConfigMaps and PersistentVolumeClaims: get, only those referred to (volumes,
   ``env[].valueFrom``, ``envFrom``, ``imagePullSecrets``, projected sources) by a pod bound to it
   that is not a mirror pod: a node creates mirror pods itself, so they grant it nothing;
-* Services, Endpoints, Namespaces: read; Events: create;
+* Services, Endpoints, Namespaces: read; PersistentVolumes: get; Events: create;
 * ``nodepods`` (the relay's per-node list): its own node only;
 * its own Lease ``kube-node-lease/<node>`` (the heartbeat): get, create, update, patch.
 
@@ -221,6 +221,10 @@ def node_allows(
         if verb in ("get", "create", "update", "patch") and name == node:
             return True, "its own node Lease"
         return False, f"node {node!r} may only read and renew its own Lease in kube-node-lease"
+    if res == "persistentvolumes" and verb == "get":
+        # Kubernetes narrows this to the volumes of its pods' claims; a PV holds no secret (a
+        # cephfs source names its Secret, which stays guarded above), so jetkube allows any get.
+        return True, "nodes may get the persistent volumes their pods' claims are bound to"
     if res in ("services", "endpoints", "namespaces") and verb in READ:
         return True, "nodes may read services, endpoints and namespaces"
     if res == "events" and verb == "create":

@@ -128,6 +128,7 @@ def test_parse_documents_errors(text, message):
                 ("daemonsets", []),
                 ("deployments", []),
                 ("replicasets", []),
+                ("statefulsets", []),
                 ("horizontalpodautoscalers", []),
                 ("cronjobs", []),
                 ("jobs", []),

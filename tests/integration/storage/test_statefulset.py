@@ -1,0 +1,114 @@
+"""A StatefulSet with a local-path claim per pod, on hollow nodes: ordered start, stable names and
+claims, provisioning on the node the scheduler chose, scale down from the highest ordinal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.storage.localpath import default_class
+from schemas.errors import NotFound
+from tests.waiting import wait_for
+
+STS = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "web"},
+    "spec": {
+        "serviceName": "web",
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+        },
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "www"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+            }
+        ],
+    },
+}
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    conds = (pod.get("status") or {}).get("conditions") or []
+    return (pod.get("status") or {}).get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in conds
+    )
+
+
+async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: Any, tmp_path: Any) -> None:
+    api = cluster
+    klass = default_class()
+    klass["parameters"] = {"nodePath": str(tmp_path)}
+    await api.create("storageclasses", klass)
+    await api.create("statefulsets", STS, namespace="default")
+
+    seen: list[tuple[str, list[str]]] = []  # (pod created, pods Ready at that moment)
+
+    async def all_ready() -> bool:
+        pods = {p["metadata"]["name"]: p for p in (await api.list("pods", "default"))["items"]}
+        ready = sorted(n for n, p in pods.items() if _ready(p))
+        for name in sorted(pods):
+            if name not in {s[0] for s in seen}:
+                seen.append((name, ready))
+        return ready == ["web-0", "web-1", "web-2"]
+
+    await wait_for(all_ready, 40, "web-0..2 Ready", interval=0.02)
+    order = [name for name, _ in seen]
+    assert order == ["web-0", "web-1", "web-2"], order
+    # OrderedReady: web-1 appeared only once web-0 was Ready, web-2 once web-1 was
+    assert "web-0" in dict(seen)["web-1"] and "web-1" in dict(seen)["web-2"], seen
+
+    claims = {
+        c["metadata"]["name"]: c for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+    }
+    assert sorted(claims) == ["www-web-0", "www-web-1", "www-web-2"]
+    for i in range(3):
+        claim = claims[f"www-web-{i}"]
+        assert claim["status"]["phase"] == "Bound"
+        assert claim["spec"]["storageClassName"] == "local-path", "the default class"
+        pod = await api.get("pods", f"web-{i}", "default")
+        assert pod["spec"]["hostname"] == f"web-{i}" and pod["spec"]["subdomain"] == "web"
+        volume = await api.get("persistentvolumes", claim["spec"]["volumeName"])
+        hostnames = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
+        assert hostnames["values"] == [pod["spec"]["nodeName"]], "the volume is on the pod's node"
+        assert volume["spec"]["hostPath"]["path"].startswith(str(tmp_path))
+
+    # a deleted pod comes back with the same name, on the node of its claim's volume
+    first = await api.get("pods", "web-1", "default")
+    await api.delete("pods", "web-1", namespace="default", grace_period_seconds=0)
+
+    async def back() -> dict[str, Any] | None:
+        try:
+            pod = await api.get("pods", "web-1", "default")
+        except NotFound:
+            return None
+        return pod if pod["metadata"]["uid"] != first["metadata"]["uid"] and _ready(pod) else None
+
+    again = await wait_for(back, 30, "web-1 made again")
+    assert again["spec"]["nodeName"] == first["spec"]["nodeName"], "it follows its data"
+    assert again["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "www-web-1"
+
+    # scale down: web-2 goes first, web-1 next; their claims stay
+    sts = await api.get("statefulsets", "web", "default")
+    sts["spec"]["replicas"] = 1
+    await api.update("statefulsets", sts, namespace="default")
+    gone: list[str] = []
+
+    async def scaled() -> bool:
+        names = {p["metadata"]["name"] for p in (await api.list("pods", "default"))["items"]}
+        for n in ("web-2", "web-1"):
+            if n not in names and n not in gone:
+                gone.append(n)
+        return names == {"web-0"}
+
+    await wait_for(scaled, 30, "scaled to 1", interval=0.02)
+    assert gone == ["web-2", "web-1"]
+    claims_left = sorted(
+        c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+    )
+    assert claims_left == ["www-web-0", "www-web-1", "www-web-2"]
+    status = (await api.get("statefulsets", "web", "default"))["status"]
+    assert status["replicas"] == 1 and status["readyReplicas"] == 1

@@ -31,6 +31,10 @@ STORAGE_VERSIONS_OPT = typer.Option(
     "--storage-versions", help="The version each group is written in, e.g. apps/v1beta2,batch/v1."
 )
 
+APISERVER_PORT_OPT = typer.Option(
+    "--apiserver-port", help="The Kubernetes API (HTTPS, for kubectl and client libraries) port; 0: none."
+)
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -53,6 +57,7 @@ async def run_up(
     nodes: tuple[str, ...] = (),
     networking: bool = True,
     tls: tuple[Path, Path, Path | None] | None = None,
+    apiserver_port: int = 0,
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.supervisor import Supervisor
@@ -107,6 +112,7 @@ async def run_up(
         dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port, api_actor.informers)
         auth.write_node_credentials(server.url, list(nodes))
         config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
+        kube_line = await _maybe_start_gateway(sup, bus, auth, host, apiserver_port, cluster_name(host, port))
         typer.echo(
             f"jetkube is up: NATS at {server.url} (data in {data_dir})\n"
             f"  kubelet: {node_line}\n"
@@ -114,6 +120,7 @@ async def run_up(
             f"  dashboard: {dashboard_line}\n"
             + (f"  ingress: http://{host}:{ingress_port}\n" if ingress_port else "")
             + f"  auth:    context {admin_ctx} in {config_path} (jetkube config get-contexts)\n"
+            f"  kubectl: {kube_line}\n"
             f"  try:     jetkube get nodes\n"
             "  stop:    Ctrl-C"
         )
@@ -179,6 +186,30 @@ async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers:
     return url
 
 
+async def _maybe_start_gateway(
+    sup: object, bus: object, auth: object, host: str, port: int, cluster: str
+) -> str:
+    """The Kubernetes API over HTTPS (actors/gateway) and a kubeconfig context for it, or why not."""
+    if not port:
+        return "no Kubernetes API (--apiserver-port 0)"
+    from actors.gateway.server import Gateway
+    from bus.auth import CONTROLPLANE
+    from cli.kubeconfig import write_kubeconfig
+
+    users = auth.creds.users  # type: ignore[attr-defined]
+    tokens = {password: user for user, password in users.items() if user != CONTROLPLANE}
+    pki_dir = auth.data_dir / "pki"  # type: ignore[attr-defined]
+    gateway = Gateway(bus, pki_dir=pki_dir, tokens=tokens, host=host, port=port)  # type: ignore[arg-type]
+    try:
+        url = await gateway.bind()
+    except JetkubeError as err:
+        return f"no Kubernetes API ({err.message})"
+    gateway.start(sup)  # type: ignore[arg-type]
+    name = f"jetkube-{cluster}"
+    path = await asyncio.to_thread(write_kubeconfig, name, url, pki_dir)
+    return f"{url}, context {name} in {path} (try: kubectl get nodes)"
+
+
 def up(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Where JetStream keeps the state.")
@@ -223,6 +254,7 @@ def up(
             "--tls-ca", help="The CA that signed --tls-cert, for clients (default: the cert itself)."
         ),
     ] = None,
+    apiserver_port: Annotated[int, APISERVER_PORT_OPT] = 6443,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
     from schemas.versions import build as build_versions
@@ -248,6 +280,7 @@ def up(
                 nodes=tuple(n.strip() for n in nodes.split(",") if n.strip()),
                 networking=networking,
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
+                apiserver_port=apiserver_port,
             )
         )
 

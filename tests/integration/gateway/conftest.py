@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+HAVE_KUBECTL = os.path.exists(KUBECTL)
 ADMIN_TOKEN = "admin-token-for-tests"
 VIEWER_TOKEN = "viewer-token-for-tests"
 
@@ -35,6 +36,18 @@ class Cluster:
     env: dict[str, str]
     pki_dir: Path
     gateway: Any
+
+    def with_token(self, token: str) -> Cluster:
+        """The same cluster seen by a kubeconfig whose user is a bearer token (no certificate)."""
+        path = Path(self.env["HOME"]) / f"kubeconfig-{abs(hash(token))}"
+        ca = (self.pki_dir / "ca.crt").resolve()
+        path.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+            f"clusters: [{{name: c, cluster: {{server: '{self.url}', certificate-authority: '{ca}'}}}}]\n"
+            f"users: [{{name: u, user: {{token: '{token}'}}}}]\n"
+            "contexts: [{name: t, context: {cluster: c, user: u}}]\n"
+        )
+        return Cluster(self.url, {**self.env, "KUBECONFIG": str(path)}, self.pki_dir, self.gateway)
 
     async def kubectl(self, *args: str, stdin: str | None = None, timeout: float = 30.0) -> Run:
         proc = await asyncio.create_subprocess_exec(
@@ -59,7 +72,7 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(bus: Any, control_plane: Any, tmp_path: Path) -> AsyncIterator[Cluster]:
-    if not os.path.exists(KUBECTL):
+    if not HAVE_KUBECTL:
         pytest.skip("no kubectl on this machine")
     from actors.gateway.server import Gateway
     from actors.runtime.supervisor import Supervisor

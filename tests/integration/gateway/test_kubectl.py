@@ -1,0 +1,116 @@
+"""The real kubectl (/usr/bin/kubectl) against the gateway: the seed's examples verbatim, the
+commands of the seed, errors as kubectl prints them, and a user without rights refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from tests.integration.gateway.conftest import KUBECTL, VIEWER_TOKEN, Cluster
+from tests.seedpaths import SEED_EXAMPLES
+from tests.waiting import wait_for
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_the_seed_examples_through_create_get_describe_patch_replace_scale_delete(
+    cluster: Cluster,
+) -> None:
+    deployment = str(SEED_EXAMPLES / "deployment-nginx-prestop.yaml")  # extensions/v1beta1, as written
+    service = str(SEED_EXAMPLES / "service-nginx.yaml")
+    pod = str(SEED_EXAMPLES / "pod-liveness-exec.yaml")
+    assert (await cluster.ok("create", "-f", deployment)).strip() == "deployment.apps/nginx created"
+    assert (await cluster.ok("create", "-f", service)).strip() == "service/nginx-service created"
+    assert (await cluster.ok("create", "-f", pod)).strip() == "pod/liveness-exec created"
+
+    again = await cluster.kubectl("create", "-f", service)
+    assert again.code == 1
+    assert "Error from server (AlreadyExists): error when creating" in again.err
+    assert 'services "nginx-service" already exists' in again.err
+
+    pods = (await cluster.ok("get", "pods")).splitlines()
+    assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert pods[1].split()[:4] == ["liveness-exec", "0/1", "Pending", "0"]
+    wide = (await cluster.ok("get", "deploy", "-o", "wide")).splitlines()
+    assert wide[0].split()[:5] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert wide[1].split()[0] == "nginx" and "app=nginx" in wide[1]
+    everything = await cluster.ok("get", "all")
+    assert "pod/liveness-exec" in everything and "service/nginx-service" in everything
+    assert "deployment.apps/nginx" in everything
+
+    described = await cluster.ok("describe", "deployment", "nginx")
+    assert "Selector:               app=nginx" in described
+
+    await cluster.ok("patch", "svc", "nginx-service", "-p", '{"metadata":{"labels":{"tier":"web"}}}')
+    assert (await cluster.json("get", "svc", "nginx-service"))["metadata"]["labels"] == {"tier": "web"}
+    assert "service/nginx-service replaced" in await cluster.ok("replace", "-f", service)
+    assert "labels" not in (await cluster.json("get", "svc", "nginx-service"))["metadata"]
+
+    assert "deployment.apps/nginx scaled" in await cluster.ok("scale", "deployment", "nginx", "--replicas=3")
+    assert (await cluster.json("get", "deployment", "nginx"))["spec"]["replicas"] == 3
+
+    assert 'service "nginx-service" deleted' in await cluster.ok("delete", "-f", service)
+    missing = await cluster.kubectl("get", "svc", "nginx-service")
+    assert missing.code == 1
+    assert missing.err.strip() == 'Error from server (NotFound): services "nginx-service" not found'
+
+
+async def test_discovery_serves_every_registry_kind_with_short_names(cluster: Cluster) -> None:
+    from schemas.registry import all_resources
+
+    rows = [line.split() for line in (await cluster.ok("api-resources", "--no-headers")).splitlines()]
+    names = {(r[0], r[-3]) for r in rows}
+    for info in all_resources():
+        assert (info.plural, info.api_version) in names, info.plural
+    assert ["pods", "po", "v1", "true", "Pod"] in rows
+    explained = await cluster.ok("explain", "pods.spec.containers")
+    assert "FIELD: containers" in explained and "image" in explained
+
+
+async def test_get_watch_prints_changes_as_they_happen(cluster: Cluster, api: object) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        "get",
+        "configmaps",
+        "-w",
+        "--output-watch-events",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cluster.env,
+    )
+    try:
+        from bus.client import ApiClient
+
+        assert isinstance(api, ApiClient)
+        seen: list[str] = []
+
+        async def line_with(text: str) -> bool:
+            assert proc.stdout is not None
+            line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+            seen.append(line)
+            return text in line
+
+        for name in ("first", "second"):
+            await api.create("configmaps", {"metadata": {"name": name, "namespace": "default"}, "data": {}})
+            await wait_for(lambda n=name: line_with(n), 20, f"kubectl get -w printing {name}")
+        assert any(line.split()[:2] == ["ADDED", "first"] for line in seen), seen
+    finally:
+        proc.kill()
+        await proc.wait()
+
+
+async def test_a_viewer_reads_but_cannot_write_and_a_bad_token_is_unauthorized(cluster: Cluster) -> None:
+    viewer = cluster.with_token(VIEWER_TOKEN)
+    assert "default" in await viewer.ok("get", "namespaces")
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n"
+    refused = await viewer.kubectl("create", "-f", "-", stdin=manifest)
+    assert refused.code == 1
+    assert refused.err.strip() == (
+        'Error from server (Forbidden): error when creating "STDIN": configmaps is forbidden: User "viewer" '
+        'cannot create resource "configmaps" in API group "" in the namespace "default"'
+    )
+    assert json.loads(await cluster.ok("get", "configmaps", "-o", "json"))["items"] == []
+    bad = await cluster.with_token("wrong").kubectl("get", "pods")
+    assert bad.code == 1 and "Unauthorized" in bad.err

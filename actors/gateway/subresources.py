@@ -71,6 +71,12 @@ class Subresources:
             if verb in ("update", "patch"):
                 body = await read_body(request)
                 return json_response(await self.write_scale(request, api, target, verb, body))
+        if plural == "pods" and sub == "exec" and verb in ("get", "create"):
+            from actors.gateway.streaming import exec_websocket
+
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                raise BadRequest("pods/exec is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
+            return await exec_websocket(request, self.bus, api, target)
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":

@@ -26,7 +26,7 @@ import structlog
 import yaml
 from aiohttp import web
 
-from actors.gateway import table
+from actors.gateway import protobuf, table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
 from bus.auth import UserInfo
@@ -75,8 +75,8 @@ async def read_body(request: web.Request) -> Any:
     if not raw:
         return None
     ctype = request.content_type
-    if "protobuf" in ctype:  # client-go falls back to JSON on 415 (kubectl 1.32 sends protobuf first)
-        raise UnsupportedMediaType(f'the body of the request was in an unknown format - "{ctype}"; send JSON')
+    if ctype == "application/vnd.kubernetes.protobuf":  # kubectl's typed clients (protobuf.py)
+        return protobuf.decode(raw)
     try:
         if "yaml" in ctype:
             return yaml.safe_load(raw)

@@ -114,3 +114,26 @@ async def test_a_viewer_reads_but_cannot_write_and_a_bad_token_is_unauthorized(c
     assert json.loads(await cluster.ok("get", "configmaps", "-o", "json"))["items"] == []
     bad = await cluster.with_token("wrong").kubectl("get", "pods")
     assert bad.code == 1 and "Unauthorized" in bad.err
+
+
+async def test_typed_commands_send_protobuf_and_are_understood(cluster: Cluster) -> None:
+    """create namespace/deployment/configmap/secret, run and auth can-i use kubectl's typed
+    clients, which send Kubernetes protobuf."""
+    assert (await cluster.ok("create", "namespace", "team")).strip() == "namespace/team created"
+    await cluster.ok(
+        "create", "deployment", "web", "--image=nginx", "--replicas=2", "--port=80", "-n", "team"
+    )
+    deployment = await cluster.json("get", "deployment", "web", "-n", "team")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["ports"][0]["containerPort"]) == ("nginx", 80)
+    await cluster.ok("create", "secret", "generic", "creds", "--from-literal=password=s3cret")
+    assert (await cluster.ok("get", "secret", "creds", "-o", "jsonpath={.data.password}")) == "czNjcmV0"
+    await cluster.ok("run", "one", "--image=busybox", "--labels=app=one")
+    assert (await cluster.json("get", "pod", "one"))["metadata"]["labels"] == {"app": "one"}
+
+    assert (await cluster.ok("auth", "can-i", "create", "pods")).strip() == "yes"
+    as_viewer = await cluster.kubectl("auth", "can-i", "create", "pods", "--as", "viewer")
+    assert (as_viewer.code, as_viewer.out.strip()) == (1, "no")
+    assert (await cluster.ok("auth", "can-i", "list", "pods", "--as", "viewer")).strip() == "yes"

@@ -137,3 +137,22 @@ async def test_typed_commands_send_protobuf_and_are_understood(cluster: Cluster)
     as_viewer = await cluster.kubectl("auth", "can-i", "create", "pods", "--as", "viewer")
     assert (as_viewer.code, as_viewer.out.strip()) == (1, "no")
     assert (await cluster.ok("auth", "can-i", "list", "pods", "--as", "viewer")).strip() == "yes"
+
+
+async def test_the_seeds_node_maintenance_patch_cordon_and_drain(cluster: Cluster, api: object) -> None:
+    from bus.client import ApiClient
+
+    assert isinstance(api, ApiClient)
+    await api.create("nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    pod = {
+        "metadata": {"name": "p", "namespace": "default"},
+        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "busybox"}]},
+    }
+    await api.create("pods", pod)
+    await cluster.ok("patch", "nodes", "n1", "-p", '{"spec":{"unschedulable":true}}')
+    assert (await api.get("nodes", "n1"))["spec"]["unschedulable"] is True
+    assert (await cluster.ok("uncordon", "n1")).strip() == "node/n1 uncordoned"
+    drained = await cluster.ok("drain", "n1", "--force", "--grace-period=0", "--timeout=20s")
+    assert "pod/p evicted" in drained and "node/n1 drained" in drained  # through pods/eviction
+    assert (await api.list("pods", "default"))["items"] == []
+    assert "SchedulingDisabled" in await cluster.ok("get", "nodes")

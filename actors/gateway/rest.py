@@ -26,7 +26,7 @@ import structlog
 import yaml
 from aiohttp import web
 
-from actors.gateway import protobuf, table
+from actors.gateway import paging, protobuf, table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
 from bus.auth import UserInfo
@@ -177,6 +177,8 @@ class Rest:
             q.get("labelSelector") or None,
             q.get("fieldSelector") or None,
         )
+        if q.get("limit") or q.get("continue"):
+            listing = paging.page(listing, _int(q, "limit"), q.get("continue") or None)
         if table.wants_table(request.headers.get("Accept", "")):
             return json_response(
                 table.table(

@@ -156,3 +156,13 @@ async def test_the_seeds_node_maintenance_patch_cordon_and_drain(cluster: Cluste
     assert "pod/p evicted" in drained and "node/n1 drained" in drained  # through pods/eviction
     assert (await api.list("pods", "default"))["items"] == []
     assert "SchedulingDisabled" in await cluster.ok("get", "nodes")
+
+
+async def test_get_pages_with_limit_and_continue(cluster: Cluster, api: object) -> None:
+    from bus.client import ApiClient
+
+    assert isinstance(api, ApiClient)
+    for i in range(5):
+        await api.create("configmaps", {"metadata": {"name": f"cm{i}", "namespace": "default"}})
+    names = (await cluster.ok("get", "configmaps", "--chunk-size=2", "-o", "name")).split()
+    assert names == [f"configmap/cm{i}" for i in range(5)]

@@ -111,3 +111,19 @@ async def test_watch_from_a_listed_resource_version_sees_each_change(cluster: Cl
         ("DELETED", "watched"),
     ]
     assert [d for t, n, d in events if t == "MODIFIED"] == [{"n": "2"}]
+
+
+async def test_a_limited_list_continues_where_it_stopped(cluster: Cluster) -> None:
+    from kubernetes.client import V1ConfigMap, V1ObjectMeta
+
+    core = _core(cluster)
+    for i in range(3):
+        body = V1ConfigMap(metadata=V1ObjectMeta(name=f"page{i}"))
+        await asyncio.to_thread(core.create_namespaced_config_map, "default", body)
+    first = await asyncio.to_thread(core.list_namespaced_config_map, "default", limit=2)
+    assert [c.metadata.name for c in first.items] == ["page0", "page1"]
+    assert first.metadata._continue and first.metadata.remaining_item_count == 1
+    rest = await asyncio.to_thread(
+        core.list_namespaced_config_map, "default", limit=2, _continue=first.metadata._continue
+    )
+    assert [c.metadata.name for c in rest.items] == ["page2"] and not rest.metadata._continue

@@ -44,6 +44,28 @@ EXTRA_RESOURCES: tuple[tuple[str, str, dict[str, Any]], ...] = (
             "verbs": ["create"],
         },
     ),
+    (
+        "metrics.k8s.io",
+        "v1beta1",
+        {
+            "name": "nodes",
+            "singularName": "",
+            "namespaced": False,
+            "kind": "NodeMetrics",
+            "verbs": ["get", "list"],
+        },
+    ),
+    (
+        "metrics.k8s.io",
+        "v1beta1",
+        {
+            "name": "pods",
+            "singularName": "",
+            "namespaced": True,
+            "kind": "PodMetrics",
+            "verbs": ["get", "list"],
+        },
+    ),
 )
 
 

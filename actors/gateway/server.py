@@ -128,6 +128,12 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str]) -
         g, v = r.match_info["group"], r.match_info["version"]
         if (g, v) == ("authorization.k8s.io", "v1"):
             return await access_review(r)
+        if (g, v) == ("metrics.k8s.io", "v1beta1"):
+            from actors.gateway import metrics
+            from actors.gateway.rest import client_for
+
+            api = client_for(bus, r["user"])
+            return json_response(await metrics.serve(bus, api, r.match_info["tail"].split("/"), r.query))
         return await rest.handle(r, g, v, r.match_info["tail"].split("/"))
 
     async def access_review(r: web.Request) -> web.Response:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ from bus.auth import UserInfo
 from bus.client import ApiClient
 from bus.connection import Bus
 from schemas.errors import BadRequest, JetkubeError, MethodNotAllowed, NotFound
+from schemas.patch import three_way_merge
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,7 @@ PATCH_TYPES = {
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
 }
+APPLY_PATCH = "application/apply-patch+yaml"
 DEFAULT_WATCH_TIMEOUT = 1800.0
 
 
@@ -134,6 +137,8 @@ class Rest:
             body = {**body, "metadata": {**(body.get("metadata") or {}), "name": target.name}}
             obj = await api.call("update", {**self._payload(target), "body": body})
             return json_response(obj)
+        if verb == "patch" and request.content_type == APPLY_PATCH:
+            return await self.apply(request, api, target)
         if verb == "patch":
             patch_type = PATCH_TYPES.get(request.content_type)
             if patch_type is None:
@@ -146,6 +151,58 @@ class Rest:
         if verb == "deletecollection":
             return await self.delete_collection(request, api, target)
         raise MethodNotAllowed(f'the verb "{verb}" is not supported')
+
+    async def apply(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
+        """Server-side apply, simplified: client-side apply's three-way merge done here, per field
+        manager. The configuration a manager applied last is kept in the annotation
+        ``apply.jetkube.io/<manager>``; a new apply creates the object, or patches it (strategic
+        merge) with what changed since, removing what the manager dropped. There are no
+        managedFields and no conflicts between managers (README, Honest limits)."""
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("the applied configuration must be an object")
+        meta = dict(body.get("metadata") or {})
+        if meta.get("name") not in (None, target.name):
+            raise BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+                f"({target.name})"
+            )
+        manager = re.sub(r"[^A-Za-z0-9_.-]", "-", request.query.get("fieldManager") or "unknown")[:63].strip(
+            "-._"
+        )
+        key = f"apply.jetkube.io/{manager or 'unknown'}"
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != key}
+        applied = {**body, "metadata": {**meta, "name": target.name, "annotations": annotations}}
+        recorded = {
+            **applied,
+            "metadata": {**applied["metadata"], "annotations": {**annotations, key: dumps(applied)}},
+        }
+        try:
+            current = await api.get(target.info.plural, str(target.name), target.namespace)
+        except NotFound:
+            dry = request.query.get("dryRun") == "All"
+            return json_response(
+                await api.create(target.info.plural, recorded, target.namespace, dry_run=dry), 201
+            )
+        self._no_dry_run(request.query)
+        last_text = ((current.get("metadata") or {}).get("annotations") or {}).get(key)
+        last = json.loads(last_text) if last_text else None
+        if isinstance(last, dict):
+            last = {
+                **last,
+                "metadata": {
+                    **(last.get("metadata") or {}),
+                    "annotations": {
+                        **((last.get("metadata") or {}).get("annotations") or {}),
+                        key: last_text,
+                    },
+                },
+            }
+        patch = three_way_merge(last if isinstance(last, dict) else None, recorded, current)
+        if not patch:
+            return json_response(current)
+        payload = {**self._payload(target), "body": patch, "patchType": "strategic"}
+        return json_response(await api.call("patch", payload))
 
     # ------------------------------------------------------------------ helpers
 
@@ -305,5 +362,5 @@ class UnsupportedMediaType(JetkubeError):
 def _unsupported_media(ctype: str) -> JetkubeError:
     return UnsupportedMediaType(
         "the body of the request was in an unknown format - accepted media types include: "
-        f'{", ".join(PATCH_TYPES)} (got "{ctype}"; server-side apply is not served yet)'
+        f'{", ".join(PATCH_TYPES)} {APPLY_PATCH} (got "{ctype}")'
     )

@@ -96,7 +96,7 @@ CASES = [
         409,
         "the object has been modified",
     ),
-    ("PATCH", f"{PODS}/held", "application/apply-patch+yaml", b"spec: {}", 415, ""),
+    ("PATCH", f"{PODS}/held", "text/plain", b"spec: {}", 415, ""),
     (
         "PATCH",
         f"{PODS}/held",

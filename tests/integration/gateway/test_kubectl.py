@@ -166,3 +166,17 @@ async def test_get_pages_with_limit_and_continue(cluster: Cluster, api: object) 
         await api.create("configmaps", {"metadata": {"name": f"cm{i}", "namespace": "default"}})
     names = (await cluster.ok("get", "configmaps", "--chunk-size=2", "-o", "name")).split()
     assert names == [f"configmap/cm{i}" for i in range(5)]
+
+
+async def test_apply_client_side_and_server_side(cluster: Cluster) -> None:
+    service = str(SEED_EXAMPLES / "service-nginx.yaml")
+    job = str(SEED_EXAMPLES / "job-pi.yaml")
+    assert (await cluster.ok("apply", "-f", job)).strip() == "job.batch/pi created"
+    assert (await cluster.ok("apply", "-f", job)).strip() == "job.batch/pi unchanged"
+    assert (
+        await cluster.ok("apply", "--server-side", "-f", service)
+    ).strip() == "service/nginx-service serverside-applied"
+    changed = (SEED_EXAMPLES / "service-nginx.yaml").read_text().replace("port: 8000", "port: 8001")
+    await cluster.ok("apply", "--server-side", "-f", "-", stdin=changed)
+    ports = (await cluster.json("get", "svc", "nginx-service"))["spec"]["ports"]
+    assert [p["port"] for p in ports] == [8001]  # the port this manager applied before is gone

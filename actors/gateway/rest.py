@@ -99,6 +99,7 @@ class Rest:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self.subresources = Subresources(bus)
+        self.watching = 0  # open watches (each holds one of the api's watch streams)
 
     async def handle(
         self, request: web.Request, group: str, version: str, rest: list[str]
@@ -320,6 +321,7 @@ class Rest:
         async def send(kind: str, obj: dict[str, Any]) -> None:
             await response.write((dumps({"type": kind, "object": obj}) + "\n").encode())
 
+        self.watching += 1
         try:
             async with (
                 contextlib.aclosing(events) as stream,
@@ -349,6 +351,8 @@ class Rest:
                 await send("ERROR", err.to_status())
         except ConnectionError:
             return response
+        finally:  # also when the server cancels the handler: the client went away
+            self.watching -= 1
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
         return response

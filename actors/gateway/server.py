@@ -60,8 +60,7 @@ def _peer_cert(request: web.Request) -> bytes | None:
     return sslobj.getpeercert(binary_form=True) if sslobj is not None else None
 
 
-def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str]) -> web.Application:
-    rest = Rest(bus)
+def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], rest: Rest) -> web.Application:
 
     @web.middleware
     async def chain(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -229,7 +228,8 @@ class Gateway:
         self.pki_dir = pki_dir
         self.names = names or []
         self.tokens = dict(tokens)
-        self.app = build_app(bus, self.tokens, lambda: f"{self.advertise}:{self.port}")
+        self.rest = Rest(bus)
+        self.app = build_app(bus, self.tokens, lambda: f"{self.advertise}:{self.port}", self.rest)
         self._runner: web.AppRunner | None = None
         self.pki: Pki | None = None
         self.url = ""
@@ -243,7 +243,11 @@ class Gateway:
         ServiceUnavailable when the port cannot be had."""
         extra = [self.host] if self.host not in ("0.0.0.0", "::", "") else []
         self.pki = await asyncio.to_thread(ensure_pki, self.pki_dir, host_names([*extra, *self.names]))
-        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
+        # handler_cancellation: a client that goes away cancels its handler, so an abandoned watch
+        # or log stream ends at once instead of at its next event
+        runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE, handler_cancellation=True
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self.host, self.port, ssl_context=tls_context(self.pki)).start()

@@ -96,9 +96,15 @@ async def test_get_watch_prints_changes_as_they_happen(cluster: Cluster, api: ob
             await api.create("configmaps", {"metadata": {"name": name, "namespace": "default"}, "data": {}})
             await wait_for(lambda n=name: line_with(n), 20, f"kubectl get -w printing {name}")
         assert any(line.split()[:2] == ["ADDED", "first"] for line in seen), seen
+        assert cluster.gateway.rest.watching == 1
     finally:
         proc.kill()
         await proc.wait()
+
+    async def released() -> bool:
+        return cluster.gateway.rest.watching == 0
+
+    await wait_for(released, 10, "the gateway to end the watch kubectl left")
 
 
 async def test_a_viewer_reads_but_cannot_write_and_a_bad_token_is_unauthorized(cluster: Cluster) -> None:

@@ -96,6 +96,14 @@ def _group_versions() -> dict[str, list[tuple[ResourceInfo, GV]]]:
     return out
 
 
+@functools.lru_cache(maxsize=128)
+def _model_schema(model: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(its definitions, its own schema), simplified; each model once, whatever its versions."""
+    raw = model.model_json_schema(by_alias=True, ref_template=REF)  # type: ignore[attr-defined]
+    defs = {name: _simplify(sub) for name, sub in (raw.pop("$defs", None) or {}).items()}
+    return defs, _simplify(raw)
+
+
 @functools.lru_cache(maxsize=64)
 def document(path: str) -> str | None:
     """The OpenAPI v3 document of ``api/v1`` or ``apis/<group>/<version>`` as JSON, or None."""
@@ -105,10 +113,10 @@ def document(path: str) -> str | None:
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for info, gv in infos:
-        raw = info.model.model_json_schema(by_alias=True, ref_template=REF)
-        for def_name, sub in (raw.pop("$defs", None) or {}).items():
-            schemas.setdefault(def_name, _simplify(sub))
-        top = _simplify(raw)
+        defs, top = _model_schema(info.model)
+        for def_name, sub in defs.items():
+            schemas.setdefault(def_name, sub)
+        top = dict(top)
         top["x-kubernetes-group-version-kind"] = [_gvk(info, gv)]
         top.setdefault("description", (info.model.__doc__ or info.kind).strip().splitlines()[0])
         schemas[_schema_name(info)] = top

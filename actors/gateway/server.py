@@ -144,11 +144,13 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
             raise BadRequest("the request body must be a SelfSubjectAccessReview")
         return json_response(await self_subject_access_review(rest, r, body), 201)
 
+    # The documents are made once per process (seconds of pydantic schema generation): in a
+    # thread, so the event loop (the whole control plane in `jetkube up`) never waits on them.
     async def openapi_index(_r: web.Request) -> web.Response:
-        return web.Response(text=openapi.index(), content_type="application/json")
+        return web.Response(text=await asyncio.to_thread(openapi.index), content_type="application/json")
 
     async def openapi_doc(r: web.Request) -> web.Response:
-        text = openapi.document(r.match_info["path"])
+        text = await asyncio.to_thread(openapi.document, r.match_info["path"])
         if text is None:
             raise NotFound("the server could not find the requested resource")
         return web.Response(text=text, content_type="application/json")

@@ -63,6 +63,14 @@ def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
+def _dry(query: Any) -> bool:
+    """``dryRun=All``: checked and admitted by the api, not written. Other values are refused."""
+    value = query.get("dryRun")
+    if value not in (None, "", "All"):
+        raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return value == "All"
+
+
 def _int(query: Any, name: str) -> int | None:
     raw = query.get(name)
     if raw in (None, ""):
@@ -125,7 +133,6 @@ class Rest:
             dry = query.get("dryRun") == "All"
             obj = await api.create(target.info.plural, body, target.namespace, dry_run=dry)
             return json_response(obj, 201)
-        self._no_dry_run(query)
         if verb == "update":
             body = await read_body(request)
             if not isinstance(body, dict):
@@ -136,7 +143,7 @@ class Rest:
                     f"the name of the object ({name}) does not match the name on the URL ({target.name})"
                 )
             body = {**body, "metadata": {**(body.get("metadata") or {}), "name": target.name}}
-            obj = await api.call("update", {**self._payload(target), "body": body})
+            obj = await api.call("update", {**self._payload(target), "body": body, "dryRun": _dry(query)})
             return json_response(obj)
         if verb == "patch" and request.content_type == APPLY_PATCH:
             return await self.apply(request, api, target)
@@ -145,7 +152,8 @@ class Rest:
             if patch_type is None:
                 return status_response(_unsupported_media(request.content_type))
             body = await read_body(request)
-            obj = await api.call("patch", {**self._payload(target), "body": body, "patchType": patch_type})
+            payload = {**self._payload(target), "body": body, "patchType": patch_type, "dryRun": _dry(query)}
+            obj = await api.call("patch", payload)
             return json_response(obj)
         if verb == "delete":
             return json_response(await self.delete(request, api, target, str(target.name)))
@@ -185,7 +193,6 @@ class Rest:
             return json_response(
                 await api.create(target.info.plural, recorded, target.namespace, dry_run=dry), 201
             )
-        self._no_dry_run(request.query)
         last_text = ((current.get("metadata") or {}).get("annotations") or {}).get(key)
         last = json.loads(last_text) if last_text else None
         if isinstance(last, dict):
@@ -202,7 +209,12 @@ class Rest:
         patch = three_way_merge(last if isinstance(last, dict) else None, recorded, current)
         if not patch:
             return json_response(current)
-        payload = {**self._payload(target), "body": patch, "patchType": "strategic"}
+        payload = {
+            **self._payload(target),
+            "body": patch,
+            "patchType": "strategic",
+            "dryRun": _dry(request.query),
+        }
         return json_response(await api.call("patch", payload))
 
     # ------------------------------------------------------------------ helpers
@@ -215,11 +227,6 @@ class Rest:
             "name": target.name,
             "subresource": target.subresource,
         }
-
-    @staticmethod
-    def _no_dry_run(query: Any) -> None:
-        if query.get("dryRun"):
-            raise BadRequest("dryRun: Unsupported value: only create requests may be dry runs on jetkube")
 
     def _object(self, request: web.Request, target: Target, obj: dict[str, Any]) -> web.Response:
         if table.wants_table(request.headers.get("Accept", "")):
@@ -253,7 +260,7 @@ class Rest:
         body = await read_body(request)
         opts = body if isinstance(body, dict) else {}
         if q.get("dryRun") or opts.get("dryRun"):
-            raise BadRequest("dryRun: Unsupported value: only create requests may be dry runs on jetkube")
+            raise BadRequest("dryRun: Unsupported value: deletes cannot be dry runs on jetkube")
         grace = opts.get("gracePeriodSeconds")
         if grace is None:
             grace = _int(q, "gracePeriodSeconds")

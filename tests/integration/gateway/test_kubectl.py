@@ -186,3 +186,18 @@ async def test_apply_client_side_and_server_side(cluster: Cluster) -> None:
     await cluster.ok("apply", "--server-side", "-f", "-", stdin=changed)
     ports = (await cluster.json("get", "svc", "nginx-service"))["spec"]["ports"]
     assert [p["port"] for p in ports] == [8001]  # the port this manager applied before is gone
+
+
+async def test_server_dry_runs_and_diff_change_nothing(cluster: Cluster) -> None:
+    service = SEED_EXAMPLES / "service-nginx.yaml"
+    await cluster.ok("apply", "-f", str(service))  # diff's patch is apply's three-way one
+    before = await cluster.json("get", "svc", "nginx-service")
+    dry = await cluster.ok(
+        "patch", "svc", "nginx-service", "-p", '{"metadata":{"labels":{"a":"b"}}}', "--dry-run=server"
+    )
+    assert dry.strip() == "service/nginx-service patched"  # sent with dryRun=All: nothing written
+    changed = service.read_text().replace("port: 8000", "port: 8001")
+    diff = await cluster.kubectl("diff", "-f", "-", stdin=changed)
+    assert diff.code == 1, diff.err  # kubectl diff: 1 when there are differences
+    assert "-  - port: 8000" in diff.out and "+  - port: 8001" in diff.out
+    assert await cluster.json("get", "svc", "nginx-service") == before

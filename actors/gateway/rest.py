@@ -27,13 +27,14 @@ import structlog
 import yaml
 from aiohttp import web
 
+from actors.api.authz.rbac import Attributes, forbidden_message
 from actors.gateway import paging, protobuf, table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
 from bus.auth import UserInfo
 from bus.client import ApiClient
 from bus.connection import Bus
-from schemas.errors import BadRequest, JetkubeError, MethodNotAllowed, NotFound
+from schemas.errors import BadRequest, Forbidden, JetkubeError, MethodNotAllowed, NotFound
 from schemas.patch import three_way_merge
 
 log = structlog.get_logger(__name__)
@@ -312,6 +313,13 @@ class Rest:
         fields = q.get("fieldSelector") or None
         if target.name is not None:  # GET .../pods/x?watch=1: the one object
             fields = ",".join(f for f in (fields, f"metadata.name={target.name}") if f)
+        # Authorized before the 200 goes out, so a refusal is a 403 and not an ERROR event.
+        allowed = await api.can_i("watch", info.group_resource, target.namespace, target.name)
+        if not allowed.get("allowed"):
+            attrs = Attributes(
+                "watch", info.plural, info.group, "", target.namespace or "", target.name or ""
+            )
+            raise Forbidden(forbidden_message(request["user"], attrs))
         events = api.watch(
             info.plural,
             target.namespace,

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bus.store import Store
-from tests.integration.gateway.conftest import ADMIN_TOKEN, Cluster
+from tests.integration.gateway.conftest import ADMIN_TOKEN, VIEWER_TOKEN, Cluster
 
 pytestmark = pytest.mark.asyncio
 
@@ -139,3 +139,18 @@ async def test_bad_requests_get_the_apis_errors_and_change_nothing(
             assert text in status.get("message", ""), (method, path, status)
     assert await store.revision() == before
     assert (await api.get("pods", "held", "default"))["metadata"]["name"] == "held"
+
+
+async def test_a_watch_the_user_may_not_make_is_a_403_before_any_event(cluster: Cluster) -> None:
+    ctx = ssl.create_default_context(cafile=str(cluster.pki_dir / "ca.crt"))
+    headers = {"Authorization": f"Bearer {VIEWER_TOKEN}"}
+    async with aiohttp.ClientSession(
+        base_url=cluster.url, headers=headers, connector=aiohttp.TCPConnector(ssl=ctx)
+    ) as http:
+        async with http.get("/api/v1/secrets", params={"watch": "1"}) as resp:
+            status = await resp.json(content_type=None)
+    assert (resp.status, status["reason"]) == (403, "Forbidden")
+    assert status["message"] == (
+        'secrets is forbidden: User "viewer" cannot watch resource "secrets" in API group "" '
+        "at the cluster scope"
+    )

@@ -24,14 +24,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-import yaml
 from aiohttp import web
 
 from actors.api.authz.rbac import Attributes, forbidden_message
-from actors.gateway import paging, protobuf, table
+from actors.gateway import paging, table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
-from bus.auth import UserInfo
+from actors.gateway.wire import (
+    APPLY_PATCH,
+    PATCH_TYPES,
+    client_for,
+    dumps,
+    json_response,
+    read_body,
+    status_response,
+    unsupported_media,
+)
 from bus.client import ApiClient
 from bus.connection import Bus
 from schemas.errors import BadRequest, Forbidden, JetkubeError, MethodNotAllowed, NotFound
@@ -39,25 +47,7 @@ from schemas.patch import three_way_merge
 
 log = structlog.get_logger(__name__)
 
-PATCH_TYPES = {
-    "application/json-patch+json": "json",
-    "application/merge-patch+json": "merge",
-    "application/strategic-merge-patch+json": "strategic",
-}
-APPLY_PATCH = "application/apply-patch+yaml"
 DEFAULT_WATCH_TIMEOUT = 1800.0
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), default=str)
-
-
-def json_response(obj: Any, status: int = 200) -> web.Response:
-    return web.Response(text=dumps(obj), status=status, content_type="application/json")
-
-
-def status_response(err: JetkubeError) -> web.Response:
-    return json_response(err.to_status(), err.code)
 
 
 def _flag(value: str | None) -> bool:
@@ -80,28 +70,6 @@ def _int(query: Any, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise BadRequest(f'{name}: Invalid value: "{raw}": must be an integer') from None
-
-
-async def read_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        return None
-    ctype = request.content_type
-    if ctype == "application/vnd.kubernetes.protobuf":  # kubectl's typed clients (protobuf.py)
-        return protobuf.decode(raw)
-    try:
-        if "yaml" in ctype:
-            return yaml.safe_load(raw)
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError) as err:
-        raise BadRequest(
-            f"the request body is not valid {'YAML' if 'yaml' in ctype else 'JSON'}: {err}"
-        ) from None
-
-
-def client_for(bus: Bus, user: UserInfo) -> ApiClient:
-    """An api client acting as ``user`` (the api's gate authorizes it as that user)."""
-    return ApiClient(bus, impersonate=user.name, impersonate_groups=list(user.groups))
 
 
 class Rest:
@@ -151,7 +119,7 @@ class Rest:
         if verb == "patch":
             patch_type = PATCH_TYPES.get(request.content_type)
             if patch_type is None:
-                return status_response(_unsupported_media(request.content_type))
+                return status_response(unsupported_media(request.content_type))
             body = await read_body(request)
             payload = {**self._payload(target), "body": body, "patchType": patch_type, "dryRun": _dry(query)}
             obj = await api.call("patch", payload)
@@ -371,15 +339,3 @@ class Rest:
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
         return response
-
-
-class UnsupportedMediaType(JetkubeError):
-    code = 415
-    reason = "UnsupportedMediaType"
-
-
-def _unsupported_media(ctype: str) -> JetkubeError:
-    return UnsupportedMediaType(
-        "the body of the request was in an unknown format - accepted media types include: "
-        f'{", ".join(PATCH_TYPES)} {APPLY_PATCH} (got "{ctype}")'
-    )

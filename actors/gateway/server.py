@@ -30,7 +30,8 @@ from aiohttp import web
 from actors.gateway import discovery, openapi
 from actors.gateway.identity import authenticate, impersonation
 from actors.gateway.pki import Pki, ensure_pki, host_names
-from actors.gateway.rest import Rest, json_response, read_body, status_response
+from actors.gateway.rest import Rest
+from actors.gateway.wire import client_for, json_response, read_body, status_response
 from actors.runtime.supervisor import Supervisor
 from bus.connection import Bus
 from schemas.errors import BadRequest, InternalError, JetkubeError, NotFound, ServiceUnavailable
@@ -129,7 +130,6 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
             return await access_review(r)
         if (g, v) == ("metrics.k8s.io", "v1beta1"):
             from actors.gateway import metrics
-            from actors.gateway.rest import client_for
 
             api = client_for(bus, r["user"])
             return json_response(await metrics.serve(bus, api, r.match_info["tail"].split("/"), r.query))
@@ -180,8 +180,6 @@ async def self_subject_access_review(
     rest: Rest, request: web.Request, body: dict[str, Any]
 ) -> dict[str, Any]:
     """``kubectl auth can-i``: the api's ``cani`` verb, as the requesting user."""
-    from actors.gateway.rest import client_for
-
     spec = body.get("spec") or {}
     attrs = spec.get("resourceAttributes")
     status: dict[str, Any]

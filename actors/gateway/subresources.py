@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from actors.gateway.paths import Target
+from actors.gateway.wire import PATCH_TYPES, json_response, read_body
 from actors.kubelet.server_client import node_logs
 from actors.kubelet.server_select import check_container, logs_precheck
 from bus.client import ApiClient
@@ -60,8 +61,6 @@ class Subresources:
     async def handle(
         self, request: web.Request, api: ApiClient, target: Target, verb: str
     ) -> web.StreamResponse:
-        from actors.gateway.rest import json_response, read_body
-
         plural, sub = target.info.plural, target.subresource
         if target.name is None:
             raise NotFound("the server could not find the requested resource")
@@ -90,8 +89,6 @@ class Subresources:
     async def write_scale(
         self, request: web.Request, api: ApiClient, target: Target, verb: str, body: Any
     ) -> dict[str, Any]:
-        from actors.gateway.rest import PATCH_TYPES
-
         obj = await api.get(target.info.plural, str(target.name), target.namespace)
         current = scale_of(obj)
         if verb == "patch":

@@ -18,11 +18,13 @@ from cli.serving import (
     served,
     start_process,
 )
-from cli.up import RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT
+from cli.up import APISERVER_PORT_OPT, RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT, default_data_dir
 from schemas.errors import JetkubeError
 
 
-async def run_controlplane(server: str, identity: str | None, replicas: int, settings_kw: dict) -> None:
+async def run_controlplane(
+    server: str, identity: str | None, replicas: int, settings_kw: dict, gateway_kw: dict | None = None
+) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.memguard import start_watch
     from actors.runtime.supervisor import Supervisor
@@ -42,6 +44,8 @@ async def run_controlplane(server: str, identity: str | None, replicas: int, set
     sup = Supervisor()
     start_watch(sup)  # --memory-limit: stop in order before the OOM killer would
     start_control_plane(sup, bus, store, settings)
+    if gateway_kw and gateway_kw.get("port"):
+        await _start_gateway(sup, bus, **gateway_kw)
     from actors.health.agent import HealthAgent
 
     HealthAgent(bus, sup, process_id=settings.identity, role="controlplane", replicas=replicas).start()
@@ -50,6 +54,37 @@ async def run_controlplane(server: str, identity: str | None, replicas: int, set
     finally:
         await sup.stop()
         await bus.close()
+
+
+async def _start_gateway(
+    sup: object, bus: object, *, port: int, pki_dir: str, tokens: dict[str, str]
+) -> None:
+    """The Kubernetes API over HTTPS beside this replica (actors/gateway); a warning if it cannot
+    listen. Bearer tokens: ``{token: NATS user}``."""
+    from pathlib import Path
+
+    import structlog
+
+    from actors.gateway.server import Gateway
+
+    gateway = Gateway(bus, pki_dir=Path(pki_dir), tokens=tokens, port=port)  # type: ignore[arg-type]
+    try:
+        await gateway.bind()
+    except JetkubeError as err:
+        structlog.get_logger(__name__).warning("controlplane.no_apiserver", reason=err.message)
+        return
+    gateway.start(sup)  # type: ignore[arg-type]
+
+
+def _tokens(auth_file: str) -> dict[str, str]:
+    """The bearer tokens of an ``auth.json`` (each user's NATS password), the control plane's left out."""
+    import json
+    from pathlib import Path
+
+    from bus.auth import CONTROLPLANE
+
+    users = json.loads(Path(auth_file).read_text())["users"] if auth_file else {}
+    return {password: user for user, password in users.items() if user != CONTROLPLANE}
 
 
 def controlplane(
@@ -77,6 +112,18 @@ def controlplane(
     encryption_key_file: Annotated[
         str, typer.Option("--encryption-key-file", help="Encrypt Secrets at rest with these keys (JSON).")
     ] = "",
+    apiserver_port: Annotated[int, APISERVER_PORT_OPT] = 6443,
+    apiserver_pki_dir: Annotated[
+        str,
+        typer.Option(
+            "--apiserver-pki-dir",
+            help="The Kubernetes API's CA and certificates (made on first start; share it between replicas).",
+        ),
+    ] = "",
+    apiserver_tokens: Annotated[
+        str,
+        typer.Option("--apiserver-tokens", help="Bearer tokens: the users and passwords of an auth.json."),
+    ] = "",
 ) -> None:
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
     from schemas.versions import build as build_versions
@@ -103,7 +150,9 @@ def controlplane(
         from bus.auth import url_with_credentials
 
         server = url_with_credentials(server, credentials or None)
-        asyncio.run(run_controlplane(server, identity or None, replicas, kw))
+        pki_dir = apiserver_pki_dir or str(default_data_dir() / "pki")
+        gateway_kw = {"port": apiserver_port, "pki_dir": pki_dir, "tokens": _tokens(apiserver_tokens)}
+        asyncio.run(run_controlplane(server, identity or None, replicas, kw, gateway_kw))
 
 
 def register(app: typer.Typer) -> None:

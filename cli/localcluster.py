@@ -57,6 +57,7 @@ class LocalCluster:
     kubelet: bool = False
     extra_args: tuple[str, ...] = ()
     dashboard_port: int = 0  # off: several clusters at once must not fight over 8001; free_port() to have one
+    apiserver_port: int = 0  # off, for the same reason (6443); free_port() to have one
     log_level: str = "info"
     networking: bool = False  # off: the service proxy and DNS are one per host (nat table, 10.96.0.10)
     tls: tuple[Path, Path] | None = None  # (certificate, key): `up --tls-cert --tls-key`, self-signed
@@ -110,6 +111,8 @@ class LocalCluster:
             "--networking" if self.networking else "--no-networking",
             "--dashboard-port",
             str(self.dashboard_port),
+            "--apiserver-port",
+            str(self.apiserver_port),
             *(() if "--metrics-port" in self.extra_args else ("--metrics-port", "0")),
             *(("--tls-cert", str(self.tls[0]), "--tls-key", str(self.tls[1])) if self.tls else ()),
             *self.extra_args,
@@ -118,6 +121,7 @@ class LocalCluster:
             **os.environ,
             "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
             "JETKUBE_CONFIG": str(self.config_path),
+            "KUBECONFIG": str(self.data_dir / "kubeconfig"),
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(

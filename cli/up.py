@@ -31,6 +31,10 @@ STORAGE_VERSIONS_OPT = typer.Option(
     "--storage-versions", help="The version each group is written in, e.g. apps/v1beta2,batch/v1."
 )
 
+APISERVER_PORT_OPT = typer.Option(
+    "--apiserver-port", help="The Kubernetes API (HTTPS, for kubectl and client libraries) port; 0: none."
+)
+
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -55,6 +59,7 @@ async def run_up(
     tls: tuple[Path, Path, Path | None] | None = None,
     sync_interval: str = "always",
     hollow_nodes: int = 0,
+    apiserver_port: int = 0,
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.memguard import start_watch
@@ -138,6 +143,7 @@ async def run_up(
         auth.write_node_credentials(server.url, list(nodes))
         hollow_creds = auth.write_hollow_credentials(server.url)
         config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
+        kube_line = await _maybe_start_gateway(sup, bus, auth, host, apiserver_port, cluster_name(host, port))
         report = UpReport(
             server_url=server.url,
             data_dir=data_dir,
@@ -148,6 +154,7 @@ async def run_up(
             config_path=config_path,
             ingress=ingress_line(host, ingress_port, ingress_taken),
             hollow=hollow_line,
+            kubectl=kube_line,
             extra=[f"hollow nodes from elsewhere: jetkube hollow-nodes --credentials {hollow_creds}"],
         )
         typer.echo(banner(report))
@@ -233,6 +240,30 @@ async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers:
     return url
 
 
+async def _maybe_start_gateway(
+    sup: object, bus: object, auth: object, host: str, port: int, cluster: str
+) -> str:
+    """The Kubernetes API over HTTPS (actors/gateway) and a kubeconfig context for it, or why not."""
+    if not port:
+        return "no Kubernetes API (--apiserver-port 0)"
+    from actors.gateway.server import Gateway
+    from bus.auth import CONTROLPLANE
+    from cli.kubeconfig import write_kubeconfig
+
+    users = auth.creds.users  # type: ignore[attr-defined]
+    tokens = {password: user for user, password in users.items() if user != CONTROLPLANE}
+    pki_dir = auth.data_dir / "pki"  # type: ignore[attr-defined]
+    gateway = Gateway(bus, pki_dir=pki_dir, tokens=tokens, host=host, port=port)  # type: ignore[arg-type]
+    try:
+        url = await gateway.bind()
+    except JetkubeError as err:
+        return f"no Kubernetes API ({err.message})"
+    gateway.start(sup)  # type: ignore[arg-type]
+    name = f"jetkube-{cluster}"
+    path = await asyncio.to_thread(write_kubeconfig, name, url, pki_dir)
+    return f"{url}, context {name} in {path} (try: kubectl get nodes)"
+
+
 def up(
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="Where JetStream keeps the state.")
@@ -290,6 +321,7 @@ def up(
             "or a duration such as 2m (faster; a power cut loses what was not yet flushed).",
         ),
     ] = "always",
+    apiserver_port: Annotated[int, APISERVER_PORT_OPT] = 6443,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
     from cli.datadir import hold_data_dir
@@ -323,6 +355,7 @@ def up(
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
                 sync_interval=sync_interval,
                 hollow_nodes=hollow_nodes,
+                apiserver_port=apiserver_port,
             )
         )
 

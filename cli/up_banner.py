@@ -31,6 +31,7 @@ class UpReport:
     config_path: Path
     ingress: str = ""  # its URL, why not, or "" (off)
     hollow: str = ""  # "N simulated nodes ..." or ""
+    kubectl: str = ""  # the Kubernetes API gateway: its URL and context, or why not
     extra: list[str] = field(default_factory=list)
 
 
@@ -46,6 +47,8 @@ def banner(r: UpReport) -> str:
     if r.hollow:
         lines.append(f"  hollow:    {r.hollow}")
     lines.append(f"  context:   {r.context} written to {r.config_path} (jetkube config get-contexts)")
+    if r.kubectl:
+        lines.append(f"  kubectl:   {r.kubectl}")
     lines += [f"  {x}" for x in r.extra]
     width = max(len(cmd) for cmd, _ in NEXT_STEPS)
     lines.append("next, in another shell:")

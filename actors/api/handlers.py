@@ -175,8 +175,11 @@ class Api:
             ns = "default"
         if verb == "get":
             return await self.get(info, ns, name)
+        dry_run = bool(payload.get("dryRun"))
         if verb == "update":
-            return await self.update(info, ns, name, payload.get("body"), payload.get("subresource"))
+            return await self.update(
+                info, ns, name, payload.get("body"), payload.get("subresource"), dry_run=dry_run
+            )
         if verb == "patch":
             return await self.patch(
                 info,
@@ -185,6 +188,7 @@ class Api:
                 payload.get("body"),
                 payload.get("patchType") or "merge",
                 payload.get("subresource"),
+                dry_run=dry_run,
             )
         if verb == "delete":
             return await self.delete(
@@ -328,7 +332,14 @@ class Api:
         return await self.store.create(info.plural, obj)
 
     async def update(
-        self, info: ResourceInfo, ns: str | None, name: str, body: Any, subresource: str | None
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        name: str,
+        body: Any,
+        subresource: str | None,
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
@@ -338,10 +349,16 @@ class Api:
                 "events are kept on their own stream and cannot be changed; create a new one"
             )
         old = await self.store.get(info.plural, ns, name)
-        return await self._write(info, old, body, subresource)
+        return await self._write(info, old, body, subresource, dry_run=dry_run)
 
     async def _write(
-        self, info: ResourceInfo, old: dict[str, Any], body: dict[str, Any], subresource: str | None
+        self,
+        info: ResourceInfo,
+        old: dict[str, Any],
+        body: dict[str, Any],
+        subresource: str | None,
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         old_meta = old["metadata"]
         name = old_meta["name"]
@@ -390,6 +407,8 @@ class Api:
             new = await hook(info.plural, new, old)
         if _strip_rv(new) == _strip_rv(old):
             return old
+        if dry_run:  # everything checked and admitted; nothing written (dryRun=All)
+            return new
         if should_remove_after_update(info.plural, new):
             return await self.store.delete(info.plural, old_meta.get("namespace"), name, old=old)
         return await self.store.update(info.plural, new, old=old)
@@ -402,6 +421,8 @@ class Api:
         patch: Any,
         patch_type: str,
         subresource: str | None,
+        *,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         if patch_type not in ("merge", "json", "strategic"):
             raise BadRequest(
@@ -424,7 +445,7 @@ class Api:
                 # A patch of the main resource that touches status: Kubernetes ignores the status part.
                 patched["status"] = old.get("status")
             try:
-                return await self._write(info, old, patched, subresource)
+                return await self._write(info, old, patched, subresource, dry_run=dry_run)
             except Conflict:
                 continue
         raise Conflict(f'{info.plural} "{name}" kept changing; the patch was not applied, try again')

@@ -22,6 +22,8 @@ from cli.localcluster import ROOT
 RUN_ID = uuid.uuid4().hex[:6]
 
 CONTROLPLANE_FLAGS = (
+    "--apiserver-port",  # several replicas on one host: no Kubernetes API (6443) for them
+    "0",
     "--node-monitor-grace-period",
     "4",
     "--pod-eviction-timeout",

@@ -1,0 +1,141 @@
+"""OpenAPI v3 documents generated from the pydantic models (schemas/models) and the kind registry.
+
+``/openapi/v3`` lists one document per group version; ``/openapi/v3/api/v1`` (or
+``/openapi/v3/apis/<group>/<version>``) holds its paths and schemas. kubectl reads them for two
+things: ``explain`` (the schema of a kind, found by its ``x-kubernetes-group-version-kind``) and to
+learn that the server validates fields itself (the ``fieldValidation`` parameter on a kind's PATCH
+path), after which ``create -f``/``apply`` send ``?fieldValidation=Strict`` and leave validation to
+the api. Nullable optionals (pydantic's ``anyOf [X, null]``) are written as ``X``, as Kubernetes'
+schemas have them. Pure and cached: the registry does not change while a process runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+from schemas.registry import ResourceInfo, all_resources
+
+QUERY_PARAMS = ("fieldValidation", "dryRun", "fieldManager")
+REF = "#/components/schemas/{model}"
+
+
+def _simplify(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_simplify(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _simplify(v) for k, v in node.items() if k not in ("title", "default")}
+    options = out.get("anyOf")
+    if isinstance(options, list):
+        kept = [o for o in options if o != {"type": "null"}]
+        if len(kept) == 1:
+            out.pop("anyOf")
+            inner = kept[0]
+            if "$ref" in inner and len(inner) == 1:
+                out["allOf"] = [inner]
+            else:
+                out.update(inner)
+    return out
+
+
+def _schema_name(info: ResourceInfo) -> str:
+    return info.kind
+
+
+GV = tuple[str, str]
+
+
+def _gvk(info: ResourceInfo, gv: GV) -> dict[str, str]:
+    return {"group": gv[0], "version": gv[1], "kind": info.kind}
+
+
+def _op(info: ResourceInfo, gv: GV, action: str, schema: str) -> dict[str, Any]:
+    return {
+        "operationId": f"{action}{info.kind}",
+        "parameters": [{"name": p, "in": "query", "schema": {"type": "string"}} for p in QUERY_PARAMS],
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": _gvk(info, gv),
+        "responses": {
+            "200": {
+                "description": "OK",
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=schema)}}},
+            }
+        },
+    }
+
+
+def _paths(info: ResourceInfo, gv: GV) -> dict[str, Any]:
+    prefix = f"/apis/{gv[0]}/{gv[1]}" if gv[0] else f"/api/{gv[1]}"
+    scope = f"{prefix}/namespaces/{{namespace}}" if info.namespaced else prefix
+    name = _schema_name(info)
+    return {
+        f"{scope}/{info.plural}": {
+            "get": _op(info, gv, "list", name),
+            "post": _op(info, gv, "post", name),
+        },
+        f"{scope}/{info.plural}/{{name}}": {
+            "get": _op(info, gv, "get", name),
+            "put": _op(info, gv, "put", name),
+            "patch": _op(info, gv, "patch", name),
+            "delete": _op(info, gv, "delete", name),
+        },
+    }
+
+
+def _group_versions() -> dict[str, list[tuple[ResourceInfo, GV]]]:
+    """Every served group version (older ones too: kubectl validates a manifest at its own)."""
+    out: dict[str, list[tuple[ResourceInfo, GV]]] = {}
+    for info in all_resources():
+        for served in info.served:
+            group, _, version = served.rpartition("/")
+            key = f"apis/{group}/{version}" if group else f"api/{version}"
+            out.setdefault(key, []).append((info, (group, version)))
+    return out
+
+
+@functools.lru_cache(maxsize=128)
+def _model_schema(model: type) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(its definitions, its own schema), simplified; each model once, whatever its versions."""
+    raw = model.model_json_schema(by_alias=True, ref_template=REF)  # type: ignore[attr-defined]
+    defs = {name: _simplify(sub) for name, sub in (raw.pop("$defs", None) or {}).items()}
+    return defs, _simplify(raw)
+
+
+@functools.lru_cache(maxsize=64)
+def document(path: str) -> str | None:
+    """The OpenAPI v3 document of ``api/v1`` or ``apis/<group>/<version>`` as JSON, or None."""
+    infos = _group_versions().get(path.strip("/"))
+    if not infos:
+        return None
+    schemas: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for info, gv in infos:
+        defs, top = _model_schema(info.model)
+        for def_name, sub in defs.items():
+            schemas.setdefault(def_name, sub)
+        top = dict(top)
+        top["x-kubernetes-group-version-kind"] = [_gvk(info, gv)]
+        top.setdefault("description", (info.model.__doc__ or info.kind).strip().splitlines()[0])
+        schemas[_schema_name(info)] = top
+        paths.update(_paths(info, gv))
+    doc = {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+    return json.dumps(doc, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=1)
+def index() -> str:
+    """``/openapi/v3``: each group version's document, addressed by its content hash."""
+    entries = {}
+    for key in sorted(_group_versions()):
+        text = document(key) or ""
+        digest = hashlib.sha512(text.encode()).hexdigest()[:32].upper()
+        entries[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
+    return json.dumps({"paths": entries})

@@ -1,0 +1,341 @@
+"""The REST mapping: each Kubernetes call becomes one of the api's verbs over NATS.
+
+Generic over kinds (the registry says which exist): ``GET`` a collection is ``list`` (``watch``
+with ``?watch=1``), ``GET`` a name is ``get``, ``POST`` ``create``, ``PUT`` ``update``, ``PATCH``
+``patch`` (JSON, merge or strategic merge by Content-Type), ``DELETE`` ``delete`` (a collection:
+``list`` then ``delete`` each, as kube-apiserver's deletecollection). Every call is made with an
+:class:`~bus.client.ApiClient` that impersonates the HTTP user, so the api parses, defaults,
+validates, admits, authorizes and compares-and-sets exactly as for the CLI. Nothing is decided here
+that the api decides; what is here is translation (query parameters, DeleteOptions, Scale, Table,
+watch framing) and the subresources that live on the kubelets (``pods/log``).
+
+Watches are chunked JSON lines ``{"type": ..., "object": ...}``; bookmarks only with
+``allowWatchBookmarks``; an error ends the stream as an ``ERROR`` event carrying its Status (a 410
+Gone for an expired revision, as Kubernetes sends it); ``timeoutSeconds`` ends it cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from actors.api.authz.rbac import Attributes, forbidden_message
+from actors.gateway import paging, table
+from actors.gateway.paths import Target, parse, verb_of
+from actors.gateway.subresources import Subresources
+from actors.gateway.wire import (
+    APPLY_PATCH,
+    PATCH_TYPES,
+    client_for,
+    dumps,
+    json_response,
+    read_body,
+    status_response,
+    unsupported_media,
+)
+from bus.client import ApiClient
+from bus.connection import Bus
+from schemas.errors import BadRequest, Forbidden, JetkubeError, MethodNotAllowed, NotFound
+from schemas.patch import three_way_merge
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_WATCH_TIMEOUT = 1800.0
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+def _dry(query: Any) -> bool:
+    """``dryRun=All``: checked and admitted by the api, not written. Other values are refused."""
+    value = query.get("dryRun")
+    if value not in (None, "", "All"):
+        raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return value == "All"
+
+
+def _int(query: Any, name: str) -> int | None:
+    raw = query.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f'{name}: Invalid value: "{raw}": must be an integer') from None
+
+
+class Rest:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+        self.subresources = Subresources(bus)
+        self.watching = 0  # open watches (each holds one of the api's watch streams)
+
+    async def handle(
+        self, request: web.Request, group: str, version: str, rest: list[str]
+    ) -> web.StreamResponse:
+        target = parse(group, version, rest)
+        api = client_for(self.bus, request["user"])
+        query = request.query
+        watch = _flag(query.get("watch"))
+        verb = verb_of(request.method, target, watch)
+        if target.subresource and target.subresource != "status":
+            return await self.subresources.handle(request, api, target, verb)
+        if verb == "watch":
+            return await self.watch(request, api, target)
+        if verb == "list":
+            return await self.list(request, api, target)
+        if verb == "get":
+            obj = await api.call("get", self._payload(target))
+            return self._object(request, target, obj)
+        if verb == "create":
+            if target.name is not None:
+                raise MethodNotAllowed("the server does not allow this method on the requested resource")
+            body = await read_body(request)
+            dry = query.get("dryRun") == "All"
+            obj = await api.create(target.info.plural, body, target.namespace, dry_run=dry)
+            return json_response(obj, 201)
+        if verb == "update":
+            body = await read_body(request)
+            if not isinstance(body, dict):
+                raise BadRequest("the request body must be an object")
+            name = (body.get("metadata") or {}).get("name")
+            if name not in (None, target.name):
+                raise BadRequest(
+                    f"the name of the object ({name}) does not match the name on the URL ({target.name})"
+                )
+            body = {**body, "metadata": {**(body.get("metadata") or {}), "name": target.name}}
+            obj = await api.call("update", {**self._payload(target), "body": body, "dryRun": _dry(query)})
+            return json_response(obj)
+        if verb == "patch" and request.content_type == APPLY_PATCH:
+            return await self.apply(request, api, target)
+        if verb == "patch":
+            patch_type = PATCH_TYPES.get(request.content_type)
+            if patch_type is None:
+                return status_response(unsupported_media(request.content_type))
+            body = await read_body(request)
+            payload = {**self._payload(target), "body": body, "patchType": patch_type, "dryRun": _dry(query)}
+            obj = await api.call("patch", payload)
+            return json_response(obj)
+        if verb == "delete":
+            return json_response(await self.delete(request, api, target, str(target.name)))
+        if verb == "deletecollection":
+            return await self.delete_collection(request, api, target)
+        raise MethodNotAllowed(f'the verb "{verb}" is not supported')
+
+    async def apply(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
+        """Server-side apply, simplified: client-side apply's three-way merge done here, per field
+        manager. The configuration a manager applied last is kept in the annotation
+        ``apply.jetkube.io/<manager>``; a new apply creates the object, or patches it (strategic
+        merge) with what changed since, removing what the manager dropped. There are no
+        managedFields and no conflicts between managers (README, Honest limits)."""
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("the applied configuration must be an object")
+        meta = dict(body.get("metadata") or {})
+        if meta.get("name") not in (None, target.name):
+            raise BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
+                f"({target.name})"
+            )
+        manager = re.sub(r"[^A-Za-z0-9_.-]", "-", request.query.get("fieldManager") or "unknown")[:63].strip(
+            "-._"
+        )
+        key = f"apply.jetkube.io/{manager or 'unknown'}"
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != key}
+        applied = {**body, "metadata": {**meta, "name": target.name, "annotations": annotations}}
+        recorded = {
+            **applied,
+            "metadata": {**applied["metadata"], "annotations": {**annotations, key: dumps(applied)}},
+        }
+        try:
+            current = await api.get(target.info.plural, str(target.name), target.namespace)
+        except NotFound:
+            dry = request.query.get("dryRun") == "All"
+            return json_response(
+                await api.create(target.info.plural, recorded, target.namespace, dry_run=dry), 201
+            )
+        last_text = ((current.get("metadata") or {}).get("annotations") or {}).get(key)
+        last = json.loads(last_text) if last_text else None
+        if isinstance(last, dict):
+            last = {
+                **last,
+                "metadata": {
+                    **(last.get("metadata") or {}),
+                    "annotations": {
+                        **((last.get("metadata") or {}).get("annotations") or {}),
+                        key: last_text,
+                    },
+                },
+            }
+        patch = three_way_merge(last if isinstance(last, dict) else None, recorded, current)
+        if not patch:
+            return json_response(current)
+        payload = {
+            **self._payload(target),
+            "body": patch,
+            "patchType": "strategic",
+            "dryRun": _dry(request.query),
+        }
+        return json_response(await api.call("patch", payload))
+
+    # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    def _payload(target: Target) -> dict[str, Any]:
+        return {
+            "resource": target.info.plural,
+            "namespace": target.namespace,
+            "name": target.name,
+            "subresource": target.subresource,
+        }
+
+    def _object(self, request: web.Request, target: Target, obj: dict[str, Any]) -> web.Response:
+        if table.wants_table(request.headers.get("Accept", "")):
+            meta = {"resourceVersion": str((obj.get("metadata") or {}).get("resourceVersion", ""))}
+            return json_response(table.table(target.info.plural, [obj], meta, datetime.now(UTC)))
+        return json_response(obj)
+
+    async def list(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
+        q = request.query
+        listing = await api.list(
+            target.info.plural,
+            target.namespace,
+            q.get("labelSelector") or None,
+            q.get("fieldSelector") or None,
+        )
+        if q.get("limit") or q.get("continue"):
+            listing = paging.page(listing, _int(q, "limit"), q.get("continue") or None)
+        if table.wants_table(request.headers.get("Accept", "")):
+            return json_response(
+                table.table(
+                    target.info.plural,
+                    listing.get("items") or [],
+                    listing.get("metadata") or {},
+                    datetime.now(UTC),
+                )
+            )
+        return json_response(listing)
+
+    async def delete(self, request: web.Request, api: ApiClient, target: Target, name: str) -> dict[str, Any]:
+        q = request.query
+        body = await read_body(request)
+        opts = body if isinstance(body, dict) else {}
+        if q.get("dryRun") or opts.get("dryRun"):
+            raise BadRequest("dryRun: Unsupported value: deletes cannot be dry runs on jetkube")
+        grace = opts.get("gracePeriodSeconds")
+        if grace is None:
+            grace = _int(q, "gracePeriodSeconds")
+        policy = opts.get("propagationPolicy") or q.get("propagationPolicy")
+        if policy is None and opts.get("orphanDependents") is not None:
+            policy = "Orphan" if opts["orphanDependents"] else "Background"
+        pre = opts.get("preconditions") or {}
+        if pre.get("uid"):
+            current = await api.get(target.info.plural, name, target.namespace)
+            if (current.get("metadata") or {}).get("uid") != pre["uid"]:
+                from schemas.errors import Conflict
+
+                raise Conflict(
+                    f'Operation cannot be fulfilled on {target.info.plural} "{name}": Precondition failed: '
+                    f"UID in precondition: {pre['uid']}, "
+                    f"UID in object meta: {(current.get('metadata') or {}).get('uid')}"
+                )
+        return await api.delete(
+            target.info.plural,
+            name,
+            target.namespace,
+            grace_period_seconds=grace,
+            propagation_policy=policy,
+            resource_version=pre.get("resourceVersion"),
+        )
+
+    async def delete_collection(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
+        q = request.query
+        listing = await api.list(
+            target.info.plural,
+            target.namespace,
+            q.get("labelSelector") or None,
+            q.get("fieldSelector") or None,
+        )
+        removed = []
+        for obj in listing.get("items") or []:
+            meta = obj.get("metadata") or {}
+            with contextlib.suppress(NotFound):
+                one = Target(target.info, meta.get("namespace"), meta.get("name"), None)
+                removed.append(await self.delete(request, api, one, str(meta.get("name"))))
+        return json_response({**listing, "items": removed})
+
+    async def watch(self, request: web.Request, api: ApiClient, target: Target) -> web.StreamResponse:
+        q = request.query
+        timeout = _int(q, "timeoutSeconds")
+        bookmarks = _flag(q.get("allowWatchBookmarks"))
+        as_table = table.wants_table(request.headers.get("Accept", ""))
+        info = target.info
+        fields = q.get("fieldSelector") or None
+        if target.name is not None:  # GET .../pods/x?watch=1: the one object
+            fields = ",".join(f for f in (fields, f"metadata.name={target.name}") if f)
+        # Authorized before the 200 goes out, so a refusal is a 403 and not an ERROR event.
+        allowed = await api.can_i("watch", info.group_resource, target.namespace, target.name)
+        if not allowed.get("allowed"):
+            attrs = Attributes(
+                "watch", info.plural, info.group, "", target.namespace or "", target.name or ""
+            )
+            raise Forbidden(forbidden_message(request["user"], attrs))
+        events = api.watch(
+            info.plural,
+            target.namespace,
+            q.get("labelSelector") or None,
+            fields,
+            q.get("resourceVersion") or None,
+        )
+        response = web.StreamResponse(
+            headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}
+        )
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+
+        async def send(kind: str, obj: dict[str, Any]) -> None:
+            await response.write((dumps({"type": kind, "object": obj}) + "\n").encode())
+
+        self.watching += 1
+        try:
+            async with (
+                contextlib.aclosing(events) as stream,
+                asyncio.timeout(timeout or DEFAULT_WATCH_TIMEOUT),
+            ):
+                async for event in stream:
+                    if event.type == "BOOKMARK":
+                        if bookmarks:
+                            await send(
+                                "BOOKMARK",
+                                {
+                                    "kind": info.kind,
+                                    "apiVersion": info.api_version,
+                                    "metadata": {"resourceVersion": str(event.revision)},
+                                },
+                            )
+                        continue
+                    obj = event.object
+                    if as_table:
+                        meta = {"resourceVersion": str(event.revision)}
+                        obj = table.table(info.plural, [obj], meta, datetime.now(UTC))
+                    await send(event.type, obj)
+        except TimeoutError:
+            pass
+        except JetkubeError as err:
+            with contextlib.suppress(ConnectionError):
+                await send("ERROR", err.to_status())
+        except ConnectionError:
+            return response
+        finally:  # also when the server cancels the handler: the client went away
+            self.watching -= 1
+        with contextlib.suppress(ConnectionError):
+            await response.write_eof()
+        return response

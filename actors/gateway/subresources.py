@@ -1,0 +1,204 @@
+"""Subresources other than ``status``: ``scale``, ``pods/log``, ``pods/eviction``, ``pods/binding``.
+
+* ``scale`` reads the object and answers an ``autoscaling/v1`` Scale; a PUT or PATCH of the Scale
+  becomes an update of the object's ``spec.replicas`` at the revision read (compare-and-set: a
+  Scale that carries a stale resourceVersion is a Conflict).
+* ``pods/log`` asks the pod's kubelet over NATS (actors/kubelet/server_client.py), as
+  ``jetkube logs`` does, after the api has authorized ``get`` on ``pods/log`` for the user.
+  Follow streams the lines as they come (chunked text).
+* ``pods/eviction`` deletes the pod with the Eviction's DeleteOptions (``kubectl drain``).
+* ``pods/binding`` sets ``spec.nodeName`` of an unbound pod, as the scheduler's bind does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from aiohttp import web
+
+from actors.gateway.paths import Target
+from actors.gateway.wire import PATCH_TYPES, json_response, read_body
+from actors.kubelet.server_client import node_logs
+from actors.kubelet.server_select import check_container, logs_precheck
+from bus.client import ApiClient
+from bus.connection import Bus
+from schemas.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound
+from schemas.labels import selector_from_dict, selector_from_map
+from schemas.patch import apply_patch
+
+SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers", "statefulsets"})
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+
+
+def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """The ``autoscaling/v1`` Scale of a scalable object (pure)."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    selector = spec.get("selector") or {}
+    if isinstance(selector, dict) and ("matchLabels" in selector or "matchExpressions" in selector):
+        text = str(selector_from_dict(selector))
+    else:
+        text = str(selector_from_map(selector)) if selector else ""
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": int(spec.get("replicas", 1) or 0)},
+        "status": {"replicas": int((obj.get("status") or {}).get("replicas") or 0), "selector": text},
+    }
+
+
+class Subresources:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def handle(
+        self, request: web.Request, api: ApiClient, target: Target, verb: str
+    ) -> web.StreamResponse:
+        plural, sub = target.info.plural, target.subresource
+        if target.name is None:
+            raise NotFound("the server could not find the requested resource")
+        if sub == "scale" and plural in SCALABLE:
+            if verb == "get":
+                return json_response(scale_of(await api.get(plural, target.name, target.namespace)))
+            if verb in ("update", "patch"):
+                body = await read_body(request)
+                return json_response(await self.write_scale(request, api, target, verb, body))
+        if plural == "pods" and sub == "exec" and verb in ("get", "create"):
+            from actors.gateway.streaming import exec_websocket
+
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                raise BadRequest("pods/exec is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
+            return await exec_websocket(request, self.bus, api, target)
+        if plural == "pods" and sub == "log" and verb == "get":
+            return await self.logs(request, api, target)
+        if plural == "pods" and sub == "eviction" and verb == "create":
+            return json_response(await self.evict(api, target, await read_body(request)), 201)
+        if plural == "pods" and sub == "binding" and verb == "create":
+            return json_response(await self.bind(api, target, await read_body(request)), 201)
+        if plural in ("namespaces",) and sub == "finalize":
+            raise MethodNotAllowed("namespaces/finalize is not served: the namespace controller finalizes")
+        raise NotFound("the server could not find the requested resource")
+
+    async def write_scale(
+        self, request: web.Request, api: ApiClient, target: Target, verb: str, body: Any
+    ) -> dict[str, Any]:
+        obj = await api.get(target.info.plural, str(target.name), target.namespace)
+        current = scale_of(obj)
+        if verb == "patch":
+            patch_type = PATCH_TYPES.get(request.content_type)
+            if patch_type is None:
+                raise BadRequest(f'Content-Type: Unsupported value: "{request.content_type}"')
+            wanted = apply_patch(
+                copy.deepcopy(current), body, "merge" if patch_type == "strategic" else patch_type
+            )
+        else:
+            wanted = body
+        if not isinstance(wanted, dict):
+            raise BadRequest("the request body must be a Scale")
+        rv = (wanted.get("metadata") or {}).get("resourceVersion")
+        if rv not in (None, "") and str(rv) != str(current["metadata"].get("resourceVersion")):
+            raise Conflict(
+                f'Operation cannot be fulfilled on {target.info.group_resource} "{target.name}": '
+                "the object has been modified; please apply your changes to the latest version and try again"
+            )
+        replicas = (wanted.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool):
+            raise BadRequest("spec.replicas: Required value: must be an integer")
+        new = copy.deepcopy(obj)
+        new.setdefault("spec", {})["replicas"] = replicas
+        return scale_of(await api.update(target.info.plural, new, target.namespace))
+
+    async def logs(self, request: web.Request, api: ApiClient, target: Target) -> web.StreamResponse:
+        q = request.query
+        ns = target.namespace or "default"
+        allowed = await api.can_i("get", "pods/log", ns, target.name)
+        if not allowed.get("allowed"):
+            raise Forbidden(
+                f'pods "{target.name}" is forbidden: User "{api.impersonate}" cannot get resource "pods/log" '
+                f'in API group "" in the namespace "{ns}"'
+            )
+        pod = await api.get("pods", str(target.name), ns)
+        container = check_container(pod, q.get("container") or None)
+        previous = q.get("previous") in ("true", "1")
+        problem = logs_precheck(pod, container, previous=previous)
+        if problem is not None:
+            raise problem
+        meta = pod.get("metadata") or {}
+        node = (pod.get("spec") or {}).get("nodeName")
+        follow = q.get("follow") in ("true", "1")
+        payload = {
+            "namespace": ns,
+            "pod": meta.get("name"),
+            "uid": (meta.get("annotations") or {}).get(MIRROR_ANNOTATION) or meta.get("uid"),
+            "container": container,
+            "tail": int(q["tailLines"]) if q.get("tailLines") else None,
+            "since": int(q["sinceSeconds"]) if q.get("sinceSeconds") else None,
+            "previous": previous,
+            "follow": follow,
+            "timestamps": q.get("timestamps") in ("true", "1"),
+        }
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        if not node:
+            await response.prepare(request)
+            await response.write_eof()
+            return response
+        lines: asyncio.Queue[list[str] | None] = asyncio.Queue()
+        limit = int(q["limitBytes"]) if q.get("limitBytes") else None
+
+        async def read() -> None:
+            try:
+                await node_logs(self.bus, node, payload, lines.put_nowait)
+            finally:
+                lines.put_nowait(None)
+
+        if not follow:  # the whole answer first, so an error is still an HTTP error
+            got: list[str] = []
+            await node_logs(self.bus, node, payload, got.extend)
+            text = "".join(line + "\n" for line in got)
+            return web.Response(text=text[:limit] if limit else text, content_type="text/plain")
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        async with asyncio.TaskGroup() as tg:
+            reader = tg.create_task(read(), name=f"gateway-logs-{ns}-{target.name}")
+            try:
+                while (chunk := await lines.get()) is not None:
+                    await response.write("".join(line + "\n" for line in chunk).encode())
+            except ConnectionError:
+                pass
+            finally:
+                reader.cancel()
+        return response
+
+    async def evict(self, api: ApiClient, target: Target, body: Any) -> dict[str, Any]:
+        opts = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
+        await api.delete(
+            "pods",
+            str(target.name),
+            target.namespace,
+            grace_period_seconds=opts.get("gracePeriodSeconds"),
+            resource_version=(opts.get("preconditions") or {}).get("resourceVersion"),
+        )
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+    async def bind(self, api: ApiClient, target: Target, body: Any) -> dict[str, Any]:
+        node = ((body or {}).get("target") or {}).get("name") if isinstance(body, dict) else None
+        if not node:
+            raise BadRequest("target.name: Required value")
+        pod = await api.get("pods", str(target.name), target.namespace)
+        bound = (pod.get("spec") or {}).get("nodeName")
+        if bound:
+            raise Conflict(
+                f'Operation cannot be fulfilled on pods/binding "{target.name}": '
+                f'pod {target.name} is already assigned to node "{bound}"'
+            )
+        new = copy.deepcopy(pod)
+        new["spec"]["nodeName"] = node
+        await api.update("pods", new, target.namespace)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}

@@ -1,0 +1,69 @@
+"""The HTTP edges the gateway's handlers share: bodies in (JSON, YAML, Kubernetes protobuf),
+objects and Status errors out, and the api client that acts as the request's user."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from actors.gateway import protobuf
+from bus.auth import UserInfo
+from bus.client import ApiClient
+from bus.connection import Bus
+from schemas.errors import BadRequest, JetkubeError
+
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+}
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(text=dumps(obj), status=status, content_type="application/json")
+
+
+def status_response(err: JetkubeError) -> web.Response:
+    return json_response(err.to_status(), err.code)
+
+
+async def read_body(request: web.Request) -> Any:
+    raw = await request.read()
+    if not raw:
+        return None
+    ctype = request.content_type
+    if ctype == "application/vnd.kubernetes.protobuf":  # kubectl's typed clients (protobuf.py)
+        return protobuf.decode(raw)
+    try:
+        if "yaml" in ctype:
+            return yaml.safe_load(raw)
+        return json.loads(raw)
+    except (ValueError, yaml.YAMLError) as err:
+        raise BadRequest(
+            f"the request body is not valid {'YAML' if 'yaml' in ctype else 'JSON'}: {err}"
+        ) from None
+
+
+def client_for(bus: Bus, user: UserInfo) -> ApiClient:
+    """An api client acting as ``user`` (the api's gate authorizes it as that user)."""
+    return ApiClient(bus, impersonate=user.name, impersonate_groups=list(user.groups))
+
+
+class UnsupportedMediaType(JetkubeError):
+    code = 415
+    reason = "UnsupportedMediaType"
+
+
+def unsupported_media(ctype: str) -> JetkubeError:
+    return UnsupportedMediaType(
+        "the body of the request was in an unknown format - accepted media types include: "
+        f'{", ".join(PATCH_TYPES)} {APPLY_PATCH} (got "{ctype}")'
+    )

@@ -174,7 +174,7 @@ async def run_up(
 
 async def _say_pods_left(cid: str, data_dir: Path) -> None:
     """After the kubelet stopped: if this cluster's containers still run, say how to remove them."""
-    from cli.down import cluster_containers
+    from actors.kubelet.docker_cluster import cluster_containers
 
     try:
         async with asyncio.timeout(10):  # a stuck engine must not hold up the stop

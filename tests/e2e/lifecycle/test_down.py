@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from actors.kubelet.docker_cluster import cluster_containers, remove_cluster_containers
 from bus.client import ApiClient
 from bus.connection import Bus
 from bus.embedded import EmbeddedNats
 from cli.datadir import existing_cluster_id
-from actors.kubelet.docker_cluster import cluster_containers, remove_cluster_containers
 from cli.localcluster import ROOT, LocalCluster
 from tests.integration.lifecycle.procs import descendants, wait_gone
 from tests.waiting import wait_for

@@ -108,6 +108,7 @@ def test_get_all_covers_the_workload_kinds_once() -> None:
             "deployments",
             "replicasets",
             "daemonsets",
+            "statefulsets",
             "jobs",
             "cronjobs",
         ]

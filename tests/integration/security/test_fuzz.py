@@ -330,4 +330,3 @@ async def test_fuzzed_requests_leave_exactly_what_valid_requests_wrote(secure: S
     for sender in SENDERS:
         for op in ("create", "delete", "bytes", "msgpack"):
             assert t[f"{op}-by-{sender}"] > 0, (sender, op, summary)
-    assert elapsed < BUDGET + 15, summary  # the budget bounds the run (one example may overrun it)

@@ -46,7 +46,8 @@ def test_kill_9_of_up_leaves_no_child_and_up_starts_again_with_every_object(tmp_
         wait_gone(children, 15, "children of the killed jetkube up")
     finally:
         first.stop()
-    with LocalCluster(data, port=first.port) as second:  # __enter__ starts it
+    # a generous deadline: under load the CLI import alone took 15 s (3 s when idle)
+    with LocalCluster(data, port=first.port).start(timeout=120) as second:
         assert asyncio.run(_snapshot(second.url)) == before
         assert "left running" not in second.log_path.read_text()  # the server died with its parent
 
@@ -100,7 +101,8 @@ def test_a_server_left_by_an_earlier_run_is_stopped_and_up_starts_clean(tmp_path
     try:
         (data / "nats-server.pid").write_text(f"{left.pid}\n")
         asyncio.run(wait_listening(first.port, left))
-        with LocalCluster(data, port=first.port) as second:  # __enter__ starts it
+        # a generous deadline: under load the CLI import alone took 15 s (3 s when idle)
+        with LocalCluster(data, port=first.port).start(timeout=120) as second:
             log_tail = second.log_path.read_text()[-3000:]
             assert left.poll() is not None, log_tail
             lines = [ln for ln in second.log_path.read_text().splitlines() if "left running" in ln]

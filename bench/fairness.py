@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import shutil
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -183,6 +184,7 @@ async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await b.close()
         server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:

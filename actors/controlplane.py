@@ -150,7 +150,8 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
     if settings.encryption_key_file:
         from pathlib import Path
 
-        from actors.api.encryption import EncryptingStore, KeyRing, verify_keys
+        from actors.api.encryption import EncryptingStore, KeyRing
+        from actors.api.keycheck import verify_keys
 
         sealed_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
         api_store = sealed_store

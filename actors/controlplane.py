@@ -160,16 +160,19 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
 
     informers = SharedInformers(StoreListWatcher(store))
     api_store = store
+    before_serving: list[Any] = []
     if settings.encryption_key_file:
         from pathlib import Path
 
-        from actors.api.encryption import EncryptingStore, KeyRing, verify_keys
+        from actors.api.encryption import EncryptingStore, KeyRing
+        from actors.api.keycheck import verify_keys
 
-        api_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
+        sealed_store = EncryptingStore(store, KeyRing.load_or_create(Path(settings.encryption_key_file)))
+        api_store = sealed_store
+        # a lost key file: refuse to serve, naming the keys the stored Secrets need
+        before_serving.append(lambda: verify_keys(sealed_store))
     api_actor = ApiActor(bus, api_store, informers=informers)
-    if isinstance(api_store, EncryptingStore):  # a lost key file: refuse to serve, naming the keys
-        sealed_store = api_store
-        api_actor.before_serving.append(lambda: verify_keys(sealed_store))
+    api_actor.before_serving.extend(before_serving)
     pod_security = PodSecurity(api_actor.namespaces, api_actor.api.store)
     api_actor.api.create_hooks.append(pod_security.admit)
     api_actor.api.update_hooks.append(pod_security.admit)

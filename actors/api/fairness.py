@@ -104,7 +104,9 @@ class FairResponder(Responder):
 
     def __init__(self, *args: Any, reserved: int | None = None, per_flow: int = PER_FLOW, **kw: Any) -> None:
         super().__init__(*args, **kw)
-        reserved = reserved if reserved is not None else max(1, self.concurrency // 4)
+        # users (not nodes, not the control plane) hold at most a quarter of the workers at once:
+        # a list of thousands of pods costs the event loop far more than a heartbeat does
+        reserved = reserved if reserved is not None else self.concurrency - max(1, self.concurrency // 4)
         self.queues = FairQueues(
             self.concurrency, min(reserved, self.concurrency - 1), per_flow, self.concurrency * 64
         )

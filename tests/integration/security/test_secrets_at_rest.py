@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.api.encryption import EncryptingStore, KeyRing, MissingKeys, verify_keys
+from actors.api.encryption import EncryptingStore, KeyRing
+from actors.api.keycheck import MissingKeys, verify_keys
 from tests.integration.security.conftest import SecureCluster
 from tests.waiting import wait_for
 

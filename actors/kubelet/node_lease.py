@@ -67,13 +67,3 @@ def status_due(
     if now - written_at >= interval:
         return True
     return _without_heartbeats(last_written) != _without_heartbeats(new)
-
-
-def renew_time(lease: Obj | None) -> datetime | None:
-    text = ((lease or {}).get("spec") or {}).get("renewTime")
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None

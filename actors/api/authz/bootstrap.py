@@ -28,6 +28,7 @@ WORKLOADS = {
     ],
     "apps": ["deployments", "deployments/scale", "replicasets", "replicasets/scale", "daemonsets"],
     "batch": ["jobs", "cronjobs"],
+    "autoscaling": ["horizontalpodautoscalers"],
     "networking.k8s.io": ["ingresses"],
 }
 

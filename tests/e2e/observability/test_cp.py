@@ -31,3 +31,21 @@ async def test_cp_round_trips_a_directory_with_binary_files(nodes: Any, tmp_path
 
     code, _, err = await jetkube(cluster.url, "cp", "box:/no/such", str(tmp_path / "x"))
     assert code == 1 and "/no/such: No such file or directory" in err
+
+
+async def test_attach_prints_the_output_from_now_on(nodes: Any) -> None:
+    from tests.waiting import line_with, start_jetkube
+
+    cluster = await nodes(1)
+    script = "i=0; while :; do i=$((i+1)); echo tick-$i; sleep 0.2; done"
+    await cluster.pod("ticker", cluster.names[0], script)
+    proc = await start_jetkube(cluster.url, "attach", "ticker")
+    try:
+        first = await line_with(proc, "tick-")
+        later = await line_with(proc, "tick-")
+        assert int(later.strip().split("-")[1]) > int(first.strip().split("-")[1])
+    finally:
+        proc.terminate()
+        await proc.wait()
+    code, _, err = await jetkube(cluster.url, "attach", "ticker", "-i")
+    assert code == 1 and "not supported" in err

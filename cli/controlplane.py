@@ -96,6 +96,7 @@ def controlplane(
     terminated_pod_gc_threshold: Annotated[int, typer.Option("--terminated-pod-gc-threshold")] = 12500,
     service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
     lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
+    hpa_sync_period: Annotated[float, typer.Option("--horizontal-pod-autoscaler-sync-period")] = 15.0,
     log_level: LogLevelOpt = "info",
     memory_limit: MemoryLimitOpt = "",
     metrics_port: MetricsPortOpt = 0,
@@ -145,6 +146,7 @@ def controlplane(
         "storage_versions": storage_versions,
         "ingress_port": ingress_port,
         "encryption_key_file": encryption_key_file or None,
+        "hpa_sync_period": hpa_sync_period,
     }
     with served(metrics_port, metrics_host):
         from bus.auth import url_with_credentials

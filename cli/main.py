@@ -52,6 +52,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli.commands.wait",  # i21
     "cli.commands.edit",  # i21
     "cli.commands.rolling_update",  # i21
+    "cli.commands.cp",  # i21
+    "cli.commands.attach",  # i21
     "cli.commands.rollout",
     "cli.commands.set",
     "cli.commands.describe",

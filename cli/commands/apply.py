@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from typing import Any
 
 import typer
@@ -12,7 +14,7 @@ from cli.commands.common import Errors, info_of, key_of, name_of, said
 from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, ServerOpt, run, settings
 from cli.manifests import read_sources
 from cli.resources import display_resource, object_namespace
-from schemas.errors import BadRequest, JetkubeError, NotFound
+from schemas.errors import AlreadyExists, BadRequest, JetkubeError, NotFound
 from schemas.registry import ResourceInfo
 from schemas.versions import spelled_in
 
@@ -36,9 +38,13 @@ def apply(
     async def work(api: Any) -> int:
         errors = Errors()
         objects = [m.obj for m in manifests]
+        prefetch = Prefetch(api, wanted_lists(objects, opts.namespace_flag, opts.namespace))
 
         async def send(i: int) -> tuple[ResourceInfo, str, str]:
-            return await apply_one(api, objects[i], opts.namespace_flag, opts.namespace)
+            try:
+                return await apply_one(api, objects[i], opts.namespace_flag, opts.namespace, prefetch)
+            except AlreadyExists:  # created since the listing: decide again on the object itself
+                return await apply_one(api, objects[i], opts.namespace_flag, opts.namespace)
 
         def report(_i: int, result: tuple[ResourceInfo, str, str] | None, err: JetkubeError | None) -> None:
             if err is not None:
@@ -53,8 +59,53 @@ def apply(
     run(opts, work)
 
 
+#: From this many objects of one resource in one namespace, ``apply`` lists them once instead of
+#: one GET each (5,000 pods: one request instead of 5,000 before the creates).
+PREFETCH_MIN = 50
+
+
+def wanted_lists(
+    objects: list[dict[str, Any]], namespace_flag: str | None, default_ns: str
+) -> set[tuple[str, str | None]]:
+    """The (resource as spelled, namespace) pairs with at least :data:`PREFETCH_MIN` objects."""
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for obj in objects:
+        try:
+            info = info_of(obj)
+            ns = object_namespace(info, obj, namespace_flag, default_ns)
+        except JetkubeError:
+            continue  # e.g. a custom kind whose CRD is in the same file: looked up one by one
+        counts[(spelled_in(info, str(obj.get("apiVersion") or "")), ns)] += 1
+    return {key for key, n in counts.items() if n >= PREFETCH_MIN}
+
+
+class Prefetch:
+    """Live objects of the wanted (resource, namespace) pairs, listed once, at first need (after the
+    Namespaces and CRDs of the first wave exist). A name absent from the listing is created; if
+    someone created it since, the create's AlreadyExists sends the object down the GET path."""
+
+    def __init__(self, api: Any, wanted: set[tuple[str, str | None]]) -> None:
+        self.api, self.wanted = api, wanted
+        self.live: dict[tuple[str, str | None], dict[str, dict[str, Any]]] = {}
+        self.locks: dict[tuple[str, str | None], asyncio.Lock] = {}
+
+    async def lookup(self, spelled: str, ns: str | None, name: str) -> tuple[bool, dict[str, Any] | None]:
+        key = (spelled, ns)
+        if key not in self.wanted:
+            return False, None
+        async with self.locks.setdefault(key, asyncio.Lock()):
+            if key not in self.live:
+                listing = await self.api.list(spelled, ns)
+                self.live[key] = {o["metadata"]["name"]: o for o in listing.get("items") or []}
+        return True, self.live[key].get(name)
+
+
 async def apply_one(
-    api: Any, obj: dict[str, Any], namespace_flag: str | None, default_ns: str
+    api: Any,
+    obj: dict[str, Any],
+    namespace_flag: str | None,
+    default_ns: str,
+    prefetch: Prefetch | None = None,
 ) -> tuple[ResourceInfo, str, str]:
     """Create or patch one object; returns what to say (``said(*result)``)."""
     info = info_of(obj)
@@ -64,10 +115,13 @@ async def apply_one(
         if (obj.get("metadata") or {}).get("generateName"):
             raise BadRequest("cannot use generate name with apply")
         raise BadRequest("resource name may not be empty")
-    try:  # spelled in the manifest's version: an api that disabled it refuses (--runtime-config)
-        live = await api.get(spelled_in(info, str(obj.get("apiVersion") or "")), name, ns)
-    except NotFound:
-        live = None
+    spelled = spelled_in(info, str(obj.get("apiVersion") or ""))
+    listed, live = await prefetch.lookup(spelled, ns, name) if prefetch else (False, None)
+    if not listed:
+        try:  # spelled in the manifest's version: an api that disabled it refuses (--runtime-config)
+            live = await api.get(spelled, name, ns)
+        except NotFound:
+            live = None
     plan = plan_apply(obj, live)
     if plan.missing_annotation:
         typer.echo(

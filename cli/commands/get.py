@@ -106,7 +106,11 @@ def get(
         implied_single = sum(len(t.names) for t in targets) == 1
         single = implied_single and len(objects) == 1
         col_widths: list[int] = []
-        if objects or not (ignore_not_found or implied_single or watch_only):
+        if watch and not tabular(spec):  # kubectl -w prints each object alone, never a List
+            for group in groups:
+                for obj in group.items:
+                    print_event(Target(group.info), obj, spec, table, col_widths)
+        elif objects or not (ignore_not_found or implied_single or watch_only):
             col_widths = print_groups(groups, spec, table, single)
         if tabular(spec) and not objects and code == 0 and not ignore_not_found and not watch_only:
             typer.echo(no_resources_message(all_namespaces, opts.namespace), err=True)

@@ -348,6 +348,8 @@ def _dump(w: Writer, level: int, key: str, value: Any) -> None:
         w.kv(level, title, value)
 
 
+from cli.describe.hpa import describe_hpa  # noqa: E402  (kept beside the table it joins)
+
 DESCRIBERS: dict[str, Callable[[Writer, Obj, Obj], None]] = {
     "pods": describe_pod,
     "nodes": describe_node,
@@ -357,6 +359,7 @@ DESCRIBERS: dict[str, Callable[[Writer, Obj, Obj], None]] = {
     "jobs": describe_job,
     "services": describe_service,
     "namespaces": describe_namespace,
+    "horizontalpodautoscalers": describe_hpa,
 }
 
 

@@ -37,6 +37,7 @@ WORKLOADS = {
         "statefulsets/scale",
     ],
     "batch": ["jobs", "cronjobs"],
+    "autoscaling": ["horizontalpodautoscalers"],
     "networking.k8s.io": ["ingresses"],
 }
 

@@ -100,6 +100,18 @@ KINDS: list[tuple[str, dict[str, Any]]] = [
             },
         },
     ),
+    (
+        "horizontalpodautoscalers",
+        {
+            "apiVersion": "autoscaling/v1",
+            "kind": "HorizontalPodAutoscaler",
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "maxReplicas": 3,
+                "targetCPUUtilizationPercentage": 50,
+            },
+        },
+    ),
 ]
 
 

@@ -102,3 +102,23 @@ def test_get_hpa_has_kubectls_columns(cli, fake_api):
     header, row = res.stdout.splitlines()
     assert header.split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS", "AGE"]
     assert row.split()[:7] == ["web", "Deployment/web", "cpu:", "12%/50%", "2", "10", "3"]
+
+
+def test_describe_hpa(cli, fake_api):
+    obj = hpa([CPU50], [CPU_NOW])
+    obj["status"].update(
+        {
+            "desiredReplicas": 3,
+            "conditions": [
+                {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale", "message": "ok"}
+            ],
+        }
+    )
+    fake_api.put("horizontalpodautoscalers", obj)
+    res = cli("describe", "hpa", "web")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].split() == ["Name:", "web"]
+    assert "  resource cpu on pods  (as a percentage of request):  12% (12m) / 50%" in lines
+    assert any(line.split() == ["Deployment", "pods:", "3", "current", "/", "3", "desired"] for line in lines)
+    assert any(line.split()[:3] == ["AbleToScale", "True", "ReadyForNewScale"] for line in lines)

@@ -98,3 +98,19 @@ def test_json_and_yaml_of_one_is_the_object_and_of_many_a_list(cli, fake_api):
     partly = cli("get", "pod", "p0", "x", "-o", "json")
     assert partly.exit_code == 1 and partly.stderr == NF_X
     assert [i["metadata"]["name"] for i in json.loads(partly.stdout)["items"]] == ["p0"]
+
+
+def test_watch_prints_each_listed_object_alone_and_nothing_for_none(cli, fake_api):
+    import json
+
+    assert cli("get", "pods", "-w", "-o", "json").stdout == ""  # kubectl: no empty List before a watch
+    fake_api.put("pods", pod("p0"))
+    fake_api.put("pods", pod("p1"))
+    out = cli("get", "pods", "-w", "-o", "json").stdout
+    decoder, pos, names = json.JSONDecoder(), 0, []
+    while pos < len(out.rstrip()):
+        obj, end = decoder.raw_decode(out, pos)
+        names.append((obj["kind"], obj["metadata"]["name"]))
+        pos = end + 1
+    assert names == [("Pod", "p0"), ("Pod", "p1")]
+    assert cli("get", "pods", "-w", "-o", "name").stdout == "pod/p0\npod/p1\n"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import nats.errors
+
 from schemas.errors import ServiceUnavailable, Timeout
 
 KV_OP = "KV-Operation"  # the KV header that marks a delete (DEL) or purge (PURGE)
@@ -37,6 +39,16 @@ def sequences(msg: Any) -> tuple[int, int, int]:
     return int(meta.sequence.stream), int(meta.sequence.consumer), int(meta.num_pending)
 
 
+async def _consumer_info(sub: Any, what: str) -> Any:
+    """The snapshot consumer's state; a NATS failure (a server killed meanwhile) is ServiceUnavailable."""
+    try:
+        return await sub.consumer_info()
+    except (nats.errors.Error, TimeoutError) as err:
+        raise ServiceUnavailable(
+            f"listing {what}: its consumer did not answer ({type(err).__name__})"
+        ) from err
+
+
 class ListIncomplete(ServiceUnavailable):
     """A snapshot lost a delivery on the way: retry the list (nothing was returned)."""
 
@@ -56,7 +68,7 @@ async def read_snapshot(
     the errors.
     """
     latest: dict[str, tuple[bytes, int]] = {}
-    info = await sub.consumer_info()
+    info = await _consumer_info(sub, what)
     # Nothing pending *and* nothing delivered yet: the snapshot is empty. (Messages the server
     # already pushed into our buffer count as delivered, not pending.)
     delivered = int(info.delivered.consumer_seq or 0) if info.delivered else 0
@@ -72,7 +84,7 @@ async def read_snapshot(
             except TimeoutError:
                 if not settling:
                     raise Timeout(f"listing {what} stalled") from None
-                now = await sub.consumer_info()
+                now = await _consumer_info(sub, what)
                 sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
                 if int(now.num_pending) == 0 and sent <= read:
                     break
@@ -96,7 +108,7 @@ async def read_snapshot(
         if pending == 0 and inbox.empty():
             # (consumer sequences: the stream's last message may be another resource's, which this
             # consumer never delivers)
-            now = await sub.consumer_info()
+            now = await _consumer_info(sub, what)
             sent = int(now.delivered.consumer_seq or 0) if now.delivered else 0
             if int(now.num_pending) == 0 and sent <= read:
                 break

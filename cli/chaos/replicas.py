@@ -13,8 +13,12 @@ import asyncio
 import random
 from typing import Any
 
+import structlog
+
 from cli.chaos.workload import NAMESPACE, Recorder
 from schemas.errors import AlreadyExists, JetkubeError
+
+log = structlog.get_logger(__name__)
 
 RC_NAME = "chaos-rc"
 TERMINAL = ("Succeeded", "Failed")
@@ -104,6 +108,6 @@ async def sampler(api: Any, rec: Recorder, samples: list[tuple[float, int]], sto
         try:
             pods = (await api.list("pods", namespace=NAMESPACE, label_selector=f"app={RC_NAME}"))["items"]
             samples.append((rec.now(), active(pods)))
-        except JetkubeError:
-            pass  # no sample while the api is unreachable
+        except Exception as err:  # no sample while the api is unreachable (or a list failed)
+            log.info("chaos.sample_failed", error=f"{type(err).__name__}: {err}"[:200])
         await asyncio.sleep(0.1)

@@ -1,6 +1,7 @@
 """One chaos run on the test bed: the workload and the nemesis at once, then convergence, final reads
 and the checker. Files in ``out``: ``history.jsonl`` (the operations), ``faults.json``,
-``report.txt`` and ``report.json``.
+``replicas.json`` (the RC's replicas over time and the pod samples), ``report.txt`` and
+``report.json``.
 
 Start the bed first (``jetkube testbed up``); the run heals every fault it caused, also when it is
 interrupted.
@@ -105,7 +106,12 @@ async def _run(
     except JetkubeError as err:
         log.warning("chaos.not_converged", error=str(err))
         final = dict.fromkeys(keys)
-    replication = {"samples": len(samples), "over": over_replicated(samples, scales), "scales": scales}
+    replication = {
+        "samples": len(samples),
+        "over": over_replicated(samples, scales),
+        "scales": scales,
+        "series": samples,
+    }
     try:
         await api.delete("replicationcontrollers", RC_NAME, namespace=NAMESPACE)
     except JetkubeError as err:
@@ -131,6 +137,9 @@ def run_chaos(
         _run(seed, duration, faults, clients, counters, converge_timeout)
     )
     save(rec.events, out / "history.jsonl")
+    (out / "replicas.json").write_text(
+        json.dumps({"scales": replication["scales"], "samples": replication["series"]})
+    )
     verdict = judge(rec.events, faults, final, convergence, replication["samples"], replication["over"])
     report = text(verdict, seed, duration, faults)
     (out / "report.txt").write_text(report)

@@ -69,6 +69,9 @@ async def read(api: Any, rec: Recorder, process: int, key: str) -> tuple[int, di
     except JetkubeError as err:
         rec.add(process, "info" if _unknown(err) else "fail", "read", key, error=str(err)[:200])
         return None
+    except Exception as err:  # an untranslated library error is a bug elsewhere: unknown outcome
+        rec.add(process, "info", "read", key, error=f"{type(err).__name__}: {err}"[:200])
+        return None
     value = int((obj.get("data") or {}).get("v", "0"))
     rec.add(process, "ok", "read", key, value)
     return value, obj
@@ -85,6 +88,8 @@ async def increment(api: Any, rec: Recorder, process: int, key: str, value: int,
         rec.add(
             process, "info" if _unknown(err) else "fail", "cas", key, [value, value + 1], error=str(err)[:200]
         )
+    except Exception as err:  # an untranslated library error is a bug elsewhere: unknown outcome
+        rec.add(process, "info", "cas", key, [value, value + 1], error=f"{type(err).__name__}: {err}"[:200])
     else:
         rec.add(process, "ok", "cas", key, [value, value + 1], applied=True)
 

@@ -37,7 +37,7 @@ async def snapshot_losing(bus: Bus, store: Store, lose: int) -> dict[str, Any]:
         stream=store.stream,
     )
     try:
-        latest, _ = await read_snapshot(sub, inbox, 0, "configmaps", stall_seconds=5)
+        latest, _ = await read_snapshot(sub, inbox, 0, "configmaps", stall_seconds=2)
         return latest
     finally:
         await sub.unsubscribe()

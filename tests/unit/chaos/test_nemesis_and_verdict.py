@@ -65,3 +65,21 @@ def test_over_replication_allows_a_scale_down_its_grace() -> None:
     samples = [(5.0, 3), (12.0, 3), (16.0, 1), (16.5, 2), (20.0, 4)]
     assert over_replicated(samples, scales, grace=5.0) == [(16.5, 2, 1), (20.0, 4, 1)]
     assert judge(increments(1) + final_read(1), [], {"c": 1}, 1.0, 5, [(16.5, 2, 1)]).ok is False
+
+
+def test_a_conflict_before_the_write_is_readable_fails_only_the_strict_model() -> None:
+    # p3's cas lands (p1 gets a Conflict from it) but p1 still reads the old value afterwards
+    events = [
+        ev(1, "invoke", "read", t=0),
+        ev(1, "ok", "read", 10, t=1),
+        ev(3, "invoke", "cas", [10, 11], t=2),
+        ev(1, "invoke", "cas", [10, 11], t=3),
+        ev(1, "ok", "cas", [10, 11], t=4, applied=False),
+        ev(1, "invoke", "read", t=5),
+        ev(1, "ok", "read", 10, t=6),
+        ev(3, "ok", "cas", [10, 11], t=7, applied=True),
+    ]
+    verdict = judge(
+        [ev(9, "invoke", "write", 10, t=-2), ev(9, "ok", "write", 10, t=-1), *events], [], {}, 1.0
+    )
+    assert verdict.linearizable and not verdict.strict_linearizable

@@ -23,12 +23,13 @@ if str(HERE.parent) not in sys.path:  # run as a script: make the repo root impo
     sys.path.insert(0, str(HERE.parent))
 
 from cli.images import build as _b  # noqa: E402
+from cli.images import host as _host  # noqa: E402
 from images.testbed.recipes import testbed_images  # noqa: E402
 
-_b.CACHE = HERE / ".cache"
+_host.CACHE = HERE / ".cache"
 _b.IMAGES.update({img.name: img for img in testbed_images(_b)})
 
-CACHE = _b.CACHE
+CACHE = _host.CACHE
 IMAGES = _b.IMAGES
 Image = _b.Image
 Result = _b.Result

@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from actors.kubelet import pause_elf
 from actors.kubelet.image_catalog import BUILDABLE
 from cli.images import build as b
+from cli.images import host
 from cli.images.command import StepPrinter
 
 
@@ -54,16 +55,17 @@ def test_step_printer_prints_one_line_per_phase_off_a_terminal(capsys: pytest.Ca
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     monkeypatch.setenv("JETKUBE_IMAGES_CACHE", str(tmp_path / "c"))
-    assert b.default_cache() == tmp_path / "c"
+    assert host.default_cache() == tmp_path / "c"
     monkeypatch.delenv("JETKUBE_IMAGES_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
-    assert b.default_cache() == tmp_path / "x" / "jetkube" / "images"
+    assert host.default_cache() == tmp_path / "x" / "jetkube" / "images"
 
 
 def test_long_steps_report_each_line_and_fail_with_the_tail(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(b, "_step", lambda name, line: seen.append((name, line)))
-    b.run_with_progress("debian", ["sh", "-c", "echo 'I: Retrieving perl'; echo; echo 'I: Unpacking perl'"])
+    monkeypatch.setattr(host, "_step", lambda name, line: seen.append((name, line)))
+    lines = "echo 'I: Retrieving perl'; echo; echo 'I: Unpacking perl'"
+    host.run_with_progress("debian", ["sh", "-c", lines])
     assert seen == [("debian", "I: Retrieving perl"), ("debian", "I: Unpacking perl")]
     with pytest.raises(RuntimeError, match=r"failed \(3\).*E: no mirror"):
-        b.run_with_progress("debian", ["sh", "-c", "echo 'E: no mirror'; exit 3"])
+        host.run_with_progress("debian", ["sh", "-c", "echo 'E: no mirror'; exit 3"])

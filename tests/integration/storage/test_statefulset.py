@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dnslib import QTYPE
+
+from actors.dns.records import resolve
 from actors.storage.localpath import default_class
 from schemas.errors import NotFound
 from tests.waiting import wait_for
@@ -43,6 +46,13 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
     klass = default_class()
     klass["parameters"] = {"nodePath": str(tmp_path)}
     await api.create("storageclasses", klass)
+    headless = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
+    }
+    await api.create("services", headless, namespace="default")
     await api.create("statefulsets", STS, namespace="default")
 
     seen: list[tuple[str, list[str]]] = []  # (pod created, pods Ready at that moment)
@@ -75,6 +85,25 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
         hostnames = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
         assert hostnames["values"] == [pod["spec"]["nodeName"]], "the volume is on the pod's node"
         assert volume["spec"]["hostPath"]["path"].startswith(str(tmp_path))
+
+    # each pod has its DNS name through the headless Service
+    service = await api.get("services", "web", "default")
+
+    async def every_name_resolves() -> bool:
+        endpoints = await api.get("endpoints", "web", "default")
+        for i in range(3):
+            pod = await api.get("pods", f"web-{i}", "default")
+            answer = resolve(
+                f"web-{i}.web.default.svc.cluster.local",
+                QTYPE.A,
+                lambda _ns, _n: service,
+                lambda _ns, _n, e=endpoints: e,
+            )
+            if answer is None or [str(rr.rdata) for rr in answer.answers] != [pod["status"]["podIP"]]:
+                return False
+        return True
+
+    await wait_for(every_name_resolves, 20, "web-0..2.web.default.svc.cluster.local")
 
     # a deleted pod comes back with the same name, on the node of its claim's volume
     first = await api.get("pods", "web-1", "default")

@@ -72,6 +72,7 @@ RESOURCES = (
     "replicationcontrollers",
     "deployments",
     "daemonsets",
+    "statefulsets",
     "jobs",
     "cronjobs",
     "services",

@@ -141,3 +141,15 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
     assert claims_left == ["www-web-0", "www-web-1", "www-web-2"]
     status = (await api.get("statefulsets", "web", "default"))["status"]
     assert status["replicas"] == 1 and status["readyReplicas"] == 1
+
+    # deleted, the StatefulSet takes its pods with it (garbage collection) and leaves the claims
+    await api.delete("statefulsets", "web", namespace="default")
+
+    async def no_pods() -> bool:
+        return not (await api.list("pods", "default"))["items"]
+
+    await wait_for(no_pods, 30, "the pods collected")
+    left = sorted(
+        c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+    )
+    assert left == ["www-web-0", "www-web-1", "www-web-2"]

@@ -153,3 +153,52 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
         c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
     )
     assert left == ["www-web-0", "www-web-1", "www-web-2"]
+
+
+async def test_rolling_update_respects_the_partition(cluster: Any) -> None:
+    from cli.commands.rollout import statefulset_status
+
+    api = cluster
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 3,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "db"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 1}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+            },
+        },
+    }
+    await api.create("statefulsets", sts, namespace="default")
+
+    async def images() -> dict[str, str]:
+        pods = (await api.list("pods", "default"))["items"]
+        return {p["metadata"]["name"]: p["spec"]["containers"][0]["image"] for p in pods if _ready(p)}
+
+    async def all_at(expected: dict[str, str]) -> bool:
+        return await images() == expected
+
+    await wait_for(
+        lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:1", "db-2": "busybox:1"}), 30, "3 pods"
+    )
+    current = await api.get("statefulsets", "db", "default")
+    current["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2"
+    await api.update("statefulsets", current, namespace="default")
+    await wait_for(
+        lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}),
+        30,
+        "ordinals >= 1 updated",
+    )
+
+    async def complete() -> str | None:
+        line, done = statefulset_status(await api.get("statefulsets", "db", "default"))
+        return line if done else None
+
+    line = await wait_for(complete, 20, "the partitioned rollout reported complete")
+    assert line == "partitioned roll out complete: 2 new pods have been updated..."
+    assert await images() == {"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}, "db-0 kept"

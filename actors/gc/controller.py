@@ -79,6 +79,7 @@ RESOURCES = (
     "endpoints",
     "configmaps",
     "secrets",
+    "persistentvolumeclaims",
 )
 OWNER_INDEX = "ownerUid"
 UID_INDEX = "uid"

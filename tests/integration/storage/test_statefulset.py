@@ -202,3 +202,48 @@ async def test_rolling_update_respects_the_partition(cluster: Any) -> None:
     line = await wait_for(complete, 20, "the partitioned rollout reported complete")
     assert line == "partitioned roll out complete: 2 new pods have been updated..."
     assert await images() == {"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}, "db-0 kept"
+
+
+async def test_retention_policy_delete_removes_claims_with_their_pods_and_set(
+    cluster: Any, tmp_path: Any
+) -> None:
+    api = cluster
+    klass = default_class()
+    klass["parameters"] = {"nodePath": str(tmp_path)}
+    await api.create("storageclasses", klass)
+    sts = {
+        **STS,
+        "metadata": {"name": "cache"},
+        "spec": {
+            **STS["spec"],
+            "replicas": 2,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {**STS["spec"]["template"], "metadata": {"labels": {"app": "cache"}}},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Delete"},
+        },
+    }
+    await api.create("statefulsets", sts, namespace="default")
+
+    async def claims() -> list[str]:
+        return sorted(
+            c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+        )
+
+    async def ready_pods() -> list[str]:
+        return sorted(
+            p["metadata"]["name"] for p in (await api.list("pods", "default"))["items"] if _ready(p)
+        )
+
+    await wait_for(lambda: _eq(ready_pods, ["cache-0", "cache-1"]), 30, "2 pods")
+    assert await claims() == ["www-cache-0", "www-cache-1"]
+    current = await api.get("statefulsets", "cache", "default")
+    current["spec"]["replicas"] = 1
+    await api.update("statefulsets", current, namespace="default")
+    await wait_for(lambda: _eq(claims, ["www-cache-0"]), 30, "the scaled-away pod's claim deleted")
+    await api.delete("statefulsets", "cache", namespace="default")
+    await wait_for(lambda: _eq(claims, []), 30, "the set's claims deleted with it")
+
+
+async def _eq(get: Any, expected: Any) -> bool:
+    return await get() == expected

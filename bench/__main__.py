@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.common import RESULTS
 
-ALL = ("api", "scheduler", "e2e", "startup", "fanout", "rollout", "docker", "scale", "network")
+ALL = ("api", "scheduler", "e2e", "startup", "fanout", "rollout", "docker", "scale", "network", "storage")
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,33 @@ def run_docker(size: Size) -> tuple[dict[str, Any], list[Row]]:
     return out, [("pod startup on Docker / docker CLI (p50)", value, "≤ 1.25×", cmd)]
 
 
+def run_storage(size: Size) -> tuple[dict[str, Any], list[Row]]:
+    """bench.storage in a child process: a fresh local-path claim to Bound, its pod to Running."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "bench.storage"] + (["--pods", "3"] if size.name == "small" else [])
+    started = time.time()
+    proc = subprocess.run(
+        args, capture_output=True, text=True, timeout=1800, cwd=Path(__file__).parent.parent
+    )
+    out: dict[str, Any] = {"returncode": proc.returncode, "tail": proc.stdout.splitlines()[-6:]}
+    result_file = RESULTS / "storage.json"
+    value = "failed"
+    if proc.returncode == 0 and result_file.exists() and result_file.stat().st_mtime >= started:
+        data = json.loads(result_file.read_text())
+        out["results"] = data
+        value = (
+            f"bound {data['claim_bound_p50_s'] * 1000:.0f} / {data['claim_bound_p99_s'] * 1000:.0f} ms, "
+            f"running {data['pod_running_p50_s'] * 1000:.0f} / {data['pod_running_p99_s'] * 1000:.0f} ms"
+        )
+    else:
+        out["stderr"] = proc.stderr.splitlines()[-12:]
+    return out, [
+        ("fresh local-path claim: Bound, pod Running (p50 / p99)", value, "—", "python -m bench.storage")
+    ]
+
+
 def _flatten(data: Any, prefix: str = "") -> list[tuple[str, Any]]:
     if isinstance(data, dict):
         return [kv for k, v in data.items() for kv in _flatten(v, f"{prefix}.{k}")]
@@ -322,6 +349,7 @@ def main() -> None:
         ("docker", lambda: run_docker(size)),
         ("scale", lambda: run_scale(size)),
         ("network", lambda: run_network(size)),
+        ("storage", lambda: run_storage(size)),
     ]
     for name, step in steps:
         wanted = name in only or (name == "startup" and only & {"fanout", "rollout"})

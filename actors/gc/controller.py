@@ -72,12 +72,14 @@ RESOURCES = (
     "replicationcontrollers",
     "deployments",
     "daemonsets",
+    "statefulsets",
     "jobs",
     "cronjobs",
     "services",
     "endpoints",
     "configmaps",
     "secrets",
+    "persistentvolumeclaims",
 )
 OWNER_INDEX = "ownerUid"
 UID_INDEX = "uid"

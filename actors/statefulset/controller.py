@@ -60,6 +60,12 @@ class StatefulSetController(WorkloadController):
             await self.set_owner("pods", by_name[name], ref, uid)
         for name in out.release:
             await self.set_owner("pods", by_name[name], None, uid)
+        for claim_name, refs in out.claim_owners.items():
+            claim = self.claims.get(f"{namespace}/{claim_name}")
+            if claim is not None:
+                body = copy.deepcopy(claim)
+                body["metadata"]["ownerReferences"] = refs
+                await self.api.update("persistentvolumeclaims", body, namespace=namespace)
         for claim in out.create_claims:
             try:
                 await self.api.create("persistentvolumeclaims", claim, namespace=namespace)

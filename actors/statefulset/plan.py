@@ -10,8 +10,9 @@
 - **Claims.** For every ``volumeClaimTemplates`` entry ``t``, pod ``i`` mounts the claim
   ``<t>-<name>-<i>``, made before the pod if missing (labels: the selector's ``matchLabels``). A
   claim outlives its pod, so a pod made again (after a delete or a scale down and up) finds its
-  data. ``persistentVolumeClaimRetentionPolicy`` is Retain in jetkube whatever it says: claims are
-  never deleted by the controller (Kubernetes' default, and its only behaviour before 1.27).
+  data. ``persistentVolumeClaimRetentionPolicy`` (Retain by default) becomes owner references
+  that the garbage collector acts on: ``whenDeleted: Delete`` makes the set own its claims,
+  ``whenScaled: Delete`` makes a pod being scaled away the only owner of its claims.
 - **OrderedReady** (default): ordinals are handled in order and the controller waits until each
   pod is Running and Ready before it makes the next; a failed pod is deleted to be made again;
   scale down deletes the highest ordinal first, one at a time, and only while every other pod is
@@ -48,6 +49,7 @@ class StatefulPlan:
     adopt: list[str] = field(default_factory=list)
     release: list[str] = field(default_factory=list)
     create_claims: list[Obj] = field(default_factory=list)
+    claim_owners: dict[str, list[Obj]] = field(default_factory=dict)  # claim name -> new ownerReferences
     create_pods: list[Obj] = field(default_factory=list)
     delete_pods: list[str] = field(default_factory=list)
     status: Obj | None = None
@@ -88,7 +90,40 @@ def new_claim(template: Obj, sts: Obj, ordinal: int) -> Obj:
     }
     if tmeta.get("annotations"):
         out["metadata"]["annotations"] = dict(tmeta["annotations"])
+    if _retention(sts, "whenDeleted") == "Delete":
+        out["metadata"]["ownerReferences"] = [_owner(sts, "apps/v1", "StatefulSet")]
     return out
+
+
+def _retention(sts: Obj, key: str) -> str:
+    policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+    return str(policy.get(key) or "Retain")
+
+
+def _owner(owner: Obj, api_version: str, kind: str) -> Obj:
+    """A plain (not controller) owner reference: the garbage collector deletes the claim with it."""
+    return {"apiVersion": api_version, "kind": kind, "name": name_of(owner), "uid": meta(owner).get("uid")}
+
+
+def claim_owners(sts: Obj, claim: Obj, pod: Obj | None, condemned: bool) -> list[Obj] | None:
+    """The claim's ownerReferences under the retention policy (None: already right).
+
+    ``whenDeleted: Delete``: the StatefulSet owns its claims. ``whenScaled: Delete``: a claim of a
+    pod being scaled away is owned by that pod alone, so it goes with it (the garbage collector
+    deletes an object only once every owner is gone), as Kubernetes' StatefulSetAutoDeletePVC."""
+    refs = list(meta(claim).get("ownerReferences") or [])
+    sts_uid = meta(sts).get("uid")
+    pod_uid = meta(pod).get("uid") if pod is not None else None
+    keep = [
+        r for r in refs if r.get("uid") != sts_uid and (r.get("kind") != "Pod" or r.get("uid") == pod_uid)
+    ]
+    wanted = [r for r in keep if r.get("uid") != pod_uid]
+    if condemned and pod is not None and _retention(sts, "whenScaled") == "Delete":
+        wanted.append(_owner(pod, "v1", "Pod"))  # the pod alone: a claim goes once all its owners are gone
+    elif _retention(sts, "whenDeleted") == "Delete":
+        wanted.append(_owner(sts, "apps/v1", "StatefulSet"))
+    key = lambda r: str(r.get("uid"))  # noqa: E731
+    return None if sorted(map(key, wanted)) == sorted(map(key, refs)) else wanted
 
 
 def new_pod(sts: Obj, ordinal: int, revision: str) -> Obj:
@@ -160,6 +195,17 @@ def plan(sts: Obj, pods: list[Obj], claims: list[Obj]) -> StatefulPlan:
     out.status = status
     if is_terminating(sts):
         return out
+
+    # the retention policy, as owner references on the claims
+    by_claim = {name_of(c): c for c in claims if not is_terminating(c)}
+    for ordinal in sorted(set(wanted) | set(by_ordinal)):
+        for t in templates:
+            existing = by_claim.get(claim_name(t, sts, ordinal))
+            if existing is None:
+                continue
+            refs = claim_owners(sts, existing, by_ordinal.get(ordinal), ordinal not in wanted)
+            if refs is not None:
+                out.claim_owners[name_of(existing)] = refs
 
     # make or repair the wanted pods, in order
     blocked = False

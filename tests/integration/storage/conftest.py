@@ -25,7 +25,14 @@ async def cluster(bus: Bus, store: Store) -> AsyncIterator[ApiClient]:
         retry_period=0.5,
         lease_duration=3,
         renew_deadline=2,
-        controllers=("scheduler", "persistentvolume", "statefulset", "resourcequota", "garbagecollector"),
+        controllers=(
+            "scheduler",
+            "persistentvolume",
+            "statefulset",
+            "resourcequota",
+            "garbagecollector",
+            "endpoints",
+        ),
     )
     start_control_plane(sup, bus, store, settings)
     api = ApiClient(bus)

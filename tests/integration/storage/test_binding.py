@@ -204,3 +204,19 @@ async def _gone(api: Any, resource: str, name: str, namespace: str | None = None
 
 async def _has_event(api: Any, name: str, reason: str) -> list[dict[str, Any]]:
     return [e for e in await events_of(api, name) if e.get("reason") == reason]
+
+
+async def test_up_makes_local_path_the_default_class_once(cluster: Any, store: Any, tmp_path: Any) -> None:
+    from actors.storage.localpath import ensure_default_class
+
+    assert await ensure_default_class(store, str(tmp_path)) is True
+    assert await ensure_default_class(store, "/elsewhere") is False, "an existing class is kept"
+    klass = await cluster.get("storageclasses", "local-path")
+    assert klass["provisioner"] == "rancher.io/local-path"
+    assert klass["volumeBindingMode"] == "WaitForFirstConsumer" and klass["reclaimPolicy"] == "Delete"
+    assert klass["parameters"] == {"nodePath": str(tmp_path)}
+    plain = pvc("plain", "1Gi")
+    del plain["spec"]["storageClassName"]
+    await cluster.create("persistentvolumeclaims", plain, namespace="default")
+    claim = await cluster.get("persistentvolumeclaims", "plain", "default")
+    assert claim["spec"]["storageClassName"] == "local-path", "the default class"

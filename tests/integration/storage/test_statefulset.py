@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dnslib import QTYPE
+
+from actors.dns.records import resolve
 from actors.storage.localpath import default_class
 from schemas.errors import NotFound
 from tests.waiting import wait_for
@@ -43,6 +46,13 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
     klass = default_class()
     klass["parameters"] = {"nodePath": str(tmp_path)}
     await api.create("storageclasses", klass)
+    headless = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"clusterIP": "None", "selector": {"app": "web"}, "ports": [{"name": "http", "port": 80}]},
+    }
+    await api.create("services", headless, namespace="default")
     await api.create("statefulsets", STS, namespace="default")
 
     seen: list[tuple[str, list[str]]] = []  # (pod created, pods Ready at that moment)
@@ -75,6 +85,25 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
         hostnames = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]
         assert hostnames["values"] == [pod["spec"]["nodeName"]], "the volume is on the pod's node"
         assert volume["spec"]["hostPath"]["path"].startswith(str(tmp_path))
+
+    # each pod has its DNS name through the headless Service
+    service = await api.get("services", "web", "default")
+
+    async def every_name_resolves() -> bool:
+        endpoints = await api.get("endpoints", "web", "default")
+        for i in range(3):
+            pod = await api.get("pods", f"web-{i}", "default")
+            answer = resolve(
+                f"web-{i}.web.default.svc.cluster.local",
+                QTYPE.A,
+                lambda _ns, _n: service,
+                lambda _ns, _n, e=endpoints: e,
+            )
+            if answer is None or [str(rr.rdata) for rr in answer.answers] != [pod["status"]["podIP"]]:
+                return False
+        return True
+
+    await wait_for(every_name_resolves, 20, "web-0..2.web.default.svc.cluster.local")
 
     # a deleted pod comes back with the same name, on the node of its claim's volume
     first = await api.get("pods", "web-1", "default")
@@ -112,3 +141,109 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
     assert claims_left == ["www-web-0", "www-web-1", "www-web-2"]
     status = (await api.get("statefulsets", "web", "default"))["status"]
     assert status["replicas"] == 1 and status["readyReplicas"] == 1
+
+    # deleted, the StatefulSet takes its pods with it (garbage collection) and leaves the claims
+    await api.delete("statefulsets", "web", namespace="default")
+
+    async def no_pods() -> bool:
+        return not (await api.list("pods", "default"))["items"]
+
+    await wait_for(no_pods, 30, "the pods collected")
+    left = sorted(
+        c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+    )
+    assert left == ["www-web-0", "www-web-1", "www-web-2"]
+
+
+async def test_rolling_update_respects_the_partition(cluster: Any) -> None:
+    from cli.commands.rollout import statefulset_status
+
+    api = cluster
+    sts = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 3,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "db"}},
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 1}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]},
+            },
+        },
+    }
+    await api.create("statefulsets", sts, namespace="default")
+
+    async def images() -> dict[str, str]:
+        pods = (await api.list("pods", "default"))["items"]
+        return {p["metadata"]["name"]: p["spec"]["containers"][0]["image"] for p in pods if _ready(p)}
+
+    async def all_at(expected: dict[str, str]) -> bool:
+        return await images() == expected
+
+    await wait_for(
+        lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:1", "db-2": "busybox:1"}), 30, "3 pods"
+    )
+    current = await api.get("statefulsets", "db", "default")
+    current["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2"
+    await api.update("statefulsets", current, namespace="default")
+    await wait_for(
+        lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}),
+        30,
+        "ordinals >= 1 updated",
+    )
+
+    async def complete() -> str | None:
+        line, done = statefulset_status(await api.get("statefulsets", "db", "default"))
+        return line if done else None
+
+    line = await wait_for(complete, 20, "the partitioned rollout reported complete")
+    assert line == "partitioned roll out complete: 2 new pods have been updated..."
+    assert await images() == {"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}, "db-0 kept"
+
+
+async def test_retention_policy_delete_removes_claims_with_their_pods_and_set(
+    cluster: Any, tmp_path: Any
+) -> None:
+    api = cluster
+    klass = default_class()
+    klass["parameters"] = {"nodePath": str(tmp_path)}
+    await api.create("storageclasses", klass)
+    sts = {
+        **STS,
+        "metadata": {"name": "cache"},
+        "spec": {
+            **STS["spec"],
+            "replicas": 2,
+            "podManagementPolicy": "Parallel",
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {**STS["spec"]["template"], "metadata": {"labels": {"app": "cache"}}},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Delete"},
+        },
+    }
+    await api.create("statefulsets", sts, namespace="default")
+
+    async def claims() -> list[str]:
+        return sorted(
+            c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
+        )
+
+    async def ready_pods() -> list[str]:
+        return sorted(
+            p["metadata"]["name"] for p in (await api.list("pods", "default"))["items"] if _ready(p)
+        )
+
+    await wait_for(lambda: _eq(ready_pods, ["cache-0", "cache-1"]), 30, "2 pods")
+    assert await claims() == ["www-cache-0", "www-cache-1"]
+    current = await api.get("statefulsets", "cache", "default")
+    current["spec"]["replicas"] = 1
+    await api.update("statefulsets", current, namespace="default")
+    await wait_for(lambda: _eq(claims, ["www-cache-0"]), 30, "the scaled-away pod's claim deleted")
+    await api.delete("statefulsets", "cache", namespace="default")
+    await wait_for(lambda: _eq(claims, []), 30, "the set's claims deleted with it")
+
+
+async def _eq(get: Any, expected: Any) -> bool:
+    return await get() == expected

@@ -18,7 +18,7 @@ async def _snapshot(url: str) -> dict[str, str]:
     try:
         api = ApiClient(bus)
         out: dict[str, str] = {}
-        for resource in ("namespaces", "pods", "configmaps", "services", "deployments"):
+        for resource in ("namespaces", "pods", "configmaps", "services", "deployments", "storageclasses"):
             for obj in (await api.list(resource))["items"]:
                 meta = obj["metadata"]
                 out[f"{resource}/{meta.get('namespace')}/{meta['name']}"] = meta["resourceVersion"]
@@ -65,6 +65,7 @@ def test_restart_on_the_same_data_dir_keeps_every_object_and_revision(tmp_path: 
         before = asyncio.run(_snapshot(first.url))
         port = first.port
     assert "configmaps/team/cm4" in before and "services/default/web" in before
+    assert "storageclasses/None/local-path" in before, "up makes the default StorageClass (kept on restart)"
     with LocalCluster(data, port=port) as second:
         after = asyncio.run(_snapshot(second.url))
     assert after == before

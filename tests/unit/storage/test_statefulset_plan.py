@@ -149,3 +149,34 @@ def test_status_counts() -> None:
         "updatedReplicas": 2,
     }
     assert out.status["updateRevision"] == update_revision(STS)
+
+
+@pytest.mark.parametrize(
+    ("when_deleted", "when_scaled", "replicas", "expect"),
+    [
+        ("Retain", "Retain", 1, {}),
+        ("Delete", "Retain", 3, {f"www-web-{i}": ["StatefulSet"] for i in range(3)}),
+        ("Retain", "Delete", 1, {"www-web-1": ["Pod"], "www-web-2": ["Pod"]}),
+        (
+            "Delete",
+            "Delete",
+            2,
+            {"www-web-0": ["StatefulSet"], "www-web-1": ["StatefulSet"], "www-web-2": ["Pod"]},
+        ),
+    ],
+)
+def test_retention_policy_as_owner_references(
+    when_deleted: str, when_scaled: str, replicas: int, expect: dict[str, list[str]]
+) -> None:
+    s = sts(
+        replicas=replicas,
+        persistentVolumeClaimRetentionPolicy={"whenDeleted": when_deleted, "whenScaled": when_scaled},
+    )
+    pods = [pod(i, owner=s) for i in range(3)]
+    for i, p in enumerate(pods):
+        p["metadata"]["uid"] = f"pod-{i}"
+    out = plan(s, pods, [claim(i) for i in range(3)])
+    assert {name: [r["kind"] for r in refs] for name, refs in out.claim_owners.items()} == expect
+    if when_deleted == "Delete":
+        new = plan(s, [], [])
+        assert new.create_claims[0]["metadata"]["ownerReferences"][0]["uid"] == "s1"

@@ -33,6 +33,7 @@ from actors.gateway.subresources import Subresources
 from actors.gateway.wire import (
     APPLY_PATCH,
     PATCH_TYPES,
+    USER,
     client_for,
     dumps,
     json_response,
@@ -82,7 +83,7 @@ class Rest:
         self, request: web.Request, group: str, version: str, rest: list[str]
     ) -> web.StreamResponse:
         target = parse(group, version, rest)
-        api = client_for(self.bus, request["user"])
+        api = client_for(self.bus, request[USER])
         query = request.query
         watch = _flag(query.get("watch"))
         verb = verb_of(request.method, target, watch)
@@ -287,7 +288,7 @@ class Rest:
             attrs = Attributes(
                 "watch", info.plural, info.group, "", target.namespace or "", target.name or ""
             )
-            raise Forbidden(forbidden_message(request["user"], attrs))
+            raise Forbidden(forbidden_message(request[USER], attrs))
         events = api.watch(
             info.plural,
             target.namespace,

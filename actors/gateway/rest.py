@@ -282,6 +282,11 @@ class Rest:
         fields = q.get("fieldSelector") or None
         if target.name is not None:  # GET .../pods/x?watch=1: the one object
             fields = ",".join(f for f in (fields, f"metadata.name={target.name}") if f)
+        rv = q.get("resourceVersion") or None
+        if rv is not None and not rv.isdigit():
+            raise BadRequest(
+                f'resourceVersion: Invalid value: "{rv}": must be a resourceVersion of this server'
+            )
         # Authorized before the 200 goes out, so a refusal is a 403 and not an ERROR event.
         allowed = await api.can_i("watch", info.group_resource, target.namespace, target.name)
         if not allowed.get("allowed"):
@@ -294,7 +299,7 @@ class Rest:
             target.namespace,
             q.get("labelSelector") or None,
             fields,
-            q.get("resourceVersion") or None,
+            rv,
         )
         response = web.StreamResponse(
             headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}

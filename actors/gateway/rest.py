@@ -33,6 +33,7 @@ from actors.gateway.subresources import Subresources
 from actors.gateway.wire import (
     APPLY_PATCH,
     PATCH_TYPES,
+    USER,
     client_for,
     dumps,
     json_response,
@@ -82,7 +83,7 @@ class Rest:
         self, request: web.Request, group: str, version: str, rest: list[str]
     ) -> web.StreamResponse:
         target = parse(group, version, rest)
-        api = client_for(self.bus, request["user"])
+        api = client_for(self.bus, request[USER])
         query = request.query
         watch = _flag(query.get("watch"))
         verb = verb_of(request.method, target, watch)
@@ -281,19 +282,24 @@ class Rest:
         fields = q.get("fieldSelector") or None
         if target.name is not None:  # GET .../pods/x?watch=1: the one object
             fields = ",".join(f for f in (fields, f"metadata.name={target.name}") if f)
+        rv = q.get("resourceVersion") or None
+        if rv is not None and not rv.isdigit():
+            raise BadRequest(
+                f'resourceVersion: Invalid value: "{rv}": must be a resourceVersion of this server'
+            )
         # Authorized before the 200 goes out, so a refusal is a 403 and not an ERROR event.
         allowed = await api.can_i("watch", info.group_resource, target.namespace, target.name)
         if not allowed.get("allowed"):
             attrs = Attributes(
                 "watch", info.plural, info.group, "", target.namespace or "", target.name or ""
             )
-            raise Forbidden(forbidden_message(request["user"], attrs))
+            raise Forbidden(forbidden_message(request[USER], attrs))
         events = api.watch(
             info.plural,
             target.namespace,
             q.get("labelSelector") or None,
             fields,
-            q.get("resourceVersion") or None,
+            rv,
         )
         response = web.StreamResponse(
             headers={"Content-Type": "application/json", "Cache-Control": "no-cache"}

@@ -31,7 +31,7 @@ from actors.gateway import discovery, openapi
 from actors.gateway.identity import authenticate, impersonation
 from actors.gateway.pki import Pki, ensure_pki, host_names
 from actors.gateway.rest import Rest
-from actors.gateway.wire import client_for, json_response, read_body, status_response
+from actors.gateway.wire import USER, client_for, json_response, read_body, status_response
 from actors.runtime.supervisor import Supervisor
 from bus.connection import Bus
 from schemas.errors import BadRequest, InternalError, JetkubeError, NotFound, ServiceUnavailable
@@ -72,7 +72,7 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
             if user is not None:
                 groups = request.headers.getall("Impersonate-Group", [])
                 user = impersonation(user, request.headers, list(groups))
-            request["user"] = user
+            request[USER] = user
             return await handler(request)
         except web.HTTPException as exc:
             if exc.status == 404:
@@ -131,7 +131,7 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
         if (g, v) == ("metrics.k8s.io", "v1beta1"):
             from actors.gateway import metrics
 
-            api = client_for(bus, r["user"])
+            api = client_for(bus, r[USER])
             return json_response(await metrics.serve(bus, api, r.match_info["tail"].split("/"), r.query))
         return await rest.handle(r, g, v, r.match_info["tail"].split("/"))
 
@@ -191,7 +191,7 @@ async def self_subject_access_review(
             resource = f"{resource}.{attrs['group']}"
         if attrs.get("subresource"):
             resource = f"{resource}/{attrs['subresource']}"
-        api = client_for(rest.bus, request["user"])
+        api = client_for(rest.bus, request[USER])
         try:
             got = await api.can_i(
                 str(attrs.get("verb") or ""),

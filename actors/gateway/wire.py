@@ -21,6 +21,8 @@ PATCH_TYPES = {
     "application/strategic-merge-patch+json": "strategic",
 }
 APPLY_PATCH = "application/apply-patch+yaml"
+# The request's user, set by the authentication step (server.py); a typed key where aiohttp has them.
+USER: Any = web.RequestKey("user", UserInfo) if hasattr(web, "RequestKey") else "user"
 
 
 def dumps(obj: Any) -> str:

@@ -106,6 +106,7 @@ CASES = [
         "json patch",
     ),
     ("GET", f"{PODS}?limit=2&continue=forged", JSON, b"", 400, "continue"),
+    ("GET", f"{PODS}?watch=1&resourceVersion=abc", JSON, b"", 400, "resourceVersion"),
     (
         "DELETE",
         f"{PODS}/held",

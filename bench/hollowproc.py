@@ -11,14 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import statistics
 import sys
 import time
 from typing import Any
-
-import structlog
 
 
 def fanout_summary(rows: list[tuple[str, int, int]]) -> dict[str, Any]:
@@ -92,5 +89,7 @@ if __name__ == "__main__":
     parser.add_argument("--startup-delay", type=float, default=0.0)
     parser.add_argument("--heartbeat-interval", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=32)
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    from cli.logsetup import configure_logging
+
+    configure_logging("warning")  # to stderr: stdout carries only READY and the stats lines
     asyncio.run(main(parser.parse_args()))

@@ -25,10 +25,10 @@ async def _true(value: bool) -> bool:
 async def test_leader_killed_the_other_control_plane_takes_over(cluster: Cluster, capi: Any, ns: str) -> None:
     cluster.start_controlplane("cp-b")
 
-    async def holders() -> dict[str, str]:
+    async def holders() -> dict[str, str]:  # the controllers' leases (kube-node-lease has the nodes')
         return {
             lease["metadata"]["name"]: lease["spec"].get("holderIdentity") or ""
-            for lease in (await capi.list("leases"))["items"]
+            for lease in (await capi.list("leases", "kube-system"))["items"]
         }
 
     leases = await holders()

@@ -181,9 +181,24 @@ class HollowFleet:
         node.runtime = rt
         node.syncer = PodSyncer(ctx, node.desired, lambda key: False)
 
+    @property
+    def _store_readable(self) -> bool:
+        """A fleet under its own identity (``heartbeat_via="api"``: the ``hollow-nodes`` user) may
+        not read the store directly; it asks the api, as a kubelet does."""
+        return self.settings.heartbeat_via != "api"
+
     async def _services(self, namespace: str) -> list[Obj]:
         """The Services for the service env variables, from the fleet's one services informer (a
         kubelet lists them from the api; thousands of nodes share this cache instead)."""
+        if not self._store_readable:
+            items = list((await self.api.list("services", namespace))["items"])
+            if namespace != "default":
+                items += [
+                    s
+                    for s in (await self.api.list("services", "default"))["items"]
+                    if s["metadata"]["name"] == "kubernetes"
+                ]
+            return items
         return [
             s
             for s in self.services.list()
@@ -200,7 +215,8 @@ class HollowFleet:
         sup.spawn("hollow.router", self.run_router)
         sup.spawn("hollow.register", self.run_register, restart=False)
         sup.spawn("hollow.heartbeat", self.run_heartbeat)
-        sup.spawn("hollow.services", self.services.run)
+        if self._store_readable:
+            sup.spawn("hollow.services", self.services.run)
         sup.spawn("hollow.kubelets", self.run_kubelets)
 
     async def ready(self, timeout: float = 120.0) -> None:
@@ -413,7 +429,8 @@ class HollowFleet:
 
     async def run_kubelets(self) -> None:
         await self.registered.wait()
-        await self.services.wait_synced()
+        if self._store_readable:
+            await self.services.wait_synced()
         try:
             await run_workers(self.queue, self._sync, self.settings.workers, name="hollow")
         finally:

@@ -28,7 +28,7 @@ import structlog
 
 from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.escalation import REQUESTER, admission_refusal
-from actors.api.authz.hollow import hollow_allows
+from actors.api.authz.hollow import NODE_LEASES, hollow_allows
 from actors.api.authz.node import node_allows, node_restricted
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.selectors import selector_text
@@ -280,6 +280,9 @@ class Gate:
             target = await self._stored("pods", attrs.namespace or "default", attrs.name)
             bound = str(((target or {}).get("spec") or {}).get("nodeName") or "")
             node = await self._stored("nodes", "", bound)
+        elif attrs.resource == "leases" and attrs.namespace == NODE_LEASES:
+            name = attrs.name or str(((body or {}).get("metadata") or {}).get("name") or "")
+            node = await self._stored("nodes", "", name)
         return hollow_allows(attrs, node=node, target=target, body=body)
 
     def _pods_on(self, node: str) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ node authorizer narrowed to what the fleet does:
 * ``nodepods`` (the relay's per-node list): only of a hollow Node;
 * pods: get, delete, and writes of ``status``, only of pods bound to a hollow Node (never create,
   list or watch: the relay brings them);
+* Leases in ``kube-node-lease`` (the heartbeat): get, create, update, patch, only of a hollow Node;
+* Services, Endpoints, Namespaces: read (a pod's service environment variables);
 * Events: create.
 
 Everything else is refused, and RBAC does not add to it. Pure: the gate passes the stored objects
@@ -26,6 +28,7 @@ from actors.api.authz.rbac import Attributes
 Obj = dict[str, Any]
 HOLLOW_LABEL = ("type", "hollow")  # as actors/hollow/objects.py labels the Nodes it registers
 READ = ("get", "list", "watch")
+NODE_LEASES = "kube-node-lease"  # a node's heartbeat Lease has the node's name
 
 
 def is_hollow(node: Obj | None) -> bool:
@@ -74,6 +77,12 @@ def hollow_allows(
         if verb in ("update", "patch") and attrs.subresource == "status":
             return True, "the status of a pod bound to a hollow node"
         return False, "hollow nodes may only write the status of their pods"
+    if res == "leases" and attrs.namespace == NODE_LEASES:
+        if verb in ("get", "create", "update", "patch") and is_hollow(node):
+            return True, "the Lease of a hollow node"
+        return False, f"hollow nodes may only read and renew the Leases of Nodes labelled {label}"
+    if res in ("services", "endpoints", "namespaces") and verb in READ:
+        return True, "hollow nodes may read services, endpoints and namespaces"
     if res == "events" and verb == "create":
         return True, "hollow nodes may record events"
     return False, f"hollow nodes may not {verb} {attrs.shown_resource}"

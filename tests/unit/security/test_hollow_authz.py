@@ -40,6 +40,16 @@ def A(verb: str, resource: str, name: str = "", sub: str = "", ns: str = "") -> 
     ("attrs", "kw", "allowed"),
     [
         (A("nodepods", "nodepods", "hollow-0"), {"node": HOLLOW_NODE}, True),
+        (A("create", "leases", ns="kube-node-lease"), {"node": HOLLOW_NODE}, True),
+        (A("update", "leases", "hollow-0", ns="kube-node-lease"), {"node": HOLLOW_NODE}, True),
+        (A("get", "leases", "hollow-0", ns="kube-node-lease"), {"node": HOLLOW_NODE}, True),
+        (A("update", "leases", "worker-1", ns="kube-node-lease"), {"node": REAL_NODE}, False),
+        (A("create", "leases", ns="kube-node-lease"), {}, False),  # no such Node
+        (A("update", "leases", "hollow-0", ns="kube-system"), {"node": HOLLOW_NODE}, False),  # a controller's
+        (A("delete", "leases", "hollow-0", ns="kube-node-lease"), {"node": HOLLOW_NODE}, False),
+        (A("list", "services", ns="default"), {}, True),
+        (A("create", "services", ns="default"), {}, False),
+        (A("list", "secrets", ns="default"), {}, False),
         (A("nodepods", "nodepods", "worker-1"), {"node": REAL_NODE}, False),
         (A("nodepods", "nodepods", "nowhere"), {}, False),
         (A("list", "nodes"), {}, True),

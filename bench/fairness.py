@@ -41,6 +41,7 @@ async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.hollow.fleet import HollowFleet, HollowSettings
     from actors.hollow.objects import heartbeat
+    from actors.nodelifecycle.decide import lease_renew_time
     from actors.runtime.supervisor import Supervisor
     from bus.auth import CONTROLPLANE, VIEWER, Credentials, api_subject, authorization_block, node_user
     from bus.client import ApiClient
@@ -152,14 +153,19 @@ async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
             t.cancel()
         rss_after = rss_mb()
         listed, _ = await store.list("nodes")
+        node_leases, _ = await store.list("leases", "kube-node-lease")
+        leases = {item["metadata"]["name"]: item for item in node_leases}
         now = datetime.now(UTC)
 
         def stale(n: dict[str, Any]) -> bool:
+            """As the node lifecycle controller judges it: the newer of the Ready condition's
+            heartbeat and the node's Lease renewal (kubelets renew Leases, as since Kubernetes 1.14)."""
+            beats = [lease_renew_time(leases.get(n["metadata"]["name"]))]
             for c in (n.get("status") or {}).get("conditions") or []:
                 if c.get("type") == "Ready" and c.get("lastHeartbeatTime"):
-                    beat = datetime.fromisoformat(str(c["lastHeartbeatTime"]).replace("Z", "+00:00"))
-                    return (now - beat).total_seconds() > 40
-            return False
+                    beats.append(datetime.fromisoformat(str(c["lastHeartbeatTime"]).replace("Z", "+00:00")))
+            known = [b for b in beats if b is not None]
+            return bool(known) and (now - max(known)).total_seconds() > 40
 
         total = counts["lists"] + counts["refused"]
         return {

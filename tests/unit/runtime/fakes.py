@@ -14,7 +14,7 @@ from schemas.errors import AlreadyExists, Conflict, Gone, ServiceUnavailable
 Obj = dict[str, Any]
 
 
-async def eventually(cond: Callable[[], bool], timeout: float = 3.0, what: str = "condition") -> None:
+async def eventually(cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
     """Poll ``cond`` until true; fail the test after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -162,7 +162,7 @@ async def test_dashboard_shows_the_cluster_and_scales_an_rc(
         target = replaced[0]
         await page.click(f'[data-testid="logs-button"][data-key="default/{target}"]')
         await page.wait_for(
-            "document.querySelector('[data-testid=log-output]').dataset.loaded === 'true'", 20
+            "document.querySelector('[data-testid=log-output]').dataset.loaded === 'true'", 60
         )
         text = await page.evaluate("document.querySelector('[data-testid=log-output]').textContent")
         assert f"hello from {target}" in text, text

@@ -47,6 +47,8 @@ class FlannelSettings:
     vxlan_device: str = plan.VXLAN_DEVICE
     resync_period: float = 30.0
     masquerade: bool = True
+    nat_chain: str = plan.NAT_CHAIN  # tests on a shared host name their own chains
+    forward_chain: str = plan.FORWARD_CHAIN
 
 
 class FlannelAgent:
@@ -142,12 +144,27 @@ class FlannelAgent:
 
     async def _ensure_rules(self) -> None:
         assert self.subnet is not None
-        if self.settings.masquerade:
-            await self.host.ensure_chain(
-                "nat", plan.NAT_CHAIN, plan.masquerade_rules(self.cluster, self.subnet), "POSTROUTING"
-            )
-        await self.host.ensure_chain(
-            "filter", plan.FORWARD_CHAIN, plan.forward_rules(self.cluster), "FORWARD"
+        s = self.settings
+        if s.masquerade:
+            rules = plan.masquerade_rules(self.cluster, self.subnet, s.nat_chain)
+            await self.host.ensure_chain("nat", s.nat_chain, rules, "POSTROUTING")
+        rules = plan.forward_rules(self.cluster, s.forward_chain)
+        await self.host.ensure_chain("filter", s.forward_chain, rules, "FORWARD")
+
+    async def teardown(self) -> None:
+        """Remove what the agent made on the host: its chains, and the vxlan device (its routes go
+        with it) or the host-gw routes. The kubelet does not call it when it stops: pods keep their
+        network while the kubelet restarts."""
+        s = self.settings
+        await self.host.remove_chain("nat", s.nat_chain, "POSTROUTING")
+        await self.host.remove_chain("filter", s.forward_chain, "FORWARD")
+        if s.backend == "vxlan":
+            await self.host.delete_link(s.vxlan_device)
+            return
+        state = await self.host.read(self.cluster, None)
+        mine = plan.managed_routes(state.routes, self.cluster, self.subnet).routes
+        await self.host.apply(
+            plan.Changes(del_routes=sorted(r for r in mine if r.dev == s.iface or not s.iface))
         )
 
     async def _publish(self) -> None:

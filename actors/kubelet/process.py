@@ -66,6 +66,7 @@ def start_pod_network(
     backend: str,
     iface: str,
     cluster_cidr: str,
+    options: dict[str, Any] | None = None,
 ) -> Any:
     """``--pod-network flannel``: pods wait for a Docker bridge on the Node's subnet, which the
     flannel agent has made once the control plane allocated the subnet; the agent keeps the routes."""
@@ -82,7 +83,12 @@ def start_pod_network(
         await runtime.ensure_bridge_network(network, str(subnet), gateway, mtu, {L.NODE: node_name})
         runtime.pod_network_ready.set()
 
-    settings = FlannelSettings(backend=backend, iface=iface, cluster_cidr=cluster_cidr)  # type: ignore[arg-type]
+    settings = FlannelSettings(
+        backend=backend,  # type: ignore[arg-type]
+        iface=iface,
+        cluster_cidr=cluster_cidr,
+        **(options or {}),
+    )
     agent = FlannelAgent(api, node_name, settings, on_subnet=on_subnet)
     agent.start(sup)
     return agent
@@ -110,6 +116,7 @@ async def start_kubelet(
     flannel_backend: str = "vxlan",
     flannel_iface: str = "",
     cluster_cidr: str = "10.244.0.0/16",
+    flannel_options: dict[str, Any] | None = None,
 ) -> Any:
     """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers.
 
@@ -154,7 +161,9 @@ async def start_kubelet(
     sup.spawn(f"kubelet:{node_name}:engine", hold_engine, restart=False)
     kubelet.start(sup)
     if pod_network == "flannel":
-        start_pod_network(sup, api, runtime, node_name, flannel_backend, flannel_iface, cluster_cidr)
+        kubelet.network_agent = start_pod_network(
+            sup, api, runtime, node_name, flannel_backend, flannel_iface, cluster_cidr, flannel_options
+        )
 
     stats = None
     if stats_interval > 0:

@@ -128,10 +128,10 @@ class FlannelAgent:
             )
         else:
             await self.host.delete_link(s.vxlan_device)  # switched from vxlan: its routes go with it
+        await self._publish()  # first: the other nodes route to this one as soon as they see it
         if self.on_subnet is not None:
             await self.on_subnet(self.subnet, mtu)
         await self._ensure_rules()
-        await self._publish()
         log.info(
             "flannel.ready",
             node=self.node_name,
@@ -178,18 +178,23 @@ class FlannelAgent:
 
     # ------------------------------------------------------------------ routes
 
-    async def sync(self) -> plan.Changes:
-        """Make the host's entries match the Nodes once; returns what was changed."""
+    def desired(self) -> plan.State:
         assert self.iface is not None
         s = self.settings
-        device = s.vxlan_device if s.backend == "vxlan" else None
-        want = plan.desired(
+        return plan.desired(
             s.backend,
             plan.peers(self.nodes.list(), self.node_name),
             iface=self.iface.name,
             device=s.vxlan_device,
             own=self.subnet,
         )
+
+    async def sync(self, want: plan.State | None = None) -> plan.Changes:
+        """Make the host's entries match the Nodes once; returns what was changed."""
+        s = self.settings
+        device = s.vxlan_device if s.backend == "vxlan" else None
+        want = want if want is not None else self.desired()
+        self.last_errors = []
         current = await self.host.read(self.cluster, device)
         have = plan.State(
             plan.managed_routes(current.routes, self.cluster, self.subnet).routes,
@@ -213,15 +218,23 @@ class FlannelAgent:
     async def run(self) -> None:
         await self.setup()
         last_full = time.monotonic()
+        applied: plan.State | None = None
         while True:
             self._wake.clear()
             try:
-                await self.sync()
-                if time.monotonic() - last_full >= self.settings.resync_period:
+                want = self.desired()
+                full = time.monotonic() - last_full >= self.settings.resync_period
+                # most Node events are heartbeats: the host is read only when the peers changed
+                # (or every resync_period, to repair what someone else removed)
+                if want != applied or full:
+                    await self.sync(want)
+                    applied = want if not self.last_errors else None
+                if full:
                     await self._ensure_rules()
                     await self._publish()
                     last_full = time.monotonic()
             except NetworkCommandError as exc:
+                applied = None
                 log.warning("flannel.sync_failed", node=self.node_name, error=exc.message)
             self.ready.set()
             try:

@@ -45,7 +45,11 @@ class Host:
         self.commands = 0
 
     def _argv(self, argv: Sequence[str]) -> list[str]:
-        return ["ip", "netns", "exec", self.netns, *argv] if self.netns else list(argv)
+        if not self.netns:
+            return list(argv)
+        if argv[0] in ("ip", "bridge"):  # they enter the namespace themselves: one exec, no remount
+            return [argv[0], "-n", self.netns, *argv[1:]]
+        return ["ip", "netns", "exec", self.netns, *argv]
 
     async def run(self, *argv: str, check: bool = True, stdin: str | None = None) -> tuple[int, str, str]:
         self.commands += 1

@@ -14,6 +14,7 @@ import ipaddress
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -91,9 +92,23 @@ class Host:
         return Interface(name, str(ips[0]), int(link.get("mtu") or 1500), str(link.get("address") or ""))
 
     async def ensure_forwarding(self) -> None:
-        _, out, _ = await self.run("sysctl", "-n", "net.ipv4.ip_forward")
-        if out.strip() != "1":
-            await self.run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        """net.ipv4.ip_forward = 1 (a container's /proc/sys is read-only: set it with compose's
+        ``sysctls`` or on the host, or the error below says so)."""
+        if self.netns:
+            _, out, _ = await self.run("sysctl", "-n", "net.ipv4.ip_forward")
+            if out.strip() != "1":
+                await self.run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+            return
+        path = Path("/proc/sys/net/ipv4/ip_forward")
+        if (await asyncio.to_thread(path.read_text)).strip() == "1":
+            return
+        try:
+            await asyncio.to_thread(path.write_text, "1\n")
+        except OSError as exc:
+            raise NetworkCommandError(
+                f"net.ipv4.ip_forward is 0 and cannot be set ({exc.strerror}): set it to 1 on this host "
+                "(in a container: sysctls net.ipv4.ip_forward=1)"
+            ) from None
 
     async def ensure_vxlan(
         self, device: str, *, vni: int, port: int, local_ip: str, iface: str, address: str, mtu: int

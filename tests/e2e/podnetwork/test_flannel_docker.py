@@ -62,6 +62,7 @@ async def test_pods_on_the_nodes_subnet_see_each_others_ips(
     server = EmbeddedNats(data_dir=tmp_path / "nats", port=free_port())
     server.start()
     sup = Supervisor("flannel-e2e")
+    node_sup = Supervisor("flannel-e2e-kubelet")
     bus = await Bus.connect(server.url, name="flannel-e2e")
     kubelet = None
     try:
@@ -71,18 +72,22 @@ async def test_pods_on_the_nodes_subnet_see_each_others_ips(
         )
         start_control_plane(sup, bus, store, settings)
         api = ApiClient(bus)
-        kubelet = await start_kubelet(
-            sup,
-            bus,
-            node_name=node,
-            state_dir=str(tmp_path / "kubelet"),
-            stats_interval=0,
-            log_stream=False,
-            pod_network="flannel",
-            flannel_backend="host-gw",
-            cluster_cidr=CLUSTER,
-            flannel_options=options,
-        )
+
+        async def start(kubelet_sup: Any) -> Any:
+            return await start_kubelet(
+                kubelet_sup,
+                bus,
+                node_name=node,
+                state_dir=str(tmp_path / "kubelet"),
+                stats_interval=0,
+                log_stream=False,
+                pod_network="flannel",
+                flannel_backend="host-gw",
+                cluster_cidr=CLUSTER,
+                flannel_options=options,
+            )
+
+        kubelet = await start(node_sup)
         assert kubelet
 
         async def subnet() -> str | None:
@@ -108,16 +113,17 @@ async def test_pods_on_the_nodes_subnet_see_each_others_ips(
         client = await wait_for(lambda: pod_ip("client"), 60, "client running")
         assert ipaddress.ip_address(web) in cidr and ipaddress.ip_address(client) in cidr
 
+        inspect = [
+            "docker",
+            "network",
+            "inspect",
+            f"jetkube-pods-{node}",
+            "-f",
+            "{{.Id}} {{json .Options}} {{json .IPAM.Config}}",
+        ]
         inspected = await asyncio.to_thread(
             subprocess.run,
-            [
-                "docker",
-                "network",
-                "inspect",
-                f"jetkube-pods-{node}",
-                "-f",
-                "{{json .Options}} {{json .IPAM.Config}}",
-            ],
+            inspect,
             capture_output=True,
             text=True,
             check=True,
@@ -135,7 +141,19 @@ async def test_pods_on_the_nodes_subnet_see_each_others_ips(
 
         assert await wait_for(seen_as, 30, "the web pod's answer") == client
         assert _chain_exists("nat", options["nat_chain"])
+
+        # the kubelet restarts: same subnet, same bridge, the pods keep their IPs and their traffic
+        await node_sup.stop()
+        node_sup = Supervisor("flannel-e2e-kubelet-again")
+        kubelet = await start(node_sup)
+        await asyncio.wait_for(kubelet.network_agent.ready.wait(), 30)
+        assert ipaddress.ip_network(await subnet()) == cidr
+        again = await asyncio.to_thread(subprocess.run, inspect, capture_output=True, text=True, check=True)
+        assert again.stdout == inspected.stdout
+        assert await pod_ip("web") == web and await pod_ip("client") == client
+        assert await wait_for(seen_as, 30, "the web pod's answer after the restart") == client
     finally:
+        await node_sup.stop()
         await sup.stop()
         await bus.close()
         await server.astop()

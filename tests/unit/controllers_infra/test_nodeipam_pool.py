@@ -99,3 +99,13 @@ def test_validation_names_the_bad_cidr_field() -> None:
     bad["spec"] = {"podCIDR": "10.244.1.0/99", "podCIDRs": ["10.244.1.0/99"]}
     paths = [e.field for e in errors_for("Node", bad)]
     assert paths == ["spec.podCIDR", "spec.podCIDRs[0]"]
+
+
+def test_a_kubelet_may_not_set_its_own_subnet() -> None:
+    from actors.api.authz.escalation import node_restriction_refusal
+
+    old = node("n1")
+    assert node_restriction_refusal("n1", node("n1", "10.244.9.0/24"), old) == (
+        "node 'n1' is not allowed to modify podCIDRs (NodeRestriction)"
+    )
+    assert node_restriction_refusal("n1", node("n1"), old) is None

@@ -99,7 +99,7 @@ class Proxier:
     async def run(self) -> None:
         self._rules = ""
         try:
-            await self.nat.setup()  # inside the try: a stop while setting up still tears down
+            await self._setup()  # inside the try: a stop while setting up still tears down
             await self.informers.wait_synced()
             self._dirty.set()
             while True:
@@ -112,9 +112,15 @@ class Proxier:
                     await asyncio.sleep(1.0)
                     self._dirty.set()
         finally:
-            for sp in list(self.listeners):
-                self._close(sp)
-            await asyncio.shield(self.nat.teardown())  # a second cancel must not leave rules behind
+            await asyncio.shield(self._teardown())  # a second cancel must not leave rules behind
+
+    async def _setup(self) -> None:
+        await self.nat.setup()
+
+    async def _teardown(self) -> None:
+        for sp in list(self.listeners):
+            self._close(sp)
+        await self.nat.teardown()
 
     # ------------------------------------------------------------------ the sync
 

@@ -215,18 +215,19 @@ def udp_conntrack_deletes(
     old: dict[ServicePort, list[Backend]], new: dict[ServicePort, list[Backend]], *, node_ports: bool = True
 ) -> list[tuple[str, ...]]:
     """``conntrack`` argument lists that flush UDP entries gone stale with this change: the entries
-    DNATed to an endpoint that left its Service port (by ClusterIP and by NodePort), and every entry
+    DNATed to an endpoint (ip:port) that left its Service port (by ClusterIP and by NodePort), and every entry
     to a Service port that had no endpoint (made while it was rejected) and now has some."""
     out: list[tuple[str, ...]] = []
     new_by = {(sp.id, sp.protocol): (sp, bes) for sp, bes in new.items() if sp.protocol == "UDP"}
     old_by = {(sp.id, sp.protocol): (sp, bes) for sp, bes in old.items() if sp.protocol == "UDP"}
     for key, (sp, bes) in sorted(old_by.items(), key=lambda kv: str(kv[0][0])):
         kept = set(new_by.get(key, (sp, []))[1])
-        for ip in sorted({ip for ip, _ in bes} - {ip for ip, _ in kept}):
+        for ip, port in sorted(set(bes) - kept):
             to_vip = ("--orig-dst", sp.cluster_ip, "--orig-port-dst", str(sp.port))
-            out.append(("-D", "-p", "udp", *to_vip, "--dst-nat", ip))
+            from_ep = ("--reply-src", ip, "--reply-port-src", str(port))  # the DNAT went to it
+            out.append(("-D", "-p", "udp", *to_vip, *from_ep))
             if sp.node_port and node_ports:
-                out.append(("-D", "-p", "udp", "--orig-port-dst", str(sp.node_port), "--dst-nat", ip))
+                out.append(("-D", "-p", "udp", "--orig-port-dst", str(sp.node_port), *from_ep))
     for key, (sp, bes) in sorted(new_by.items(), key=lambda kv: str(kv[0][0])):
         if bes and not old_by.get(key, (sp, []))[1]:
             out.append(("-D", "-p", "udp", "--orig-dst", sp.cluster_ip, "--orig-port-dst", str(sp.port)))

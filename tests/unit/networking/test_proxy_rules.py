@@ -147,6 +147,8 @@ def test_removal_deletes_every_chain_of_the_proxy() -> None:
 UDP = ServicePort(ServicePortName("ns", "dns", "dns"), "10.96.0.10", 53, "UDP", node_port=30053)
 E1, E2 = ("172.17.0.5", 53), ("172.17.0.6", 53)
 VIP = ("--orig-dst", "10.96.0.10", "--orig-port-dst", "53")
+REPLY5 = ("--reply-src", "172.17.0.5", "--reply-port-src", "53")
+REPLY6 = ("--reply-src", "172.17.0.6", "--reply-port-src", "53")
 
 
 @pytest.mark.parametrize(
@@ -157,16 +159,24 @@ VIP = ("--orig-dst", "10.96.0.10", "--orig-port-dst", "53")
             {UDP: [E1, E2]},
             {UDP: [E1]},
             [
-                ("-D", "-p", "udp", *VIP, "--dst-nat", "172.17.0.6"),
-                ("-D", "-p", "udp", "--orig-port-dst", "30053", "--dst-nat", "172.17.0.6"),
+                ("-D", "-p", "udp", *VIP, *REPLY6),
+                ("-D", "-p", "udp", "--orig-port-dst", "30053", *REPLY6),
             ],
         ),
         (
             {UDP: [E1]},
             {},
             [
-                ("-D", "-p", "udp", *VIP, "--dst-nat", "172.17.0.5"),
-                ("-D", "-p", "udp", "--orig-port-dst", "30053", "--dst-nat", "172.17.0.5"),
+                ("-D", "-p", "udp", *VIP, *REPLY5),
+                ("-D", "-p", "udp", "--orig-port-dst", "30053", *REPLY5),
+            ],
+        ),
+        (  # same pod, new port
+            {UDP: [E1]},
+            {UDP: [("172.17.0.5", 54)]},
+            [
+                ("-D", "-p", "udp", *VIP, *REPLY5),
+                ("-D", "-p", "udp", "--orig-port-dst", "30053", *REPLY5),
             ],
         ),
         ({UDP: []}, {UDP: [E1]}, [("-D", "-p", "udp", *VIP)]),  # rejected entries go

@@ -1,8 +1,9 @@
 """The proxy actor in iptables mode (Kubernetes 1.2's default, and jetkube's): the kernel carries
 every packet; this process only keeps the rules in line with the store.
 
-The same agents as the userspace :class:`~actors.proxy.proxier.Proxier` (two informers that mark
-the proxy dirty, one ``proxy:sync`` agent, level-triggered: a burst of changes is one sync). A sync
+The agents and the sync loop are :class:`~actors.proxy.base.ProxierBase`'s, as in userspace mode
+(two informers that mark the proxy dirty, one ``proxy:sync`` agent, level-triggered: a burst of
+changes is one sync). A sync
 computes the Service ports and their ready backends from the *current* caches, turns them into
 the whole ruleset (actors/proxy/rules.py) and hands it to one ``iptables-restore --noflush`` when
 it differs from the last one written; then flushes the UDP conntrack entries the change made stale.
@@ -15,15 +16,14 @@ connection (a killed pod's clients fail until its Endpoints change, as with kube
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import structlog
 
+from actors.proxy.base import ProxierBase
 from actors.proxy.conntrack import Conntrack
 from actors.proxy.iptables import DEFAULT_CHAIN, IptablesTables
 from actors.proxy.plan import Backend, ServicePort, ServicePortName
-from actors.proxy.proxier import Proxier
 from actors.proxy.rules import chain_names, ruleset, udp_conntrack_deletes
 from actors.runtime.shared import SharedInformers
 
@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
 
 
-class IptablesProxier(Proxier):
+class IptablesProxier(ProxierBase):
     def __init__(
         self,
         api: Any,
@@ -44,7 +44,7 @@ class IptablesProxier(Proxier):
         tables: IptablesTables | None = None,
         conntrack: Conntrack | None = None,
     ) -> None:
-        super().__init__(api, chain=chain, node_ports=node_ports, informers=informers)
+        super().__init__(api, node_ports=node_ports, informers=informers)
         self.names = chain_names(chain)
         self.tables = tables or IptablesTables(self.names)
         self.conntrack = conntrack or Conntrack()
@@ -79,10 +79,7 @@ class IptablesProxier(Proxier):
         old, self.current = self.current, want
         for args in udp_conntrack_deletes(old, want, node_ports=self.node_ports):
             await self.conntrack.delete(args)
-        self.stats.syncs += 1
-        if started is not None:
-            self.stats.last_sync_latency = time.monotonic() - started
-            self.stats.latencies = [*self.stats.latencies[-999:], self.stats.last_sync_latency]
+        self._synced(started)
 
     def backends_of(self, namespace: str, name: str, port: str = "") -> list[Backend]:
         key = ServicePortName(namespace, name, port)

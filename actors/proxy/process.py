@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.proxy.base import ProxierBase
 from actors.proxy.iptables import DEFAULT_CHAIN
 from actors.proxy.iptables_mode import DEFAULT_CLUSTER_CIDR, IptablesProxier
 from actors.proxy.proxier import Proxier
@@ -47,12 +48,12 @@ def start_proxy(
     node_ports: bool = True,
     udp_timeout: float = 1.0,
     api: Any | None = None,
-) -> Proxier:
+) -> ProxierBase:
     from bus.client import ApiClient
 
     check_mode(mode)
     client = api or ApiClient(bus)
-    proxier: Proxier
+    proxier: ProxierBase
     if mode == "iptables":
         proxier = IptablesProxier(
             client, chain=chain, cluster_cidr=check_cluster_cidr(cluster_cidr), node_ports=node_ports

@@ -63,7 +63,7 @@ async def test_cluster_ip_spreads_over_pods_and_follows_a_scale_down(net: Net) -
         rules = nat_rules()
         assert all(f"--to-destination {ip}:8080" in rules for ip in ips), "a DNAT rule per endpoint"
         assert "--probability 0.33333" in rules and "--probability 0.5000" in rules
-        assert net.proxy.listeners == {}  # no relay: nothing goes through this process
+        assert not hasattr(net.proxy, "listeners")  # no relay: nothing goes through this process
     # 30 new connections over 3 pods: each pod gets some (a pod missing has odds of about 1e-5)
     counts = Counter(await answers(net, "http://spread/", 30))
     assert len(counts) == 3, counts

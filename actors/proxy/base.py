@@ -6,8 +6,10 @@ Lifecycle (:meth:`ProxierBase.start` spawns the agents on a supervisor):
   handlers only mark the proxy dirty (and note when the first unhandled change came);
 - ``proxy:sync``: ``_setup`` (the mode's tables, flushing what a crashed proxy left), waits for the
   informers' initial sync, then each time it is marked dirty runs ``sync`` over the *current*
-  caches (a burst of changes is one sync; a failed one is retried after 1 s). On stop (or a crash,
-  before the supervisor restarts it) ``_teardown`` removes what the mode set up.
+  caches (a burst of changes is one sync; a failed one is retried after 1 s), and after
+  ``resync_period`` s (30) without a change a full rewrite, as kube-proxy's
+  ``--iptables-sync-period`` (the iptables mode then also puts back a removed jump). On stop (or a
+  crash, before the supervisor restarts it) ``_teardown`` removes what the mode set up.
 
 :meth:`ProxierBase.desired` is the input of every sync: each proxied Service port and its ready
 backends (actors/proxy/plan.py).
@@ -26,6 +28,7 @@ from actors.proxy.iptables import ProxyError
 from actors.proxy.plan import Backend, ServicePort, backends, service_ports
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
+from bus.cancelsafe import wait_for
 
 log = structlog.get_logger(__name__)
 
@@ -39,8 +42,14 @@ class ProxyStats:
 
 class ProxierBase:
     def __init__(
-        self, api: Any, *, node_ports: bool = True, informers: SharedInformers | None = None
+        self,
+        api: Any,
+        *,
+        node_ports: bool = True,
+        informers: SharedInformers | None = None,
+        resync_period: float = 30.0,
     ) -> None:
+        self.resync_period = resync_period
         self.informers = informers or SharedInformers(api)
         self.services = self.informers.informer("services")
         self.endpoints = self.informers.informer("endpoints")
@@ -74,11 +83,20 @@ class ProxierBase:
             await self._setup()  # inside the try: a stop while setting up still tears down
             await self.informers.wait_synced()
             self._dirty.set()
+            full = False
             while True:
-                await self._dirty.wait()
+                try:
+                    await wait_for(self._dirty.wait(), self.resync_period)
+                except TimeoutError:
+                    full = True
                 self._dirty.clear()
                 try:
+                    if full:
+                        self._rules = ""  # rewrite everything: what someone else removed comes back
                     await self.sync()
+                    if full:
+                        await self._resync()
+                        full = False
                 except ProxyError as exc:
                     log.error("proxy.sync_failed", error=exc.message)
                     await asyncio.sleep(1.0)
@@ -88,6 +106,9 @@ class ProxierBase:
 
     async def _setup(self) -> None:
         raise NotImplementedError
+
+    async def _resync(self) -> None:
+        """After the periodic full rewrite: what else the mode checks (its jumps)."""
 
     async def _teardown(self) -> None:
         raise NotImplementedError

@@ -82,6 +82,13 @@ class NatChain:
                 await self._cmd("-I", hook, "1", "-j", self.chain)
         log.info("proxy.chain_ready", chain=self.chain, backend=self.backend)
 
+    async def ensure_hooks(self) -> None:
+        """Put back a jump someone removed (an admin's ``iptables -F``), at the top again."""
+        for hook in HOOKS:
+            if await self._cmd("-C", hook, "-j", self.chain, check=False) != 0:
+                log.warning("proxy.jump_restored", hook=hook, chain=self.chain)
+                await self._cmd("-I", hook, "1", "-j", self.chain)
+
     async def write(self, rules: str) -> None:
         """Replace the chain with ``rules`` (plan.nat_rules' text; "" empties it)."""
         self.backend = self.backend or await detect_backend()
@@ -179,6 +186,13 @@ class IptablesTables:
         for problem in apply_sysctls():
             log.warning("proxy.sysctl_not_set", problem=problem)
         log.info("proxy.tables_ready", chain=self.names.top, prefix=self.names.prefix, backend=self.backend)
+
+    async def ensure_hooks(self) -> None:
+        """Put back a jump someone removed (an admin's ``iptables -F``), at the top again."""
+        for table, hook, chain in self._hooks():
+            if await self._cmd(table, "-C", hook, "-j", chain, check=False) != 0:
+                log.warning("proxy.jump_restored", table=table, hook=hook, chain=chain)
+                await self._cmd(table, "-I", hook, "1", "-j", chain)
 
     def _empty(self) -> str:
         lines = []

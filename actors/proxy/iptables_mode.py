@@ -43,8 +43,9 @@ class IptablesProxier(ProxierBase):
         informers: SharedInformers | None = None,
         tables: IptablesTables | None = None,
         conntrack: Conntrack | None = None,
+        resync_period: float = 30.0,
     ) -> None:
-        super().__init__(api, node_ports=node_ports, informers=informers)
+        super().__init__(api, node_ports=node_ports, informers=informers, resync_period=resync_period)
         self.names = chain_names(chain)
         self.tables = tables or IptablesTables(self.names)
         self.conntrack = conntrack or Conntrack()
@@ -59,6 +60,9 @@ class IptablesProxier(ProxierBase):
 
     async def _teardown(self) -> None:
         await self.tables.teardown()
+
+    async def _resync(self) -> None:
+        await self.tables.ensure_hooks()
 
     async def sync(self) -> None:
         started = self._changed_at

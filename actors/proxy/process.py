@@ -47,6 +47,7 @@ def start_proxy(
     cluster_cidr: str = DEFAULT_CLUSTER_CIDR,
     node_ports: bool = True,
     udp_timeout: float = 1.0,
+    resync_period: float = 30.0,
     api: Any | None = None,
 ) -> ProxierBase:
     from bus.client import ApiClient
@@ -56,9 +57,15 @@ def start_proxy(
     proxier: ProxierBase
     if mode == "iptables":
         proxier = IptablesProxier(
-            client, chain=chain, cluster_cidr=check_cluster_cidr(cluster_cidr), node_ports=node_ports
+            client,
+            chain=chain,
+            cluster_cidr=check_cluster_cidr(cluster_cidr),
+            node_ports=node_ports,
+            resync_period=resync_period,
         )
     else:
-        proxier = Proxier(client, chain=chain, node_ports=node_ports, udp_timeout=udp_timeout)
+        proxier = Proxier(
+            client, chain=chain, node_ports=node_ports, udp_timeout=udp_timeout, resync_period=resync_period
+        )
     proxier.start(sup)
     return proxier

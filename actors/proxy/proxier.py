@@ -54,8 +54,9 @@ class Proxier(ProxierBase):
         udp_timeout: float = 1.0,
         informers: SharedInformers | None = None,
         nat: NatChain | None = None,
+        resync_period: float = 30.0,
     ) -> None:
-        super().__init__(api, node_ports=node_ports, informers=informers)
+        super().__init__(api, node_ports=node_ports, informers=informers, resync_period=resync_period)
         self.nat = nat or NatChain(chain)
         self.bind_address = bind_address
         self.udp_timeout = udp_timeout
@@ -64,6 +65,9 @@ class Proxier(ProxierBase):
 
     async def _setup(self) -> None:
         await self.nat.setup()
+
+    async def _resync(self) -> None:
+        await self.nat.ensure_hooks()
 
     async def _teardown(self) -> None:
         for sp in list(self.listeners):

@@ -136,6 +136,11 @@ class UdpClient(asyncio.DatagramProtocol):
         return (await asyncio.wait_for(self.replies.get(), 1)).decode()
 
 
+def vandalise(chain: str) -> None:
+    for args in (["-D", "OUTPUT", "-j", chain], ["-F", chain]):
+        subprocess.run(["iptables", "-t", "nat", *args], check=True, capture_output=True)
+
+
 def all_chains() -> str:
     return "".join(subprocess.run(["iptables-save"], capture_output=True, text=True).stdout)
 
@@ -186,7 +191,7 @@ async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
         },
     )
     sup = Supervisor("proxy-test")
-    proxy = start_proxy(sup, bus, chain=chain, mode=mode)
+    proxy = start_proxy(sup, bus, chain=chain, mode=mode, resync_period=1.0)
     try:
 
         async def first() -> bool:  # (this host's network may answer any TCP address: compare)
@@ -220,6 +225,15 @@ async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
 
         await eventually(kept_moved, "the kept UDP socket to reach the new endpoint")
         kept.close()
+
+        # someone flushes the proxy's chain and removes its OUTPUT jump: the periodic resync
+        # puts both back
+        await asyncio.to_thread(vandalise, chain)
+
+        async def back() -> bool:
+            return await tcp(ip, 7000) == "b:hi"
+
+        await eventually(back, "the ClusterIP to answer again after the resync")
     finally:
         await sup.stop()
     assert chain_rules(chain) is None  # removed at stop

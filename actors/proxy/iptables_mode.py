@@ -16,12 +16,14 @@ connection (a killed pod's clients fail until its Endpoints change, as with kube
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
 
 from actors.proxy.base import ProxierBase
 from actors.proxy.conntrack import Conntrack
+from actors.proxy.hairpin import Hairpin
 from actors.proxy.iptables import DEFAULT_CHAIN, IptablesTables
 from actors.proxy.plan import Backend, ServicePort, ServicePortName
 from actors.proxy.rules import chain_names, ruleset, udp_conntrack_deletes
@@ -44,11 +46,13 @@ class IptablesProxier(ProxierBase):
         tables: IptablesTables | None = None,
         conntrack: Conntrack | None = None,
         resync_period: float = 30.0,
+        hairpin: Hairpin | None = None,
     ) -> None:
         super().__init__(api, node_ports=node_ports, informers=informers, resync_period=resync_period)
         self.names = chain_names(chain)
         self.tables = tables or IptablesTables(self.names)
         self.conntrack = conntrack or Conntrack()
+        self.hairpin = hairpin or Hairpin()
         self.cluster_cidr = cluster_cidr
         self.current: dict[ServicePort, list[Backend]] = {}
         self._chains: set[str] = set()  # per-Service chains written last (deleted when they go)
@@ -83,6 +87,9 @@ class IptablesProxier(ProxierBase):
         old, self.current = self.current, want
         for args in udp_conntrack_deletes(old, want, node_ports=self.node_ports):
             await self.conntrack.delete(args)
+        if old != want:  # endpoints changed: a new pod may sit on a port without hairpin mode
+            ips = {ip for bes in want.values() for ip, _ in bes}
+            await asyncio.to_thread(self.hairpin.enable, ips)
         self._synced(started)
 
     def backends_of(self, namespace: str, name: str, port: str = "") -> list[Backend]:

@@ -2,7 +2,8 @@
 per mode, see conftest.py): a ClusterIP spreads new connections over every ready pod and stops
 sending to a pod scaled away; ClientIP affinity keeps a client on one pod; a Service with no ready
 endpoint refuses; a NodePort answers from a pod on the host's address; a pod reaches itself through
-its own Service (hairpin). In iptables mode the proxy relays nothing itself: the kernel's rules
+its own Service (hairpin: in iptables mode the proxy turns on its bridge port's hairpin mode, as
+kubelet's hairpin-veth does). In iptables mode the proxy relays nothing itself: the kernel's rules
 (one DNAT per endpoint) carry the traffic."""
 
 from __future__ import annotations
@@ -23,26 +24,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group(
 
 def nat_rules() -> str:
     return subprocess.run(["iptables-save", "-t", "nat"], capture_output=True, text=True).stdout
-
-
-async def hairpin_on(net: Net, pod: str) -> None:
-    """Let the pod's bridge port send a frame back out the port it came in on, as kubelet's
-    ``--hairpin-mode=hairpin-veth`` does: in iptables mode, a packet from a pod DNATed back to the
-    same pod is bridged (br_netfilter), not routed, and a bridge drops it otherwise. jetkube's
-    kubelet leaves Docker's bridge as Docker sets it up, so the test sets it here."""
-    code, out = await exec_in(net.runtime, net.node, pod, ["cat", "/sys/class/net/eth0/iflink"], "web")
-    assert code == 0, out
-    assert await asyncio.to_thread(_set_hairpin, out.strip()), f"no bridge port for pod {pod}"
-
-
-def _set_hairpin(ifindex: str) -> bool:
-    from pathlib import Path
-
-    for dev in Path("/sys/class/net").iterdir():
-        if (dev / "ifindex").read_text().strip() == ifindex and (dev / "brport").exists():
-            (dev / "brport" / "hairpin_mode").write_text("1")
-            return True
-    return False
 
 
 async def answers(net: Net, url: str, n: int) -> list[str]:
@@ -146,9 +127,6 @@ async def test_node_port_from_a_pod_and_hairpin(net: Net) -> None:
         return body.strip() if code == 0 else None
 
     assert await wait_for(from_client, 10, "the NodePort from a pod") == name
-
-    if net.mode == "iptables":
-        await hairpin_on(net, name)
 
     async def from_itself() -> str | None:  # the pod is its Service's only endpoint
         code, body = await exec_in(net.runtime, net.node, name, ["wget", "-qO-", "http://hair/"], "web")

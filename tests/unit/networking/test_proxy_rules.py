@@ -190,3 +190,28 @@ def test_udp_conntrack_deletes(
     deletes: list[tuple[str, ...]],
 ) -> None:
     assert udp_conntrack_deletes(old, new) == deletes
+
+
+ROUTES = """default via 192.0.2.1 dev eth0
+10.16.154.0/24 dev br-23e5 proto kernel scope link src 10.16.154.1
+172.17.0.0/16 dev docker0 proto kernel scope link src 172.17.0.1
+10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1
+10.244.0.0/16 dev flannel.1 scope link
+192.0.2.0/24 dev eth0 proto kernel scope link src 192.0.2.2
+"""
+
+
+@pytest.mark.parametrize(
+    ("ips", "bridges"),
+    [
+        (["172.17.0.5"], {"docker0"}),
+        (["172.17.0.5", "10.244.1.7"], {"docker0", "cni0"}),
+        (["10.244.2.7"], set()),  # another node's pod: behind flannel.1, not a bridge of ours
+        (["192.0.2.9", "not-an-ip"], set()),  # the host network
+        ([], set()),
+    ],
+)
+def test_hairpin_goes_to_the_bridges_that_hold_endpoints(ips: list[str], bridges: set[str]) -> None:
+    from actors.proxy.hairpin import bridges_for
+
+    assert bridges_for(ROUTES, ips, {"docker0", "cni0", "br-23e5"}) == bridges

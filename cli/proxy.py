@@ -1,6 +1,7 @@
 """``jetkube proxy`` and ``jetkube dns``: the service proxy and the cluster DNS as processes.
 
-    jetkube proxy [--server URL] [--chain JETKUBE-SERVICES] [--no-node-ports]
+    jetkube proxy [--server URL] [--proxy-mode iptables|userspace] [--cluster-cidr 10.244.0.0/16]
+                  [--chain JETKUBE-SERVICES] [--no-node-ports]
     jetkube dns   [--server URL] [--port 0] [--advertise-address IP] [--cluster-ip 10.96.0.10]
 
 One proxy per host (it needs root: it writes the host's nat table); one DNS server per cluster
@@ -54,22 +55,55 @@ def _main(
         asyncio.run(_run(server, name, start))
 
 
+ProxyModeOpt = Annotated[
+    str,
+    typer.Option(
+        "--proxy-mode",
+        help="iptables: DNAT rules per endpoint, the kernel carries the traffic; userspace: "
+        "relays in this process (retries a dead endpoint at once, slower).",
+    ),
+]
+
+
 def proxy(
     server: ServerOpt = DEFAULT_SERVER,
     chain: Annotated[
         str, typer.Option("--chain", help="The nat chain this proxy owns.")
     ] = "JETKUBE-SERVICES",
     node_ports: Annotated[bool, typer.Option("--node-ports/--no-node-ports", help="Serve NodePorts.")] = True,
-    udp_timeout: Annotated[float, typer.Option("--udp-timeout", help="Idle UDP session timeout, s.")] = 1.0,
+    udp_timeout: Annotated[
+        float, typer.Option("--udp-timeout", help="Idle UDP session timeout, s (userspace mode).")
+    ] = 1.0,
+    proxy_mode: ProxyModeOpt = "iptables",
+    cluster_cidr: Annotated[
+        str,
+        typer.Option(
+            "--cluster-cidr",
+            help="The pods' CIDR: traffic to a ClusterIP from outside it is masqueraded (iptables "
+            "mode); '' for none.",
+        ),
+    ] = "10.244.0.0/16",
     log_level: LogLevelOpt = "info",
     metrics_port: MetricsPortOpt = 0,
     metrics_host: MetricsHostOpt = "127.0.0.1",
 ) -> None:
     """Run the service proxy: Service ClusterIPs and NodePorts to ready endpoints (needs root)."""
-    from actors.proxy.process import start_proxy
+    from actors.proxy.process import check_cluster_cidr, check_mode, start_proxy
+
+    with served():  # a bad flag: one line, before anything starts
+        check_mode(proxy_mode)
+        cluster_cidr = check_cluster_cidr(cluster_cidr)
 
     def start(sup: object, bus: object) -> None:
-        start_proxy(sup, bus, chain=chain, node_ports=node_ports, udp_timeout=udp_timeout)  # type: ignore[arg-type]
+        start_proxy(
+            sup,  # type: ignore[arg-type]
+            bus,
+            chain=chain,
+            mode=proxy_mode,
+            cluster_cidr=cluster_cidr,
+            node_ports=node_ports,
+            udp_timeout=udp_timeout,
+        )
 
     _main(server, "proxy", start, log_level, metrics_port, metrics_host)
 

@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from cli.proxy import ProxyModeOpt
 from cli.serving import LogLevelOpt, MemoryLimitOpt, served, start_process
 from schemas.errors import BadRequest, JetkubeError
 
@@ -60,6 +61,7 @@ async def run_up(
     metrics_port: int | None = None,
     nodes: tuple[str, ...] = (),
     networking: bool = True,
+    proxy_mode: str = "iptables",
     tls: tuple[Path, Path, Path | None] | None = None,
     sync_interval: str = "always",
     hollow_nodes: int = 0,
@@ -123,7 +125,7 @@ async def run_up(
 
         # the default StorageClass; its volumes go under the data directory on each node
         await ensure_default_class(store, str(storage_dir))
-        net_line, cluster_dns = _maybe_start_networking(sup, bus) if networking else ("off", [])
+        net_line, cluster_dns = _maybe_start_networking(sup, bus, proxy_mode) if networking else ("off", [])
         started_kubelet = False
         if kubelet:
             login = auth.node_login(node_name)
@@ -214,7 +216,7 @@ async def _maybe_start_kubelet(
     return bool(await start_kubelet(sup, bus, node_name=node_name, cluster_dns=cluster_dns, cluster_id=cid))
 
 
-def _maybe_start_networking(sup: object, bus: object) -> tuple[str, list[str]]:
+def _maybe_start_networking(sup: object, bus: object, proxy_mode: str = "iptables") -> tuple[str, list[str]]:
     """The cluster DNS, and the service proxy when this process may write the nat table (root
     and iptables); (a line for the banner, the nameservers ClusterFirst pods get)."""
     import os
@@ -226,9 +228,12 @@ def _maybe_start_networking(sup: object, bus: object) -> tuple[str, list[str]]:
 
     if os.geteuid() != 0 or shutil.which("iptables") is None:
         return "no service proxy (needs root and iptables), no cluster DNS", []
-    start_proxy(sup, bus)  # type: ignore[arg-type]
+    start_proxy(sup, bus, mode=proxy_mode)  # type: ignore[arg-type]
     start_dns(sup, bus)  # type: ignore[arg-type]
-    return f"service proxy (nat chain JETKUBE-SERVICES), cluster DNS at {DEFAULT_DNS_IP}", [DEFAULT_DNS_IP]
+    return (
+        f"service proxy ({proxy_mode} mode, nat chain JETKUBE-SERVICES), cluster DNS at {DEFAULT_DNS_IP}",
+        [DEFAULT_DNS_IP],
+    )
 
 
 async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers: object) -> str:
@@ -305,6 +310,7 @@ def up(
     networking: Annotated[
         bool, typer.Option("--networking/--no-networking", help="Run the service proxy and cluster DNS.")
     ] = True,
+    proxy_mode: ProxyModeOpt = "iptables",
     tls_cert: Annotated[
         Path | None, typer.Option("--tls-cert", help="Serve NATS over TLS only, with this certificate (PEM).")
     ] = None,
@@ -346,6 +352,9 @@ def up(
         from actors.nodeipam.pool import parse_pool
 
         parse_pool(cluster_cidr, node_cidr_mask_size)  # BadRequest naming the flag
+        from actors.proxy.process import check_mode
+
+        check_mode(proxy_mode)
         if (tls_cert is None) != (tls_key is None):
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
         data_dir = data_dir or default_data_dir()
@@ -365,6 +374,7 @@ def up(
                 metrics_port=metrics_port,
                 nodes=tuple(n.strip() for n in nodes.split(",") if n.strip()),
                 networking=networking,
+                proxy_mode=proxy_mode,
                 tls=(tls_cert, tls_key, tls_ca) if tls_cert is not None and tls_key is not None else None,
                 sync_interval=sync_interval,
                 hollow_nodes=hollow_nodes,

@@ -122,25 +122,11 @@ class DnsServer:
 
     async def run(self) -> None:
         await self.informers.wait_synced()
-        loop = asyncio.get_running_loop()
-        server = self
-
-        class Udp(asyncio.DatagramProtocol):
-            def connection_made(self, transport: asyncio.BaseTransport) -> None:
-                self.transport: asyncio.DatagramTransport = transport  # type: ignore[assignment]
-
-            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-                guarded_task("dns:query", self.reply(data, addr))
-
-            async def reply(self, data: bytes, addr: tuple[str, int]) -> None:
-                out = await server.handle(data)
-                if out is not None and not self.transport.is_closing():
-                    self.transport.sendto(out, addr)
-
         tcp = await asyncio.start_server(self._tcp, self.host, self.port, reuse_address=True)
         port = int(tcp.sockets[0].getsockname()[1])
         try:
-            udp, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.host, port))
+            udp = _UdpServer(self.handle)
+            udp.listen(self.host, port)
         except OSError:
             tcp.close()
             raise
@@ -168,3 +154,60 @@ class DnsServer:
             pass
         finally:
             writer.close()
+
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python has the name from 3.12
+
+
+class _UdpServer:
+    """UDP on a plain socket that answers each query *from* the address it was sent to
+    (IP_PKTINFO). Bound to 0.0.0.0, a reply would otherwise leave from the address the route to the
+    client picks (the bridge's, for a pod), and a query the service proxy DNATed to the host's
+    address (iptables mode) would get its reply from an address the client never asked."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+        self.sock: socket.socket | None = None
+
+    def listen(self, host: str, port: int) -> None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_IP, IP_PKTINFO, 1)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.sock = sock
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        assert self.sock is not None
+        for _ in range(64):  # a bounded batch, then let others run
+            try:
+                data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(12))
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+            local = b""
+            for level, kind, value in anc:
+                if level == socket.SOL_IP and kind == IP_PKTINFO and len(value) >= 12:
+                    local = value[8:12]
+            guarded_task("dns:query", self._reply(data, addr, local))
+
+    async def _reply(self, data: bytes, addr: tuple[str, int], local: bytes) -> None:
+        out = await self.handle(data)
+        if out is None or self.sock is None:
+            return
+        anc = [(socket.SOL_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, local, bytes(4)))] if local else []
+        try:
+            self.sock.sendmsg([out], anc, 0, addr)
+        except OSError as exc:
+            log.info("dns.reply_failed", client=addr[0], error=str(exc))
+
+    def close(self) -> None:
+        if self.sock is not None:
+            asyncio.get_running_loop().remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None

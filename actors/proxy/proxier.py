@@ -1,13 +1,9 @@
-"""The proxy actor: keeps each Service port's relay, backends and NAT rule in line with the store.
+"""The proxy actor in userspace mode: keeps each Service port's relay, backends and NAT rule in line
+with the store.
 
-Lifecycle (:meth:`Proxier.start` spawns the agents on a supervisor):
-
-- ``proxy:informer:services/*`` and ``proxy:informer:endpoints/*``: informers over the api; their
-  handlers only mark the proxy dirty (and note when the first unhandled change came);
-- ``proxy:sync``: sets up the nat chain (flushing what a crashed proxy left), waits for the
-  informers' initial sync, then each time it is marked dirty runs :meth:`Proxier.sync` over the
-  *current* caches (level-triggered: a burst of changes is one sync). On stop (or a crash, before
-  the supervisor restarts it) every listener is closed and the chain and its jumps are removed.
+The agents and the sync loop are :class:`~actors.proxy.base.ProxierBase`'s. Setup creates the nat
+chain (flushing what a crashed proxy left); stop closes every listener and removes the chain and
+its jumps.
 
 :meth:`Proxier.sync` opens a relay for each new Service port (a free local port for the ClusterIP
 redirect, plus the node port on every address for NodePort Services), closes the relays of Service
@@ -18,24 +14,24 @@ a change of Endpoints reaches new connections within one informer event.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from actors.proxy.balancer import LoadBalancer
-from actors.proxy.iptables import DEFAULT_CHAIN, NatChain, ProxyError
-from actors.proxy.plan import Backend, ServicePort, backends, nat_rules, service_ports
+from actors.proxy.base import ProxierBase, ProxyStats
+from actors.proxy.iptables import DEFAULT_CHAIN, NatChain
+from actors.proxy.plan import Backend, ServicePort, nat_rules
 from actors.proxy.relay import TcpRelay, UdpRelay
 from actors.runtime.shared import SharedInformers
-from actors.runtime.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
 Obj = dict[str, Any]
 Relay = TcpRelay | UdpRelay
+__all__ = ["Proxier", "ProxyStats"]
 
 
 @dataclass
@@ -45,14 +41,9 @@ class _Listener:
     node_relay: Relay | None = None
 
 
-@dataclass
-class ProxyStats:
-    syncs: int = 0
-    last_sync_latency: float = 0.0  # seconds from the first unhandled change to the sync's end
-    latencies: list[float] = field(default_factory=list)
+class Proxier(ProxierBase):
+    """The userspace mode."""
 
-
-class Proxier:
     def __init__(
         self,
         api: Any,
@@ -63,72 +54,25 @@ class Proxier:
         udp_timeout: float = 1.0,
         informers: SharedInformers | None = None,
         nat: NatChain | None = None,
+        resync_period: float = 30.0,
     ) -> None:
-        self.informers = informers or SharedInformers(api)
-        self.services = self.informers.informer("services")
-        self.endpoints = self.informers.informer("endpoints")
+        super().__init__(api, node_ports=node_ports, informers=informers, resync_period=resync_period)
         self.nat = nat or NatChain(chain)
         self.bind_address = bind_address
-        self.node_ports = node_ports
         self.udp_timeout = udp_timeout
         self.lb = LoadBalancer()
         self.listeners: dict[ServicePort, _Listener] = {}
-        self.stats = ProxyStats()
-        self._dirty = asyncio.Event()
-        self._changed_at: float | None = None
-        self._rules = ""
-        for inf in (self.services, self.endpoints):
-            inf.add_handler(
-                on_add=lambda _o: self._mark(),
-                on_update=lambda _o, _n: self._mark(),
-                on_delete=lambda _o: self._mark(),
-            )
 
-    # ------------------------------------------------------------------ lifecycle
+    async def _setup(self) -> None:
+        await self.nat.setup()
 
-    def start(self, sup: Supervisor) -> None:
-        for inf in (self.services, self.endpoints):  # own names: the process may hold other informers
-            sup.spawn(f"proxy:{inf.name}", inf.run)
-        sup.spawn("proxy:sync", self.run)
+    async def _resync(self) -> None:
+        await self.nat.ensure_hooks()
 
-    def _mark(self) -> None:
-        if self._changed_at is None:
-            self._changed_at = time.monotonic()
-        self._dirty.set()
-
-    async def run(self) -> None:
-        self._rules = ""
-        try:
-            await self.nat.setup()  # inside the try: a stop while setting up still tears down
-            await self.informers.wait_synced()
-            self._dirty.set()
-            while True:
-                await self._dirty.wait()
-                self._dirty.clear()
-                try:
-                    await self.sync()
-                except ProxyError as exc:
-                    log.error("proxy.sync_failed", error=exc.message)
-                    await asyncio.sleep(1.0)
-                    self._dirty.set()
-        finally:
-            for sp in list(self.listeners):
-                self._close(sp)
-            await asyncio.shield(self.nat.teardown())  # a second cancel must not leave rules behind
-
-    # ------------------------------------------------------------------ the sync
-
-    def desired(self) -> dict[ServicePort, list[Backend]]:
-        out: dict[ServicePort, list[Backend]] = {}
-        for svc in self.services.list():
-            ports = service_ports(svc)
-            if not ports:
-                continue
-            meta = svc["metadata"]
-            ep = self.endpoints.get(f"{meta.get('namespace') or 'default'}/{meta['name']}")
-            for sp in ports:
-                out[sp] = backends(ep, sp.id.port, sp.protocol)
-        return out
+    async def _teardown(self) -> None:
+        for sp in list(self.listeners):
+            self._close(sp)
+        await self.nat.teardown()
 
     async def sync(self) -> None:
         started = self._changed_at
@@ -149,10 +93,7 @@ class Proxier:
         if rules != self._rules:
             await self.nat.write(rules)
             self._rules = rules
-        self.stats.syncs += 1
-        if started is not None:
-            self.stats.last_sync_latency = time.monotonic() - started
-            self.stats.latencies = [*self.stats.latencies[-999:], self.stats.last_sync_latency]
+        self._synced(started)
 
     def _relay(self, sp: ServicePort) -> Relay:
         def pick(client_ip: str, exclude: frozenset[Backend]) -> Backend | None:

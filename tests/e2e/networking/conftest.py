@@ -2,9 +2,11 @@
 kubelet (ClusterFirst pods get the cluster DNS), the service proxy and the cluster DNS, on the
 host's Docker engine and nat table.
 
-The proxy's nat chain is named for this run (``JK-<run id>``) and removed when the module ends;
-the fixture checks that it is gone and that no container of its node is left. The module runs on
-one xdist worker (group ``e2e-networking``): the DNS Service's fixed ClusterIP is per host.
+The cluster comes up once per proxy mode (``iptables``, the default, then ``userspace``): every
+test of the module runs against both. The proxy's chains are named for this run (``JK-<run id>``)
+and removed when the cluster stops; the fixture checks that none is left and that no container of
+its node is left. The module runs on one xdist worker (group ``e2e-networking``): the DNS Service's
+fixed ClusterIP is per host.
 """
 
 from __future__ import annotations
@@ -36,10 +38,16 @@ class Net:
     proxy: Any
     dns: Any
     chain: str
+    mode: str
 
 
 def _chain_exists(chain: str) -> bool:
     return subprocess.run(["iptables", "-t", "nat", "-S", chain], capture_output=True).returncode == 0
+
+
+def _chains_with(prefix: str) -> list[str]:
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line.startswith(f":{prefix}-")]
 
 
 def _check_host() -> None:
@@ -52,9 +60,10 @@ def _check_host() -> None:
     ensure_images(["busybox", "pause", "nginx", "proxy"])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["iptables", "userspace"])
+async def net(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> AsyncIterator[Net]:
     _check_host()
+    mode: str = request.param
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.dns.process import start_dns
     from actors.kubelet.process import host_ip, start_kubelet
@@ -69,8 +78,8 @@ async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net]:
     tmp: Path = tmp_path_factory.mktemp("net")
     server = EmbeddedNats(data_dir=tmp / "nats", port=free_port())
     server.start()
-    node = f"e2e-{RUN_ID}-net"
-    chain = f"JK-{RUN_ID}"
+    node = f"e2e-{RUN_ID}-net-{mode[:4]}"
+    chain = f"JK-{RUN_ID}-{mode[:1]}"
     sup = Supervisor("net")
     bus = await Bus.connect(server.url, name="net-test")
     runtime = await DockerRuntime.connect(state_dir=tmp / "rt")
@@ -78,7 +87,7 @@ async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net]:
         store = await Store.open(bus)
         start_control_plane(sup, bus, store, ControlPlaneSettings(retry_period=0.5))
         api = ApiClient(bus)
-        proxy = start_proxy(sup, bus, chain=chain)
+        proxy = start_proxy(sup, bus, chain=chain, mode=mode)
         dns = start_dns(sup, bus, reregister_every=5)
         kubelet = await start_kubelet(
             sup,
@@ -101,10 +110,14 @@ async def net(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net]:
 
         await wait_for(node_ready, 60, "the node Ready")
         await dns.ready()
-        yield Net(server.url, api, runtime, node, host_ip(), proxy, dns, chain)
+        yield Net(server.url, api, runtime, node, host_ip(), proxy, dns, chain, mode)
     finally:
         await sup.stop()
         left_chain = _chain_exists(chain)
+        if mode == "iptables":
+            from actors.proxy.rules import chain_names
+
+            left_chain = left_chain or bool(_chains_with(chain_names(chain).prefix))
         await asyncio.gather(*(runtime.remove(c.id) for c in await runtime.list(node)))
         left = await runtime.list(node)
         await runtime.close()

@@ -120,8 +120,34 @@ def chain() -> Iterator[str]:
         subprocess.run(["iptables", "-t", "nat", *args], capture_output=True)  # only if the test failed
 
 
+class UdpClient(asyncio.DatagramProtocol):
+    """One UDP socket kept across requests: its conntrack entry outlives an Endpoints change."""
+
+    def __init__(self) -> None:
+        self.replies: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.replies.put_nowait(data)
+
+    async def ask(self, transport: asyncio.DatagramTransport) -> str:
+        while not self.replies.empty():
+            self.replies.get_nowait()
+        transport.sendto(b"hi")
+        return (await asyncio.wait_for(self.replies.get(), 1)).decode()
+
+
+def vandalise(chain: str) -> None:
+    for args in (["-D", "OUTPUT", "-j", chain], ["-F", chain]):
+        subprocess.run(["iptables", "-t", "nat", *args], check=True, capture_output=True)
+
+
+def all_chains() -> str:
+    return "".join(subprocess.run(["iptables-save"], capture_output=True, text=True).stdout)
+
+
+@pytest.mark.parametrize("mode", ["iptables", "userspace"])
 async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
-    bus: Any, api: Any, backends: list[int], chain: str
+    bus: Any, api: Any, backends: list[int], chain: str, mode: str
 ) -> None:
 
     me = host_ip()
@@ -165,7 +191,7 @@ async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
         },
     )
     sup = Supervisor("proxy-test")
-    proxy = start_proxy(sup, bus, chain=chain)
+    proxy = start_proxy(sup, bus, chain=chain, mode=mode, resync_period=1.0)
     try:
 
         async def first() -> bool:  # (this host's network may answer any TCP address: compare)
@@ -178,6 +204,10 @@ async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
         assert await tcp(ip, 7000) == "a:hi"
         assert await udp(ip, 7000) == "a:hi"
         assert await tcp("127.0.0.1", node_port) == "a:hi"
+        assert await tcp(me, node_port) == "a:hi"
+        loop = asyncio.get_running_loop()
+        kept, client = await loop.create_datagram_endpoint(UdpClient, remote_addr=(ip, 7000))
+        assert await client.ask(kept) == "a:hi"
 
         # the Endpoints move to the other server: new connections follow
         ep["subsets"] = subsets(("b", pb))
@@ -188,6 +218,25 @@ async def test_proxy_tcp_udp_node_port_and_chain_lifecycle(
 
         await eventually(moved, "TCP and UDP to follow the Endpoints")
         assert proxy.backends_of("default", "echo", "t") == [(me, pb)]
+
+        # a UDP client that kept its socket follows too (iptables mode: its conntrack entry flushed)
+        async def kept_moved() -> bool:
+            return await client.ask(kept) == "b:hi"
+
+        await eventually(kept_moved, "the kept UDP socket to reach the new endpoint")
+        kept.close()
+
+        # someone flushes the proxy's chain and removes its OUTPUT jump: the periodic resync
+        # puts both back
+        await asyncio.to_thread(vandalise, chain)
+
+        async def back() -> bool:
+            return await tcp(ip, 7000) == "b:hi"
+
+        await eventually(back, "the ClusterIP to answer again after the resync")
     finally:
         await sup.stop()
     assert chain_rules(chain) is None  # removed at stop
+    if mode == "iptables":
+        prefix = proxy.names.prefix  # type: ignore[attr-defined]
+        assert f"{prefix}-" not in all_chains(), "chains left behind"

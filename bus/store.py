@@ -211,6 +211,13 @@ class Store:
             raise _translate(err, "stream info") from err
         return int(info.state.last_seq)
 
+    async def latest_revision(self, resource: str, namespace: str | None = None) -> int:
+        """The revision of the newest message of a resource (optionally one namespace); 0 if none.
+        One (wildcard) last-by-subject get, from the stream leader on a replicated bucket."""
+        subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
+        msg = await self._last(subject)
+        return 0 if msg is None else int(msg.seq)
+
     async def list(
         self,
         resource: str,

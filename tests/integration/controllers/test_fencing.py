@@ -92,7 +92,9 @@ async def test_a_write_under_a_lost_lease_is_refused_and_the_leader_resumes_when
     taken = await store.update("leases", taken)
     stray = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "default"}}
     with pytest.raises(LeaseLost, match="held by usurper"):
-        await api.call("create", {"resource": "configmaps", "namespace": "default", "body": stray, "fence": token})
+        await api.call(
+            "create", {"resource": "configmaps", "namespace": "default", "body": stray, "fence": token}
+        )
     with pytest.raises(NotFound):
         await api.get("configmaps", "stray", namespace="default")
 

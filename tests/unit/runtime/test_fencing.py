@@ -82,4 +82,9 @@ def test_a_malformed_token_is_refused_naming_the_field(token: Any, field: str) -
 
 
 def test_a_good_token_parses() -> None:
-    assert parse_token({"lease": "kube-system/rc", "holder": "a", "epoch": 3}) == ("kube-system", "rc", "a", 3)
+    assert parse_token({"lease": "kube-system/rc", "holder": "a", "epoch": 3}) == (
+        "kube-system",
+        "rc",
+        "a",
+        3,
+    )

@@ -142,6 +142,8 @@ def run_chaos(
     (out / "replicas.json").write_text(
         json.dumps({"scales": replication["scales"], "samples": replication["series"]})
     )
+    times = [s[0] for s in replication["series"]]
+    gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
     verdict = judge(
         rec.events,
         faults,
@@ -150,6 +152,9 @@ def run_chaos(
         replication["samples"],
         replication["over"],
         late_scale_downs=replication["late"],
+    )
+    verdict.notes.append(
+        f"RC samples: {len(times)} (one per 100 ms while the api answers a list; longest gap {gap:.1f} s)"
     )
     report = text(verdict, seed, duration, faults)
     (out / "report.txt").write_text(report)

@@ -10,6 +10,7 @@ interrupted.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from dataclasses import asdict
@@ -143,7 +144,7 @@ def run_chaos(
         json.dumps({"scales": replication["scales"], "samples": replication["series"]})
     )
     times = [s[0] for s in replication["series"]]
-    gap = max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+    gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
     verdict = judge(
         rec.events,
         faults,

@@ -4,7 +4,7 @@ one run, each on its own ``jetkube up``; plus raw KV creates (awaited one by one
 
 Three policies: ``lazy`` (2m, writes one by one: the state before durable writes), ``durable``
 (always, one fsync per write: ``JETKUBE_GROUP_COMMIT=0``) and ``grouped`` (always, concurrent
-writes sent as atomic batches that share an fsync: bus/groupcommit.py, the default).
+writes sent as atomic batches that share an fsync: bus/groupcommit.py, ``JETKUBE_GROUP_COMMIT=1``).
 
     python -m bench.durability [--count 3000] [--clients 1,32] [--rounds 2]
 

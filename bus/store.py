@@ -144,8 +144,8 @@ class Store:
         self.watch_check_after = 30.0
         # The api process's --storage-versions: the version each kind is written in (None: current).
         self.versions: ApiVersions | None = None
-        # Group commit (bus/groupcommit.py): on once Store.open has allowed atomic batches on the
-        # bucket's stream, unless JETKUBE_GROUP_COMMIT=0.
+        # Group commit (bus/groupcommit.py): with JETKUBE_GROUP_COMMIT=1, once Store.open has
+        # allowed atomic batches on the bucket's stream.
         self.group_commit = False
 
     def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
@@ -175,7 +175,7 @@ class Store:
                 await bus.js.stream_info(store.stream)  # created concurrently by another process
         except Exception as err:
             raise _translate(err, "open bucket") from err
-        if os.environ.get("JETKUBE_GROUP_COMMIT", "1") != "0":
+        if os.environ.get("JETKUBE_GROUP_COMMIT") == "1":  # opt-in: see bus/groupcommit.py for why
             store.group_commit = await enable_atomic_batches(bus.js, store.stream)
         return store
 

@@ -40,7 +40,7 @@ from actors.runtime.backoff import Backoff
 from actors.runtime.cache import Cache, IndexFunc, key_of, revision_of
 from actors.runtime.listwatch import ListWatcher, WatchEventLike
 from bus.gcpause import gc_paused
-from schemas.errors import Gone, InternalError, Timeout, from_status
+from schemas.errors import Gone, InternalError, JetkubeError, Timeout, from_status
 
 log = structlog.get_logger(__name__)
 
@@ -161,7 +161,11 @@ class Informer:
         if latest is None:
             return False
         await self.wait_synced(timeout)
-        target = int(await latest(self.resource, self.namespace))
+        try:
+            target = int(await latest(self.resource, self.namespace))
+        except JetkubeError as err:  # the store unreachable: the leader's writes fail anyway
+            log.warning("informer.catch_up_failed", informer=self.name, error=str(err))
+            return False
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self._revision < target:

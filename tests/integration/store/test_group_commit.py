@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import AsyncIterator
+
+import pytest
 
 from bus.connection import Bus
-from bus.groupcommit import committer_for
+from bus.groupcommit import committer_for, enable_atomic_batches
 from bus.store import Store
 from schemas.errors import AlreadyExists, Conflict
+
+
+@pytest.fixture
+async def store(bus: Bus) -> AsyncIterator[Store]:
+    """The state store with group commit on (JETKUBE_GROUP_COMMIT=1 does this in Store.open)."""
+    store = await Store.open(bus)
+    assert await enable_atomic_batches(bus.js, store.stream)
+    store.group_commit = True
+    yield store
 
 
 def cm(name: str, value: str = "v") -> dict:
@@ -23,7 +35,6 @@ def cm(name: str, value: str = "v") -> dict:
 
 
 async def test_concurrent_creates_are_batched_and_each_gets_its_revision(store: Store, bus: Bus) -> None:
-    assert store.group_commit
     before = committer_for(bus.nc).batched_writes
     made = await asyncio.gather(*(store.create("configmaps", cm(f"g{i}")) for i in range(64)))
     assert committer_for(bus.nc).batched_writes > before  # some went in batches

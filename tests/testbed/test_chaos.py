@@ -26,6 +26,7 @@ SEED = 12
 DURATION = 90.0
 
 
+@pytest.mark.timeout(900)  # the bed coming up (a few minutes on a loaded machine), 90 s, convergence
 def test_a_short_chaos_run_passes_the_checker(testbed: Testbed, tmp_path: Path) -> None:
     faults = schedule(SEED, DURATION)
     assert {f.kind for f in faults} == set(FAULT_KINDS)

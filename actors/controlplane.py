@@ -55,8 +55,10 @@ def singleton(
     settings: ControlPlaneSettings,
     name: str,
     run: Callable[[], Awaitable[Any]],
+    fence: Any = None,
 ) -> None:
-    """Run ``run`` only while this replica holds the lease ``name``."""
+    """Run ``run`` only while this replica holds the lease ``name`` (``fence``: its writes are
+    fenced by that lease, actors/runtime/fencing.py)."""
     from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 
     elector = LeaderElector(
@@ -67,6 +69,8 @@ def singleton(
         renew_deadline=settings.renew_deadline,
         retry_period=settings.retry_period,
     )
+    if fence is not None:
+        fence.bind(elector)
     sup.spawn(f"lease.{name}", lambda: elector.run(run))
 
 
@@ -90,8 +94,13 @@ ALL_CONTROLLERS = (
 )
 
 
-def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlaneSettings) -> list[Any]:
-    """One instance of every controller that ``settings.controllers`` asks for (all by default)."""
+def build_controllers(
+    bus: Bus, api: Any, informers: Any, settings: ControlPlaneSettings, *, fence_writes: bool = False
+) -> list[Any]:
+    """One instance of every controller that ``settings.controllers`` asks for (all by default).
+
+    ``fence_writes``: each controller gets its own client whose writes carry its lease's fencing
+    token (actors/runtime/fencing.py; its ``fence`` attribute is bound to the elector later)."""
     from actors.admission.quota_controller import ResourceQuotaController
     from actors.autoscaler.controller import HorizontalPodAutoscalerController
     from actors.cronjob.controller import CronJobController
@@ -115,20 +124,20 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
     def rec(component: str) -> EventRecorder:
         return EventRecorder(bus, component)
 
-    makers: dict[str, Callable[[], Any]] = {
-        "replicationcontroller": lambda: ReplicationControllerManager(
+    makers: dict[str, Callable[[Any], Any]] = {
+        "replicationcontroller": lambda api: ReplicationControllerManager(
             api, informers, recorder=rec("replication-controller")
         ),
-        "replicaset": lambda: ReplicaSetController(api, informers, recorder=rec("replicaset-controller")),
-        "deployment": lambda: DeploymentController(api, informers, recorder=rec("deployment-controller")),
-        "daemonset": lambda: DaemonSetController(api, informers, recorder=rec("daemonset-controller")),
-        "job": lambda: JobController(api, informers, recorder=rec("job-controller")),
-        "cronjob": lambda: CronJobController(api, informers, recorder=rec("cronjob-controller")),
-        "endpoints": lambda: EndpointsController(api, informers),
-        "garbagecollector": lambda: GarbageCollector(
+        "replicaset": lambda api: ReplicaSetController(api, informers, recorder=rec("replicaset-controller")),
+        "deployment": lambda api: DeploymentController(api, informers, recorder=rec("deployment-controller")),
+        "daemonset": lambda api: DaemonSetController(api, informers, recorder=rec("daemonset-controller")),
+        "job": lambda api: JobController(api, informers, recorder=rec("job-controller")),
+        "cronjob": lambda api: CronJobController(api, informers, recorder=rec("cronjob-controller")),
+        "endpoints": lambda api: EndpointsController(api, informers),
+        "garbagecollector": lambda api: GarbageCollector(
             api, informers, terminated_pod_gc_threshold=settings.terminated_pod_gc_threshold
         ),
-        "nodelifecycle": lambda: NodeLifecycleController(
+        "nodelifecycle": lambda api: NodeLifecycleController(
             api,
             informers,
             NodeSettings(
@@ -137,23 +146,38 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
             ),
             recorder=rec("node-controller"),
         ),
-        "namespace": lambda: NamespaceController(api, informers),
-        "resourcequota": lambda: ResourceQuotaController(api, informers),
-        "horizontalpodautoscaling": lambda: HorizontalPodAutoscalerController(
+        "namespace": lambda api: NamespaceController(api, informers),
+        "resourcequota": lambda api: ResourceQuotaController(api, informers),
+        "horizontalpodautoscaling": lambda api: HorizontalPodAutoscalerController(
             api, informers, sync_period=settings.hpa_sync_period, recorder=rec("horizontal-pod-autoscaler")
         ),
-        "persistentvolume": lambda: PersistentVolumeController(
+        "persistentvolume": lambda api: PersistentVolumeController(
             api, informers, recorder=rec("persistentvolume-controller")
         ),
-        "statefulset": lambda: StatefulSetController(api, informers, recorder=rec("statefulset-controller")),
-        "nodeipam": lambda: NodeIpamController(
+        "statefulset": lambda api: StatefulSetController(
+            api, informers, recorder=rec("statefulset-controller")
+        ),
+        "nodeipam": lambda api: NodeIpamController(
             api,
             informers,
             parse_pool(settings.cluster_cidr, settings.node_cidr_mask_size),
             recorder=rec("node-controller"),
         ),
     }
-    return [make() for name, make in makers.items() if name in wanted]
+    built: list[Any] = []
+    for name, make in makers.items():
+        if name not in wanted:
+            continue
+        if not fence_writes:
+            built.append(make(api))
+            continue
+        from actors.runtime.fencing import Fence, FencedApiClient
+
+        fence = Fence()  # bound to the controller's elector by start_control_plane
+        ctrl = make(FencedApiClient(bus, fence))
+        ctrl.fence = fence
+        built.append(ctrl)
+    return built
 
 
 def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: ControlPlaneSettings) -> ApiActor:
@@ -196,7 +220,7 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
     api_actor.start(sup)
 
     client = ApiClient(bus)
-    controllers = build_controllers(bus, client, informers, settings)
+    controllers = build_controllers(bus, client, informers, settings, fence_writes=True)
     wanted = set(settings.controllers or ALL_CONTROLLERS)
     if "scheduler" in wanted:
         from actors.scheduler.actor import SchedulerActor
@@ -218,5 +242,13 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
         start_ingress(sup, informers, client, port=settings.ingress_port, host=settings.ingress_host)
     informers.start(sup)
     for ctrl in controllers:
-        singleton(sup, bus, store, settings, ctrl.name, lambda c=ctrl: run_controller(c))
+        singleton(
+            sup,
+            bus,
+            store,
+            settings,
+            ctrl.name,
+            lambda c=ctrl: run_controller(c),
+            getattr(ctrl, "fence", None),
+        )
     return api_actor

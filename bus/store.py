@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -47,6 +48,7 @@ from nats.js import api as jsapi
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.gcpause import pause_gc, resume_gc
+from bus.groupcommit import committer_for, enable_atomic_batches
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
 from bus.snapshot import KV_OP, is_tombstone, read_snapshot, sequences
@@ -142,6 +144,9 @@ class Store:
         self.watch_check_after = 30.0
         # The api process's --storage-versions: the version each kind is written in (None: current).
         self.versions: ApiVersions | None = None
+        # Group commit (bus/groupcommit.py): with JETKUBE_GROUP_COMMIT=1, once Store.open has
+        # allowed atomic batches on the bucket's stream.
+        self.group_commit = False
 
     def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
         return obj if self.versions is None else self.versions.to_storage(obj)
@@ -170,6 +175,8 @@ class Store:
                 await bus.js.stream_info(store.stream)  # created concurrently by another process
         except Exception as err:
             raise _translate(err, "open bucket") from err
+        if os.environ.get("JETKUBE_GROUP_COMMIT") == "1":  # opt-in: see bus/groupcommit.py for why
+            store.group_commit = await enable_atomic_batches(bus.js, store.stream)
         return store
 
     # ------------------------------------------------------------------ reads
@@ -210,6 +217,13 @@ class Store:
         except Exception as err:
             raise _translate(err, "stream info") from err
         return int(info.state.last_seq)
+
+    async def latest_revision(self, resource: str, namespace: str | None = None) -> int:
+        """The revision of the newest message of a resource (optionally one namespace); 0 if none.
+        One (wildcard) last-by-subject get, from the stream leader on a replicated bucket."""
+        subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
+        msg = await self._last(subject)
+        return 0 if msg is None else int(msg.seq)
 
     async def list(
         self,
@@ -388,8 +402,10 @@ class Store:
             headers[KV_OP] = "DEL"
         # The connection's pipelined-ack inbox rather than js.publish: no inbox future, timeout
         # task and generic response parsing per write (bus/pipeline.py).
-        pipeline = pipeline_for(self.bus.nc)
         try:
+            if self.group_commit:  # concurrent writes share one fsync (bus/groupcommit.py)
+                return await committer_for(self.bus.nc).write(subject, payload, headers, self.js_timeout)
+            pipeline = pipeline_for(self.bus.nc)
             return await pipeline.ack(await pipeline.publish(subject, payload, headers), self.js_timeout)
         except WrongLastSequence:
             raise _WrongLast() from None

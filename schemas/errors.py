@@ -127,6 +127,14 @@ class Conflict(JetkubeError):
     temporary = True
 
 
+class LeaseLost(JetkubeError):
+    """A write made on behalf of a lease (a controller's) whose lease this writer no longer holds:
+    another replica leads now, or this one could not renew in time. Nothing was written; stop acting."""
+
+    code = 409
+    reason = "LeaseLost"
+
+
 class Gone(JetkubeError):
     """A watch asked for a revision the store no longer holds. Re-list."""
 
@@ -185,6 +193,7 @@ for _cls in (
     MethodNotAllowed,
     AlreadyExists,
     Conflict,
+    LeaseLost,
     Gone,
     RequestEntityTooLarge,
     TooManyRequests,

@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
+from actors.api.fencing import check_fence
 from actors.api.limits import check_body, check_key_part
 from actors.api.noderelay import NodeRelay
 from actors.api.paging import decode_continue, encode_continue, page, parse_limit
@@ -50,6 +51,8 @@ log = structlog.get_logger(__name__)
 AdmitHook = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
 PATCH_RETRIES = 8
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+
+FENCED_VERBS = frozenset({"create", "update", "patch", "delete"})
 
 
 def server_version() -> dict[str, str]:
@@ -162,6 +165,8 @@ class Api:
         if ns:
             check_key_part(ns, "namespace")
         name = payload.get("name")
+        if verb in FENCED_VERBS and payload.get("fence") is not None:
+            await check_fence(self.store, payload["fence"])  # a controller's write under its lease
         if verb == "create":
             return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
         if verb == "list":

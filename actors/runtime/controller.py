@@ -8,7 +8,9 @@ elsewhere), act through the api. :func:`run_controller` waits for every informer
 errors and conflicts are retried); given a :class:`LeaderElector` it does so only while leading.
 
 While a replica stands by, its informers keep running and its queue keeps collecting (deduplicated)
-keys, so a newly elected leader starts from a warm cache and a full queue.
+keys, so a newly elected leader starts from a warm cache and a full queue; before its workers
+start it waits for each cache to reach the store's newest revision of that resource
+(:meth:`Informer.catch_up`), so it never acts on a cache older than the old leader's last write.
 """
 
 from __future__ import annotations
@@ -89,5 +91,9 @@ async def _run(controller: Controller, sync_timeout: float | None) -> None:
     log.info("controller.waiting_for_sync", controller=controller.name, informers=len(controller.informers))
     for informer in controller.informers:
         await informer.wait_synced(sync_timeout)
+    # A new leader acts only on caches at least as new as the store when it took the lease: the
+    # old leader's last writes (fenced, so none after the takeover) are all in them.
+    for informer in controller.informers:
+        await informer.catch_up()
     log.info("controller.started", controller=controller.name, workers=controller.workers)
     await run_workers(controller.queue, controller.reconcile, controller.workers, name=controller.name)

@@ -40,7 +40,7 @@ from actors.runtime.backoff import Backoff
 from actors.runtime.cache import Cache, IndexFunc, key_of, revision_of
 from actors.runtime.listwatch import ListWatcher, WatchEventLike
 from bus.gcpause import gc_paused
-from schemas.errors import Gone, InternalError, Timeout, from_status
+from schemas.errors import Gone, InternalError, JetkubeError, Timeout, from_status
 
 log = structlog.get_logger(__name__)
 
@@ -152,6 +152,28 @@ class Informer:
                 await self._synced.wait()
         except TimeoutError:
             raise Timeout(f"{self.name} did not sync within {timeout} s") from None
+
+    async def catch_up(self, timeout: float = 10.0, poll: float = 0.05) -> bool:
+        """Wait until the cache reflects every change the store held when this was called (a new
+        leader does, before acting: its watch may lag what the old leader wrote). ``False`` when
+        the source cannot tell its newest revision, or the cache did not get there in ``timeout``."""
+        latest = getattr(self.lister_watcher, "latest_revision", None)
+        if latest is None:
+            return False
+        await self.wait_synced(timeout)
+        try:
+            target = int(await latest(self.resource, self.namespace))
+        except JetkubeError as err:  # the store unreachable: the leader's writes fail anyway
+            log.warning("informer.catch_up_failed", informer=self.name, error=str(err))
+            return False
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._revision < target:
+            if loop.time() >= deadline:
+                log.warning("informer.catch_up_timeout", informer=self.name, at=self._revision, target=target)
+                return False
+            await asyncio.sleep(poll)
+        return True
 
     # -- handlers -----------------------------------------------------------------------------
 

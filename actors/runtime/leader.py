@@ -17,7 +17,15 @@ Lifecycle of :meth:`LeaderElector.run`:
    up), leadership is lost: the work is cancelled, ``on_stopped_leading()`` is called, and the
    elector is a candidate again. ``renew_deadline < lease_duration`` leaves the old leader time to
    stop before anyone else may take over.
-3. **Stop.** Cancelling ``run`` (supervisor shutdown) or the work returning releases the lease
+3. **Fencing.** While leading, :meth:`LeaderElector.fence` gives the token that the leader's writes
+   carry (:mod:`actors.runtime.fencing`): the lease, the holder and its epoch (``leaseTransitions``
+   as this holder took it). It is ``None`` as soon as the last successful renewal was *sent* more than
+   ``renew_deadline`` ago by this process's monotonic clock, which keeps running while the process is
+   frozen (SIGSTOP, ``docker pause``, a long GC pause): a leader that wakes up after its lease ran out
+   refuses to write before its renewer has even run. The api checks the token against the stored
+   lease on every fenced write, so a write sent just before the loss is refused too once another
+   replica holds the lease.
+4. **Stop.** Cancelling ``run`` (supervisor shutdown) or the work returning releases the lease
    (empty holder, 1 s duration), so a standby takes over on its next try instead of waiting for
    expiry. Work that raises also releases, and the exception propagates to the supervisor, which
    restarts the elector with backoff.
@@ -113,10 +121,30 @@ class LeaderElector:
         self._leading = False
         self._observed_spec: Obj | None = None
         self._observed_time = 0.0
+        self._renewed_at: float | None = None  # when the last successful acquire/renew was sent
+        self._epoch = 0  # leaseTransitions of the lease as we hold it
+        self._lease_revision = 0  # resourceVersion of our last write of the lease
 
     @property
     def is_leader(self) -> bool:
         return self._leading
+
+    def fence(self) -> Obj | None:
+        """The fencing token of our writes while the lease is surely ours, else ``None``."""
+        if not self._leading or self._renewed_at is None:
+            return None
+        if self.clock() - self._renewed_at >= self.renew_deadline:
+            return None
+        return {
+            "lease": f"{getattr(self.backend, 'namespace', 'kube-system')}/{self.name}",
+            "holder": self.identity,
+            "epoch": self._epoch,
+        }
+
+    @property
+    def lease_revision(self) -> int:
+        """The revision of our last write of the lease (its acquisition, then each renewal)."""
+        return self._lease_revision
 
     @property
     def leader(self) -> str:
@@ -142,6 +170,7 @@ class LeaderElector:
                 renewer.cancel()
                 await asyncio.wait({work, renewer})
                 self._leading = False
+                self._renewed_at = None
                 await self._release()
                 log.info("leader.stopped", lease=self.name, identity=self.identity)
                 if on_stopped_leading is not None:
@@ -179,11 +208,15 @@ class LeaderElector:
                 await asyncio.sleep(min(self.retry_period, max(remaining, 0.0)))
 
     async def _attempt(self, within: float | None = None) -> bool:
+        sent = self.clock()
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
             # arrives as the inner call completes, and the renewer would then never stop.
             async with asyncio.timeout(within or self.renew_deadline):
-                return await self._try_acquire_or_renew()
+                won = await self._try_acquire_or_renew()
+            if won:
+                self._renewed_at = sent  # the lease is ours from when we asked, not when told
+            return won
         except asyncio.CancelledError:
             raise
         except (Conflict, AlreadyExists):
@@ -206,6 +239,7 @@ class LeaderElector:
                 }
             )
             self._observe(created.get("spec") or spec)
+            self._held(created, 0)
             return True
         old = lease.get("spec") or {}
         self._observe(old)
@@ -221,7 +255,12 @@ class LeaderElector:
         new["spec"] = {**old, **spec}
         updated = await self.backend.update(new)
         self._observe(updated.get("spec") or new["spec"])
+        self._held(updated, int(spec["leaseTransitions"]))
         return True
+
+    def _held(self, lease: Obj, epoch: int) -> None:
+        self._epoch = epoch
+        self._lease_revision = int((lease.get("metadata") or {}).get("resourceVersion") or 0)
 
     def _spec(self, now: str, acquire_time: str, transitions: int) -> Obj:
         return {

@@ -78,6 +78,10 @@ class StoreListWatcher:
         obj: dict[str, Any] = self.store.load(raw, revision)
         return obj
 
+    async def latest_revision(self, resource: str, namespace: str | None = None) -> int:
+        """The newest revision of the resource in the store (a new leader's caches catch up to it)."""
+        return int(await self.store.latest_revision(resource, namespace))
+
     async def list(
         self,
         resource: str,

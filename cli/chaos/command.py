@@ -30,6 +30,11 @@ def chaos_cmd(
         raise typer.BadParameter("--clients and --counters: must be at least 1")
     verdict, report = run_chaos(seed, duration, out, clients=clients, counters=counters)
     typer.echo(report, nl=False)
-    typer.echo(f"files: {out}/report.txt, history.jsonl, faults.json")
+    from cli.chaos.plot import plot_timeline
+
+    png = plot_timeline(out)
+    typer.echo(f"files: {out}/report.txt, history.jsonl, faults.json, replicas.json")
+    missing = "not drawn (pip install 'jetkube[plot]' for matplotlib)"
+    typer.echo(f"timeline: {png}" if png else f"timeline: {missing}")
     if not verdict.ok:
         raise typer.Exit(1)

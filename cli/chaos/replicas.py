@@ -3,14 +3,24 @@ every 100 ms, and the check that it never ran more pods than asked.
 
 The allowance: a pod counts while it runs and has no ``deletionTimestamp``; at time t the RC may
 have as many as the largest ``replicas`` it was given in the ``grace`` seconds before t (a scale
-down takes the controller a moment to act on). Two leaders acting at once, or a create counted
-twice, show up as samples above that.
+down takes the controller a moment to act on).
+
+Above the allowance, a sample is judged by when its newest pod was created, as Kubernetes judges a
+controller (it never *creates* past ``replicas``; it deletes the surplus of a scale-down when it
+next runs): when every active pod was created while the allowance was still at least the sampled
+count, the surplus is a scale-down not yet acted on (a leader frozen or just elected: counted as
+``late``, and bounded by the convergence check), not over-replication. A pod created after the
+allowance fell below the count is over-replication: two leaders acting at once, a stale cache, or a
+create counted twice. A pod's creation time is taken late (the earlier of the second after its
+``creationTimestamp`` and when the sampler first saw it), so the judgement errs towards a violation.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -32,11 +42,48 @@ def allowed(scales: list[tuple[float, int]], t: float, grace: float) -> int:
     return max(values) if values else 0
 
 
+Sample = tuple[float, int] | tuple[float, int, float]  # (t, active pods[, newest creation])
+
+
+def _last_time_allowed(scales: list[tuple[float, int]], t: float, n: int, grace: float) -> float | None:
+    """The latest time s <= t at which the allowance was at least ``n`` (None: never)."""
+    if allowed(scales, t, grace) >= n:
+        return t
+    # the allowance is constant between breakpoints: check just before each one, newest first
+    points = sorted({p for at, _ in scales for p in (at, at + grace) if p <= t}, reverse=True)
+    for p in points:
+        if allowed(scales, p - 1e-6, grace) >= n:
+            return p
+    return None
+
+
+def judge_samples(
+    samples: list[Sample], scales: list[tuple[float, int]], grace: float = 5.0
+) -> tuple[list[tuple[float, int, int]], list[tuple[float, int, int]]]:
+    """``(over, late)``: samples ``(t, pods, allowed)`` above the allowance, split into
+    over-replication (a pod created after the allowance fell below the count) and scale-downs not
+    yet acted on. A sample without a creation time counts as over-replication."""
+    over: list[tuple[float, int, int]] = []
+    late: list[tuple[float, int, int]] = []
+    for sample in samples:
+        t, n = sample[0], sample[1]
+        limit = allowed(scales, t, grace)
+        if n <= limit:
+            continue
+        newest = sample[2] if len(sample) > 2 else None
+        since = _last_time_allowed(scales, t, n, grace)
+        if newest is not None and since is not None and newest <= since:
+            late.append((t, n, limit))
+        else:
+            over.append((t, n, limit))
+    return over, late
+
+
 def over_replicated(
-    samples: list[tuple[float, int]], scales: list[tuple[float, int]], grace: float = 5.0
+    samples: list[Sample], scales: list[tuple[float, int]], grace: float = 5.0
 ) -> list[tuple[float, int, int]]:
-    """The samples (time, active pods, allowed) above the allowance."""
-    return [(t, n, allowed(scales, t, grace)) for t, n in samples if n > allowed(scales, t, grace)]
+    """The samples (time, active pods, allowed) that are over-replication (see :func:`judge_samples`)."""
+    return judge_samples(samples, scales, grace)[0]
 
 
 def rc_body(replicas: int) -> dict[str, Any]:
@@ -94,20 +141,46 @@ async def scaler(
         scales.append((rec.now(), replicas))
 
 
-def active(pods: list[dict[str, Any]]) -> int:
-    return sum(
-        1
+def active_pods(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        p
         for p in pods
         if not (p.get("metadata") or {}).get("deletionTimestamp")
         and (p.get("status") or {}).get("phase") not in TERMINAL
-    )
+    ]
 
 
-async def sampler(api: Any, rec: Recorder, samples: list[tuple[float, int]], stop: asyncio.Event) -> None:
+def active(pods: list[dict[str, Any]]) -> int:
+    return len(active_pods(pods))
+
+
+def _created_epoch(pod: dict[str, Any]) -> float | None:
+    stamp = (pod.get("metadata") or {}).get("creationTimestamp")
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+async def sampler(api: Any, rec: Recorder, samples: list[Sample], stop: asyncio.Event) -> None:
+    """Every 100 ms: (t, active pods, the newest active pod's creation time, taken late)."""
+    first_seen: dict[str, float] = {}
     while not stop.is_set():
         try:
             pods = (await api.list("pods", namespace=NAMESPACE, label_selector=f"app={RC_NAME}"))["items"]
-            samples.append((rec.now(), active(pods)))
+            now = rec.now()
+            offset = time.time() - now  # wall clock of the run's t = 0 (the bed shares this clock)
+            running = active_pods(pods)
+            newest = 0.0
+            for p in running:
+                uid = str((p.get("metadata") or {}).get("uid") or "")
+                seen = first_seen.setdefault(uid, now)
+                stamp = _created_epoch(p)
+                created = seen if stamp is None else min(seen, stamp + 1.0 - offset)
+                newest = max(newest, created)
+            samples.append((now, len(running), newest))
         except Exception as err:  # no sample while the api is unreachable (or a list failed)
             log.info("chaos.sample_failed", error=f"{type(err).__name__}: {err}"[:200])
         await asyncio.sleep(0.1)

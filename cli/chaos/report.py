@@ -8,7 +8,9 @@
 * **acknowledged writes present**: a counter's final value F against its acknowledged increments A
   and unknown ones I: A <= F <= A + I (each increment raises it by exactly one). ``lost`` is A - F
   when positive, ``phantom`` F - (A + I) when positive (a write nobody made);
-* **over-replication**: samples of an RC's running pods above its allowance (replicas.py);
+* **over-replication**: samples of an RC's running pods above its allowance with a pod created after
+  the allowance fell below the count (replicas.py); samples above it only because a scale-down was
+  not yet acted on are reported as late scale-downs, not a failure (convergence bounds them);
 * **convergence**: seconds from the last heal until every counter answered and every node was Ready.
 """
 
@@ -40,6 +42,7 @@ class Verdict:
     strict_violations: list[str] = field(default_factory=list)
     replica_samples: int = 0
     over_replication: list[tuple[float, int, int]] = field(default_factory=list)  # (t, pods, allowed)
+    late_scale_downs: list[tuple[float, int, int]] = field(default_factory=list)  # (t, pods, allowed)
 
     @property
     def ok(self) -> bool:
@@ -59,6 +62,8 @@ def judge(
     convergence_s: float | None,
     replica_samples: int = 0,
     over_replication: list[tuple[float, int, int]] | None = None,
+    *,
+    late_scale_downs: list[tuple[float, int, int]] | None = None,
 ) -> Verdict:
     counts = Counter(f"{e.f}:{e.type}" for e in events if e.type != "invoke")
     strict = check_history(events, initial=0)
@@ -94,6 +99,7 @@ def judge(
         notes=notes,
         replica_samples=replica_samples,
         over_replication=list(over_replication or []),
+        late_scale_downs=list(late_scale_downs or []),
     )
 
 
@@ -131,6 +137,9 @@ def text(verdict: Verdict, seed: int, duration: float, faults: list[Fault]) -> s
         f"writes nobody made: {verdict.phantom}",
         f"over-replication: {len(verdict.over_replication)} of {verdict.replica_samples} samples"
         + "".join(f"; {n} pods at {t:.1f}s (allowed {a})" for t, n, a in verdict.over_replication[:5]),
+        f"scale-downs not yet acted on (pods above the allowance, none created past it): "
+        f"{len(verdict.late_scale_downs)} samples"
+        + (f", the last at {verdict.late_scale_downs[-1][0]:.1f}s" if verdict.late_scale_downs else ""),
         "convergence after the last fault: "
         + ("not reached" if verdict.convergence_s is None else f"{verdict.convergence_s:.1f} s"),
         *verdict.notes,

@@ -10,6 +10,7 @@ interrupted.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from dataclasses import asdict
@@ -20,7 +21,7 @@ import structlog
 
 from cli.chaos.history import save
 from cli.chaos.nemesis import BedNemesis, Fault, schedule
-from cli.chaos.replicas import RC_NAME, create_rc, over_replicated, sampler, scaler
+from cli.chaos.replicas import RC_NAME, Sample, create_rc, judge_samples, sampler, scaler
 from cli.chaos.report import Verdict, as_dict, judge, text
 from cli.chaos.workload import NAMESPACE, Recorder, client, counter_name, create_counters, read
 from schemas.errors import JetkubeError
@@ -84,7 +85,7 @@ async def _run(
     stop = asyncio.Event()
     healed: list[float] = []
     scales: list[tuple[float, int]] = []
-    samples: list[tuple[float, int]] = []
+    samples: list[Sample] = []
     await create_rc(api, rec, scales)
     try:
         async with asyncio.TaskGroup() as tg:
@@ -106,9 +107,11 @@ async def _run(
     except JetkubeError as err:
         log.warning("chaos.not_converged", error=str(err))
         final = dict.fromkeys(keys)
+    over, late = judge_samples(samples, scales)
     replication = {
         "samples": len(samples),
-        "over": over_replicated(samples, scales),
+        "over": over,
+        "late": late,
         "scales": scales,
         "series": samples,
     }
@@ -140,7 +143,20 @@ def run_chaos(
     (out / "replicas.json").write_text(
         json.dumps({"scales": replication["scales"], "samples": replication["series"]})
     )
-    verdict = judge(rec.events, faults, final, convergence, replication["samples"], replication["over"])
+    times = [s[0] for s in replication["series"]]
+    gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+    verdict = judge(
+        rec.events,
+        faults,
+        final,
+        convergence,
+        replication["samples"],
+        replication["over"],
+        late_scale_downs=replication["late"],
+    )
+    verdict.notes.append(
+        f"RC samples: {len(times)} (one per 100 ms while the api answers a list; longest gap {gap:.1f} s)"
+    )
     report = text(verdict, seed, duration, faults)
     (out / "report.txt").write_text(report)
     (out / "report.json").write_text(json.dumps(as_dict(verdict), indent=1, default=str))

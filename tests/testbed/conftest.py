@@ -32,6 +32,7 @@ ORDER = (
     "test_seed_e2e",
     "test_node_stop",
     "test_node_partition",
+    "test_chaos",
     "test_restart",
 )
 

@@ -6,7 +6,7 @@ import itertools
 
 from cli.chaos.history import Event
 from cli.chaos.nemesis import MIN_HOLD, schedule
-from cli.chaos.report import judge
+from cli.chaos.report import judge, text
 
 
 def test_a_seed_gives_the_same_faults_one_at_a_time_all_healed_in_time() -> None:
@@ -65,6 +65,28 @@ def test_over_replication_allows_a_scale_down_its_grace() -> None:
     samples = [(5.0, 3), (12.0, 3), (16.0, 1), (16.5, 2), (20.0, 4)]
     assert over_replicated(samples, scales, grace=5.0) == [(16.5, 2, 1), (20.0, 4, 1)]
     assert judge(increments(1) + final_read(1), [], {"c": 1}, 1.0, 5, [(16.5, 2, 1)]).ok is False
+
+
+def test_a_surplus_of_pods_created_before_the_scale_down_is_late_not_over_replication() -> None:
+    from cli.chaos.replicas import judge_samples
+
+    scales = [(0.0, 3), (10.0, 1)]
+    samples = [
+        (16.0, 3, 4.0),  # three pods made while 3 were allowed, the scale-down not yet acted on: late
+        (17.0, 3, 16.5),  # one of them made after the allowance fell to 1: over-replication
+        (18.0, 2, 9.0),  # the surplus shrinks, still old pods: late
+        (19.0, 2),  # no creation time: judged strictly
+        (20.0, 1, 19.5),  # within the allowance
+    ]
+    over, late = judge_samples(samples, scales, grace=5.0)
+    assert over == [(17.0, 3, 1), (19.0, 2, 1)]
+    assert late == [(16.0, 3, 1), (18.0, 2, 1)]
+    # a pod made at 12 s counts as made while 3 were allowed (the grace runs until 15 s)
+    assert judge_samples([(16.0, 3, 12.0)], scales, grace=5.0) == ([], [(16.0, 3, 1)])
+    # a replacement made after the allowance fell, keeping the count above it, is over-replication
+    assert judge_samples([(16.0, 3, 15.5)], scales, grace=5.0) == ([(16.0, 3, 1)], [])
+    verdict = judge(increments(1) + final_read(1), [], {"c": 1}, 1.0, 5, [], late_scale_downs=late)
+    assert verdict.ok and "2 samples" in text(verdict, 1, 10, [])
 
 
 def test_a_conflict_before_the_write_is_readable_fails_only_the_strict_model() -> None:

@@ -244,3 +244,27 @@ async def test_watch_list_mode_takes_the_snapshot_from_the_watch_and_redoes_it_a
     assert sorted(informer.keys()) == ["default/b", "default/c"]
     task.cancel()
     await asyncio.wait({task})
+
+
+async def test_catch_up_waits_for_the_store_s_newest_revision() -> None:
+    """A new leader's cache must reach what the store held when it took the lease."""
+
+    class Latest(FakeListWatcher):
+        async def latest_revision(self, resource: str, namespace: str | None = None) -> int:
+            return self.revision
+
+    lw = Latest()
+    lw.create(pod("a"))
+    informer = Informer(lw, "pods", backoff_base=0.01, backoff_cap=0.05)
+    task = guarded_task("informer", informer.run())
+    await informer.wait_synced(timeout=2)
+    await eventually(lambda: lw.open_watches == 1, what="watch open")
+    lw.paused = True  # the watch lags: writes land that the cache has not seen
+    lw.create(pod("b"))
+    assert not await informer.catch_up(timeout=0.2)
+    lw.paused = False
+    lw.create(pod("c"))  # the watch flows again, up to the newest revision
+    assert await informer.catch_up(timeout=2)
+    assert informer.revision == lw.revision and "default/c" in informer.keys()
+    assert not await Informer(FakeListWatcher(), "pods").catch_up(timeout=0.1)  # cannot tell: no wait
+    task.cancel()

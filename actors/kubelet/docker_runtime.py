@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import math
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -358,7 +357,9 @@ class DockerRuntime:
 
     async def remove_pod_dir(self, pod_uid: str) -> None:
         """Forget the pod's host files (termination messages) once its containers are gone."""
-        await asyncio.to_thread(shutil.rmtree, self.pod_dir(pod_uid), True)
+        from actors.kubelet.mounts import remove_tree  # never into a volume still mounted there
+
+        await remove_tree(self.pod_dir(pod_uid))
 
     # ------------------------------------------------------------------ volumes
 

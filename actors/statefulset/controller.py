@@ -90,6 +90,7 @@ class StatefulSetController(WorkloadController):
             body = copy.deepcopy(sts)
             body["status"] = {**(sts.get("status") or {}), **out.status}
             await self.api.update_status("statefulsets", body, namespace=namespace)
+        self.requeue_after(key, out.requeue_after)
 
 
 def _pod_of_claim(sts: Obj, claim_name: str) -> str:

@@ -68,6 +68,9 @@ PULL_FAILURE_MEMORY = 60.0  # seconds a failed pull of a present image is not re
 
 
 class DockerRuntime:
+    #: the kubelet mounts network filesystems (CephFS) on this host for the engine to bind
+    host_mounts = True
+
     def __init__(
         self,
         docker: aiodocker.Docker,

@@ -15,7 +15,9 @@ containers that mount it):
   are; ``local``: the directory must exist; ``nfs``, ``cephfs``: as below). The claim's
   ``readOnly`` makes every mount of it read-only;
 - ``cephfs``: mounted by the kubelet's CephFS plugin (:mod:`actors.kubelet.cephfs`: the kernel
-  client, else ceph-fuse) under the pod's directory; its ``readOnly`` makes every bind read-only;
+  client, else ceph-fuse) under the pod's directory; its ``readOnly`` makes every bind read-only.
+  A runtime without ``host_mounts`` (FakeRuntime: hollow nodes) gets an engine volume it records
+  instead, so a simulated node never mounts anything on the host;
 - ``nfs``: an engine volume of the local driver (``type=nfs``) that the engine mounts at container
   start. The servers of both are checked first (a TCP connect with a short timeout; a Ceph monitor
   must greet as one), so an unreachable cluster is a prompt FailedMount naming the monitors
@@ -269,6 +271,10 @@ class VolumeManager:
             if not key:
                 raise vf.MountError(f'secret "{secret_name}": data.key is empty (it must hold the cephx key)')
         plan = cephfs.plan_mount(spec, key)
+        if not getattr(self.runtime, "host_mounts", False):  # a hollow node: nothing on the host
+            device = f"{','.join(plan.monitors)}:{plan.path}"
+            opts = {"type": "ceph", "device": device, "o": f"name={plan.user}"}
+            return await self.runtime.ensure_volume(f"jk-{uid[:8]}-{name}", opts, self._labels(uid))
         return await cephfs.ensure_mounted(
             plan, self.volume_dir(uid, "cephfs", name), self.volume_dir(uid, "cephfs-keys", name)
         )

@@ -86,3 +86,37 @@ def test_mounts_under_lists_only_that_tree_deepest_first(
         "/k/pods/u/volumes/cephfs/fs",
         "/k/pods/u/volumes/empty-dir/m",
     ]
+
+
+async def test_a_hollow_node_mounts_nothing_on_the_host(tmp_path: Path) -> None:
+    """FakeRuntime (hollow nodes) has no host mounts: its CephFS volume is an engine volume it records."""
+    import asyncio
+    import base64
+
+    from actors.kubelet.fake_runtime import FakeRuntime
+    from actors.kubelet.volumes import VolumeManager
+
+    async def greet(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        w.write(b"ceph v027")  # a monitor's msgr v1 banner
+        await w.drain()
+        w.close()
+
+    server = await asyncio.start_server(greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+
+    class Api:
+        async def get(self, kind: str, name: str, namespace: str | None = None) -> dict[str, object]:
+            return {"data": {"key": base64.b64encode(b"KEY").decode()}}
+
+    pod = {
+        "metadata": {"name": "p", "namespace": "ns", "uid": "0123456789"},
+        "spec": {
+            "volumes": [
+                {"name": "fs", "cephfs": {"monitors": [f"127.0.0.1:{port}"], "secretRef": {"name": "s"}}}
+            ]
+        },
+    }
+    async with server:
+        out = await VolumeManager(FakeRuntime(state_dir=tmp_path), Api(), "n").setup(pod)  # type: ignore[arg-type]
+    assert out["fs"] == "jk-01234567-fs", "an engine volume's name, not a host path"
+    assert not mounts_under(tmp_path)

@@ -161,6 +161,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         status=False,
     ),
     _info("statefulsets", "StatefulSet", "apps", models.StatefulSet, short=("sts",)),
+    _info("controllerrevisions", "ControllerRevision", "apps", models.ControllerRevision, status=False),
     _info(
         "ingressclasses",
         "IngressClass",

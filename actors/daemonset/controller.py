@@ -4,7 +4,8 @@ Informers: daemonsets, nodes, pods (by namespace). Pod events enqueue their Daem
 expectations, as the replication controller); any node add, delete or change of labels, taints or
 readiness enqueues every DaemonSet (a cluster has few). ``reconcile(key)`` runs
 :func:`actors.daemonset.plan.plan` and writes: adopt/release, delete pods, create a pod per node
-(``spec.nodeName`` set, see the plan's docstring for why), then the status.
+(``spec.nodeName`` set, see the plan's docstring for why), then the status. The template's
+ControllerRevision is written before the pods (actors/replication/revisions.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any
 
 import structlog
 
-from actors.daemonset.plan import plan
+from actors.daemonset.plan import REVISION_HASH, current_hash, plan
+from actors.replication.ownership import is_controlled_by
 from actors.replication.podutil import meta, name_of, owner_reference
+from actors.replication.revisions import sync_revisions
 from actors.replication.selector import labels_of, selector_matcher
 from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
@@ -33,6 +36,7 @@ class DaemonSetController(WorkloadController):
         self.daemonsets = self.track(informers.informer("daemonsets"))
         self.nodes = informers.informer("nodes")
         self.pods = self.track(informers.informer("pods"))
+        self.revisions = self.track(informers.informer("controllerrevisions"))
         self.watch(self.daemonsets)
         self.informers.append(self.nodes)
         self.nodes.add_handler(
@@ -74,6 +78,10 @@ class DaemonSetController(WorkloadController):
             await self.set_owner("pods", by_name[name], ref, uid)
         for name in out.release:
             await self.set_owner("pods", by_name[name], None, uid)
+        if not meta(ds).get("deletionTimestamp"):  # the template's ControllerRevision, before its pods
+            in_use = {h for p in pods if is_controlled_by(p, uid) and (h := labels_of(p).get(REVISION_HASH))}
+            revisions = self.revisions.by_index(NS_INDEX, namespace)
+            await sync_revisions(self.api, ds, "DaemonSet", revisions, current_hash(ds), in_use)
         if out.delete:
             log.info("daemonset.deleting", daemonset=key, pods=out.delete)
             await self.delete_pods(key, ds, [by_name[n] for n in out.delete])

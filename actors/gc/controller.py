@@ -73,6 +73,7 @@ RESOURCES = (
     "deployments",
     "daemonsets",
     "statefulsets",
+    "controllerrevisions",
     "jobs",
     "cronjobs",
     "services",

@@ -29,7 +29,6 @@ import asyncio
 import contextlib
 import math
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -70,6 +69,9 @@ POD_NETWORK_WAIT = 10.0  # seconds a sandbox waits for the pod network (--pod-ne
 
 
 class DockerRuntime:
+    #: the kubelet mounts network filesystems (CephFS) on this host for the engine to bind
+    host_mounts = True
+
     def __init__(
         self,
         docker: aiodocker.Docker,
@@ -425,7 +427,9 @@ class DockerRuntime:
 
     async def remove_pod_dir(self, pod_uid: str) -> None:
         """Forget the pod's host files (termination messages) once its containers are gone."""
-        await asyncio.to_thread(shutil.rmtree, self.pod_dir(pod_uid), True)
+        from actors.kubelet.mounts import remove_tree  # never into a volume still mounted there
+
+        await remove_tree(self.pod_dir(pod_uid))
 
     # ------------------------------------------------------------------ volumes
 

@@ -103,6 +103,9 @@ def _dt(t: float | None) -> datetime | None:
 
 
 class FakeRuntime:
+    #: a simulated node mounts nothing on the host (its CephFS volumes are engine volumes it records)
+    host_mounts = False
+
     def __init__(
         self,
         *,

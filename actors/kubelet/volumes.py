@@ -14,10 +14,14 @@ containers that mount it):
   that source would be (``hostPath``: created when ``DirectoryOrCreate``, as local-path volumes
   are; ``local``: the directory must exist; ``nfs``, ``cephfs``: as below). The claim's
   ``readOnly`` makes every mount of it read-only;
-- ``cephfs`` and ``nfs``: engine volumes of the local driver (``type=ceph``/``type=nfs``) that the
-  engine mounts at container start. The servers are checked first (a TCP connect with a short
-  timeout), so an unreachable Ceph cluster is a prompt FailedMount naming the monitors instead of
-  a kernel mount hanging inside the engine.
+- ``cephfs``: mounted by the kubelet's CephFS plugin (:mod:`actors.kubelet.cephfs`: the kernel
+  client, else ceph-fuse) under the pod's directory; its ``readOnly`` makes every bind read-only.
+  A runtime without ``host_mounts`` (FakeRuntime: hollow nodes) gets an engine volume it records
+  instead, so a simulated node never mounts anything on the host;
+- ``nfs``: an engine volume of the local driver (``type=nfs``) that the engine mounts at container
+  start. The servers of both are checked first (a TCP connect with a short timeout; a Ceph monitor
+  must greet as one), so an unreachable cluster is a prompt FailedMount naming the monitors
+  instead of a mount hanging.
 
 ``subPath`` mounts a directory inside the volume (made if missing); ``subPathExpr`` is expanded
 with the container's environment (``$(POD_NAME)``) when the volumes are set up. Both are passed
@@ -40,6 +44,7 @@ from typing import Any
 
 import structlog
 
+from actors.kubelet import cephfs
 from actors.kubelet import labels as L
 from actors.kubelet import volume_files as vf
 from actors.kubelet.atomic_writer import write_atomic
@@ -120,7 +125,7 @@ class VolumeManager:
                 raise vf.MountError(f'MountVolume.SetUp failed for volume "{name}" : {err.message}') from err
             except OSError as err:
                 raise vf.MountError(f'MountVolume.SetUp failed for volume "{name}" : {err}') from err
-            if (v.get("persistentVolumeClaim") or {}).get("readOnly"):
+            if any((v.get(kind) or {}).get("readOnly") for kind in ("persistentVolumeClaim", "cephfs")):
                 out[READ_ONLY_KEY + name] = "true"
         out.update(await self._subpath_exprs(pod))
         return out
@@ -242,13 +247,14 @@ class VolumeManager:
     async def _cephfs(
         self, uid: str, name: str, spec: Obj, pod: Obj, secret_namespace: str | None = None
     ) -> str:
+        """Mount through the CephFS plugin (actors/kubelet/cephfs.py) after a quick monitor check."""
         monitors = [str(m) for m in spec.get("monitors") or []]
         checks = await asyncio.gather(*(reachable(m, 6789, banner=b"ceph v") for m in monitors))
         if not monitors or not any(checks):
             raise vf.MountError(
                 f"CephFS: mount failed: no ceph monitor answered at {','.join(monitors) or '(none)'}"
             )
-        opts = [f"name={spec.get('user') or 'admin'}"]
+        key: str | None = None
         secret_name = (spec.get("secretRef") or {}).get("name")
         if secret_name:
             objs = await fetch_objects(
@@ -262,15 +268,16 @@ class VolumeManager:
             import base64
 
             key = base64.b64decode((sec.get("data") or {}).get("key", "")).decode().strip()
-            opts.append(f"secret={key}")
-        if spec.get("readOnly"):
-            opts.append("ro")
-        driver_opts = {
-            "type": "ceph",
-            "device": f"{','.join(monitors)}:{spec.get('path') or '/'}",
-            "o": ",".join(opts),
-        }
-        return await self.runtime.ensure_volume(f"jk-{uid[:8]}-{name}", driver_opts, self._labels(uid))
+            if not key:
+                raise vf.MountError(f'secret "{secret_name}": data.key is empty (it must hold the cephx key)')
+        plan = cephfs.plan_mount(spec, key)
+        if not getattr(self.runtime, "host_mounts", False):  # a hollow node: nothing on the host
+            device = f"{','.join(plan.monitors)}:{plan.path}"
+            opts = {"type": "ceph", "device": device, "o": f"name={plan.user}"}
+            return await self.runtime.ensure_volume(f"jk-{uid[:8]}-{name}", opts, self._labels(uid))
+        return await cephfs.ensure_mounted(
+            plan, self.volume_dir(uid, "cephfs", name), self.volume_dir(uid, "cephfs-keys", name)
+        )
 
     async def _nfs(self, uid: str, name: str, spec: Obj) -> str:
         server = str(spec.get("server") or "")
@@ -312,7 +319,7 @@ class VolumeManager:
             self._tmpfs.discard(d)
         with contextlib.suppress(JetkubeError):
             await self.runtime.remove_volumes(self.node_name, uid)
-        await self.runtime.remove_pod_dir(uid)
+        await self.runtime.remove_pod_dir(uid)  # unmounts what is left under it first (mounts.py)
 
 
 def _host_path(spec: Obj) -> str:

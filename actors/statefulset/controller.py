@@ -3,7 +3,8 @@
 Informers: statefulsets, pods and persistentvolumeclaims (by namespace). Pod events enqueue their
 StatefulSet (with expectations, as the other workload controllers). ``reconcile(key)`` runs
 :func:`actors.statefulset.plan.plan` and writes: adopt/release, the missing claims (before the
-pods that mount them), the pods (named, in ordinal order), the deletions, then the status.
+pods that mount them), the pods (named, in ordinal order), the deletions, then the status; the
+template's ControllerRevision first (actors/replication/revisions.py).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import Any
 
 import structlog
 
+from actors.replication.ownership import is_controlled_by
 from actors.replication.podutil import meta, name_of, owner_reference
+from actors.replication.revisions import sync_revisions
 from actors.replication.selector import labels_of, selector_matcher
 from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
 from actors.runtime.shared import SharedInformers
-from actors.statefulset.plan import plan
+from actors.statefulset.plan import REVISION_LABEL, plan, update_revision
 from schemas.errors import AlreadyExists
 
 log = structlog.get_logger(__name__)
@@ -33,6 +36,7 @@ class StatefulSetController(WorkloadController):
         self.sets = self.track(informers.informer("statefulsets"))
         self.pods = self.track(informers.informer("pods"))
         self.claims = self.track(informers.informer("persistentvolumeclaims"))
+        self.revisions = self.track(informers.informer("controllerrevisions"))
         self.watch(self.sets)
         self.watch_owned_pods(self.pods, self.sets, "StatefulSet", self._owners_matching)
 
@@ -60,6 +64,10 @@ class StatefulSetController(WorkloadController):
             await self.set_owner("pods", by_name[name], ref, uid)
         for name in out.release:
             await self.set_owner("pods", by_name[name], None, uid)
+        if not meta(sts).get("deletionTimestamp"):  # the template's ControllerRevision, before its pods
+            in_use = {h for p in pods if is_controlled_by(p, uid) and (h := labels_of(p).get(REVISION_LABEL))}
+            revisions = self.revisions.by_index(NS_INDEX, namespace)
+            await sync_revisions(self.api, sts, "StatefulSet", revisions, update_revision(sts), in_use)
         for claim_name, refs in out.claim_owners.items():
             claim = self.claims.get(f"{namespace}/{claim_name}")
             if claim is not None:
@@ -90,6 +98,7 @@ class StatefulSetController(WorkloadController):
             body = copy.deepcopy(sts)
             body["status"] = {**(sts.get("status") or {}), **out.status}
             await self.api.update_status("statefulsets", body, namespace=namespace)
+        self.requeue_after(key, out.requeue_after)
 
 
 def _pod_of_claim(sts: Obj, claim_name: str) -> str:

@@ -30,11 +30,21 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from actors.deployment.hashing import template_hash
 from actors.replication.ownership import claim
-from actors.replication.podutil import is_ready, is_terminating, meta, name_of, owner_reference, phase
+from actors.replication.podutil import (
+    available_in,
+    is_available,
+    is_ready,
+    is_terminating,
+    meta,
+    name_of,
+    owner_reference,
+    phase,
+)
 from actors.replication.selector import labels_of, selector_matcher
 
 Obj = dict[str, Any]
@@ -53,6 +63,7 @@ class StatefulPlan:
     create_pods: list[Obj] = field(default_factory=list)
     delete_pods: list[str] = field(default_factory=list)
     status: Obj | None = None
+    requeue_after: float | None = None  # seconds until a ready pod becomes available (minReadySeconds)
 
 
 def update_revision(sts: Obj) -> str:
@@ -168,8 +179,9 @@ def _failed(pod: Obj) -> bool:
     return phase(pod) in ("Failed", "Succeeded") and not is_terminating(pod)
 
 
-def plan(sts: Obj, pods: list[Obj], claims: list[Obj]) -> StatefulPlan:
+def plan(sts: Obj, pods: list[Obj], claims: list[Obj], now: datetime | None = None) -> StatefulPlan:
     out = StatefulPlan()
+    now = now or datetime.now(UTC)
     spec = sts.get("spec") or {}
     replicas = int(spec.get("replicas") if spec.get("replicas") is not None else 1)
     start = int((spec.get("ordinals") or {}).get("start") or 0)
@@ -191,8 +203,11 @@ def plan(sts: Obj, pods: list[Obj], claims: list[Obj]) -> StatefulPlan:
     claim_names = {name_of(c) for c in claims if not is_terminating(c)}
     templates = spec.get("volumeClaimTemplates") or []
 
-    status = _status(sts, by_ordinal, wanted, revision)
+    status = _status(sts, by_ordinal, wanted, revision, now)
     out.status = status
+    min_ready = int(spec.get("minReadySeconds") or 0)
+    waits = [w for p in by_ordinal.values() if (w := available_in(p, min_ready, now)) is not None]
+    out.requeue_after = min(waits) if waits else None
     if is_terminating(sts):
         return out
 
@@ -260,9 +275,11 @@ def plan(sts: Obj, pods: list[Obj], claims: list[Obj]) -> StatefulPlan:
     return out
 
 
-def _status(sts: Obj, by_ordinal: dict[int, Obj], wanted: range, revision: str) -> Obj:
+def _status(sts: Obj, by_ordinal: dict[int, Obj], wanted: range, revision: str, now: datetime) -> Obj:
     live = [p for p in by_ordinal.values() if not is_terminating(p)]
     ready = [p for p in live if _healthy(p)]
+    min_ready = int((sts.get("spec") or {}).get("minReadySeconds") or 0)
+    available = [p for p in ready if is_available(p, min_ready, now)]
     updated = [p for p in live if labels_of(p).get(REVISION_LABEL) == revision]
     old = sts.get("status") or {}
     current_revision = old.get("currentRevision") or revision
@@ -273,7 +290,7 @@ def _status(sts: Obj, by_ordinal: dict[int, Obj], wanted: range, revision: str) 
         "observedGeneration": meta(sts).get("generation") or 1,
         "replicas": len(live),
         "readyReplicas": len(ready),
-        "availableReplicas": len(ready),
+        "availableReplicas": len(available),
         "currentReplicas": len(current),
         "updatedReplicas": len(updated),
         "currentRevision": current_revision,

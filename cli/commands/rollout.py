@@ -4,8 +4,9 @@
 line printed once) and exits 0 when the rollout is done, 1 past the Deployment's progress deadline
 (``error: deployment "x" exceeded its progress deadline``) or past ``--timeout``
 (``error: timed out waiting for the condition``); ``--watch=false`` prints the current line once.
-Deployments and DaemonSets have a status; history, undo and pause/resume are the Deployment's
-(jetkube keeps no ControllerRevisions for DaemonSets); restart works for both.
+Deployments, DaemonSets and StatefulSets have a status; history and undo work for all three (a
+Deployment's revisions are its ReplicaSets, the others' their ControllerRevisions); pause/resume
+are the Deployment's; restart works for all three.
 
 The pure parts (:func:`status_line`, :func:`history_lines`, :func:`revision_lines`,
 :func:`parse_duration`) take objects in and give lines out; the commands around them do the I/O.
@@ -24,6 +25,7 @@ import typer
 from typer.core import TyperCommand
 
 from actors.deployment import rollout as dr
+from actors.replication import revisions as cr
 from bus.cancelsafe import wait_for
 from cli.context import NamespaceOpt, ServerOpt, fail, run, settings
 from cli.resources import Target, parse_targets, qualified_kind
@@ -32,6 +34,7 @@ from schemas.registry import ResourceInfo
 
 STATUS_KINDS = ("deployments", "daemonsets", "statefulsets")
 RESTART_KINDS = ("deployments", "daemonsets", "statefulsets")
+HISTORY_KINDS = ("deployments", "daemonsets", "statefulsets")  # ReplicaSets; ControllerRevisions
 TIMED_OUT = "timed out waiting for the condition"
 
 # ----------------------------------------------------------------------------- pure
@@ -134,7 +137,7 @@ def status_line(plural: str, obj: dict[str, Any]) -> tuple[str, bool]:
     raise BadRequest(f"no status viewer has been implemented for {plural}")
 
 
-def current_revisions(revisions: Sequence[dr.Revision]) -> list[dr.Revision]:
+def current_revisions(revisions: Sequence[Any]) -> list[Any]:
     """One entry per ReplicaSet, its latest revision: kubectl lists no revision-history aliases."""
     latest: dict[str, int] = {}
     for r in revisions:
@@ -142,7 +145,7 @@ def current_revisions(revisions: Sequence[dr.Revision]) -> list[dr.Revision]:
     return [r for r in revisions if latest[r.replicaset] == r.revision]
 
 
-def history_lines(info: ResourceInfo, name: str, revisions: Sequence[dr.Revision]) -> list[str]:
+def history_lines(info: ResourceInfo, name: str, revisions: Sequence[Any]) -> list[str]:
     """kubectl's ``rollout history`` table, headed by the object's name."""
     from cli.printers.table import render
 
@@ -151,7 +154,7 @@ def history_lines(info: ResourceInfo, name: str, revisions: Sequence[dr.Revision
     return [f"{qualified_kind(info)}/{name}", *render(rows), ""]
 
 
-def revision_lines(info: ResourceInfo, name: str, revisions: Sequence[dr.Revision], number: int) -> list[str]:
+def revision_lines(info: ResourceInfo, name: str, revisions: Sequence[Any], number: int) -> list[str]:
     """``rollout history --revision N``: the revision's pod template, as describe prints it."""
     from cli.describe.kinds import _pod_template  # describe's pod template block, reused as kubectl does
     from cli.describe.writer import Writer
@@ -290,15 +293,19 @@ def history(
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
-    """View the rollout history of a Deployment."""
+    """View the rollout history of a Deployment, DaemonSet or StatefulSet."""
     opts = settings(ctx, server, namespace)
     try:
-        info, names = _one_target(args, ("deployments",), "history")
+        info, names = _one_target(args, HISTORY_KINDS, "history")
     except JetkubeError as err:
         fail(err)
 
     async def work(api: Any) -> int:
-        revisions = await dr.list_history(api, opts.namespace, names[0])
+        revisions: Sequence[Any]
+        if info.plural == "deployments":
+            revisions = await dr.list_history(api, opts.namespace, names[0])
+        else:
+            revisions = await cr.list_history(api, info.plural, opts.namespace, names[0])
         if revision:
             lines = revision_lines(info, names[0], revisions, revision)
         else:
@@ -318,15 +325,18 @@ def undo(
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
-    """Roll a Deployment back to its previous (or the given) revision."""
+    """Roll a Deployment, DaemonSet or StatefulSet back to its previous (or the given) revision."""
     opts = settings(ctx, server, namespace)
     try:
-        _info, names = _one_target(args, ("deployments",), "undo")
+        info, names = _one_target(args, HISTORY_KINDS, "undo")
     except JetkubeError as err:
         fail(err)
 
     async def work(api: Any) -> int:
-        _deploy, message = await dr.undo(api, opts.namespace, names[0], to_revision)
+        if info.plural == "deployments":
+            _deploy, message = await dr.undo(api, opts.namespace, names[0], to_revision)
+        else:
+            message = await cr.undo(api, info.plural, opts.namespace, names[0], to_revision)
         typer.echo(message)
         return 0
 

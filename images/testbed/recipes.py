@@ -29,6 +29,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from images.testbed.ceph import CEPH_TAG, plan_ceph
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PACKAGES = ("actors", "bus", "schemas", "cli")
@@ -233,6 +235,7 @@ def testbed_images(b: ModuleType) -> list[Any]:
         b.Image("jetkube-base", [BASE_TAG], plan=plan_base(b)),
         b.Image("jetkube", [JETKUBE_TAG], deps=["jetkube-base"], plan=plan_jetkube(b)),
         b.Image("nats", [NATS_TAG], deps=["busybox"], plan=plan_nats(b)),
+        b.Image("ceph", [CEPH_TAG], plan=plan_ceph(b)),
     ]
 
 

@@ -13,6 +13,7 @@ from schemas.models.networking import Ingress, IngressClass
 from schemas.models.node import Namespace, Node
 from schemas.models.pod import Pod, PodSpec, PodStatus, PodTemplateSpec
 from schemas.models.rbac import ClusterRole, ClusterRoleBinding, Role, RoleBinding
+from schemas.models.revisions import ControllerRevision
 from schemas.models.service import Endpoints, Service
 from schemas.models.statefulset import StatefulSet
 from schemas.models.storage import PersistentVolume, PersistentVolumeClaim, StorageClass
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigMap",
     "Container",
     "ContainerStatus",
+    "ControllerRevision",
     "CronJob",
     "DaemonSet",
     "Deployment",

@@ -402,6 +402,11 @@ TABLES: dict[str, list[Column]] = {
     "limitranges": [
         Column("CREATED AT", lambda o, n: str(_get(o, "metadata", "creationTimestamp", default=""))),
     ],
+    "controllerrevisions": [
+        Column("CONTROLLER", lambda o, n: revision_controller(o)),
+        Column("REVISION", lambda o, n: str(o.get("revision", 0))),
+        Column("AGE", age_cell),
+    ],
     "leases": [
         Column("HOLDER", lambda o, n: str(_get(o, "spec", "holderIdentity", default=""))),
         Column("AGE", age_cell),
@@ -453,3 +458,13 @@ def columns_for(plural: str, wide: bool) -> list[Column]:
 
         table = STORAGE_TABLES.get(plural, DEFAULT)
     return [c for c in table if wide or not c.wide]
+
+
+def revision_controller(obj: dict[str, Any]) -> str:
+    """``statefulset.apps/web``: the revision's controlling owner, as kubectl prints it."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+            kind = str(ref.get("kind") or "").lower()
+            return f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return "<none>"

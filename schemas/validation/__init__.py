@@ -44,6 +44,7 @@ VALIDATORS: dict[str, Validator] = {
     "PersistentVolumeClaim": storage.persistent_volume_claim_errors,
     "StorageClass": storage.storage_class_errors,
     "StatefulSet": storage.stateful_set_errors,
+    "ControllerRevision": workloads.controller_revision_errors,
 }
 
 

@@ -218,3 +218,13 @@ def cron_job_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
         return
     labels_errors((jt.get("metadata") or {}).get("labels"), "spec.jobTemplate.metadata.labels", out)
     job_spec_errors(jt.get("spec") or {}, out, "spec.jobTemplate.spec")
+
+
+def controller_revision_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
+    """apps/v1 ControllerRevision: a DNS subdomain name, ``revision`` >= 0, ``data`` an object."""
+    object_meta_errors(
+        obj.get("metadata"), namespaced=True, name_check=names.dns1123_subdomain_errors, out=out
+    )
+    non_negative(obj.get("revision"), "revision", out)
+    if obj.get("data") is not None and not isinstance(obj.get("data"), dict):
+        out.append(invalid("data", obj.get("data"), "must be an object"))

@@ -35,6 +35,7 @@ WORKLOADS = {
         "daemonsets",
         "statefulsets",
         "statefulsets/scale",
+        "controllerrevisions",
     ],
     "batch": ["jobs", "cronjobs"],
     "autoscaling": ["horizontalpodautoscalers"],

@@ -236,6 +236,10 @@ async def test_empty_dir_shared_and_memory_medium(kubelet: KubeletHandle, tmp_pa
 
 
 async def test_seed_cephfs_without_a_cluster_is_failed_mount(kubelet: KubeletHandle) -> None:
+    from actors.kubelet.volumes import reachable
+
+    if await reachable("10.16.154.78:6789", 6789, banner=b"ceph v"):
+        pytest.skip("a Ceph cluster answers at the seed's monitor (the ceph profile runs)")
     await kubelet.create(seed_example("pod-cephfs.yaml"))
     ev = await kubelet.wait_event("cephfs2", "FailedMount", timeout=30)
     assert ev["type"] == "Warning"

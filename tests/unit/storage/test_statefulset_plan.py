@@ -180,3 +180,19 @@ def test_retention_policy_as_owner_references(
     if when_deleted == "Delete":
         new = plan(s, [], [])
         assert new.create_claims[0]["metadata"]["ownerReferences"][0]["uid"] == "s1"
+
+
+def test_min_ready_seconds_counts_available_pods_and_says_when_to_look_again() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+    pods = [pod(0), pod(1), pod(2)]
+    for p, since in zip(pods, ("00:00:00", "00:00:25", "00:00:29"), strict=True):
+        p["status"]["conditions"][0]["lastTransitionTime"] = f"2026-01-01T{since}Z"
+    claims = [claim(i) for i in range(3)]
+    out = plan(sts(minReadySeconds=10), pods, claims, now=now)
+    assert out.status is not None
+    assert (out.status["readyReplicas"], out.status["availableReplicas"]) == (3, 1)
+    assert out.requeue_after == 5.0, "web-1 becomes available first, 5 s from now"
+    plain = plan(sts(), pods, claims, now=now)
+    assert plain.status is not None and plain.status["availableReplicas"] == 3 and plain.requeue_after is None

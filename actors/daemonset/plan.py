@@ -46,7 +46,7 @@ from actors.replication.podutil import (
     pod_from_template,
 )
 from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.timeutil import parse_time
+from schemas.status import parse_time
 
 REVISION_HASH = "controller-revision-hash"
 

@@ -17,8 +17,9 @@ from actors.deployment import util as du
 from actors.deployment.hashing import equal_ignore_hash, without_hash
 from actors.replication.ownership import is_controlled_by
 from actors.replication.podutil import meta, name_of
-from actors.replication.timeutil import format_time, utcnow
+from actors.replication.timeutil import utcnow
 from schemas.errors import BadRequest, NotFound, Timeout
+from schemas.status import format_time
 
 
 class _Api(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 
 from actors.replication.intstr import scaled_value
 from actors.replication.podutil import meta
-from actors.replication.timeutil import parse_time
+from schemas.status import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

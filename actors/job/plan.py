@@ -47,7 +47,7 @@ from actors.replication.podutil import (
     restart_count,
 )
 from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.timeutil import format_time, parse_time
+from schemas.status import format_time, parse_time
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"

@@ -42,16 +42,10 @@ from actors.deployment.progress import (
     stuck_requeue,
     timed_out,
 )
+from actors.replication.events import Event
 from actors.replication.ownership import claim
 from actors.replication.podutil import meta, name_of, owner_reference
 from actors.replication.selector import labels_of, selector_matcher
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from actors.job import indexes as ix
+from actors.replication.events import Event
 from actors.replication.ownership import claim
 from actors.replication.podutil import (
     is_active,
@@ -57,13 +58,6 @@ LEGACY_JOB_NAME = "job-name"
 DEFAULT_BACKOFF_LIMIT = 6
 POD_BACKOFF_BASE = 10.0
 POD_BACKOFF_MAX = 360.0
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass

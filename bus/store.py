@@ -35,7 +35,7 @@ import contextlib
 import copy
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ from bus.gcpause import pause_gc, resume_gc
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
 from bus.snapshot import KV_OP, is_tombstone, read_snapshot, sequences
+from bus.transforms import StorageVersion, ValueTransform
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -63,7 +64,7 @@ from schemas.errors import (
 )
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 from schemas.status import now_rfc3339
-from schemas.versions import ApiVersions, to_current
+from schemas.versions import ApiVersions
 
 log = structlog.get_logger(__name__)
 
@@ -130,7 +131,12 @@ def _translate(err: Exception, what: str) -> JetkubeError:
 class Store:
     """Typed CRUD + watch over the state bucket. Objects in and out are plain API dicts."""
 
-    def __init__(self, bus: Bus, bucket: str = DEFAULT_BUCKET) -> None:
+    def __init__(
+        self, bus: Bus, bucket: str = DEFAULT_BUCKET, *, transforms: Sequence[ValueTransform] | None = None
+    ) -> None:
+        """``transforms``: the value transformations (bus/transforms.py), a StorageVersion first;
+        by default a StorageVersion alone."""
+        self.transforms: tuple[ValueTransform, ...] = tuple(transforms or (StorageVersion(),))
         self.bus = bus
         self.js = bus.js
         self.bucket = bucket
@@ -140,11 +146,24 @@ class Store:
         self.direct_reads = True  # a get from any replica (Store.open turns it off for R3 buckets)
         # A watch with no message for this long checks that its consumer still exists.
         self.watch_check_after = 30.0
-        # The api process's --storage-versions: the version each kind is written in (None: current).
-        self.versions: ApiVersions | None = None
+
+    @property
+    def versions(self) -> ApiVersions | None:
+        """The process's --storage-versions: the version each kind is written in (None: current)."""
+        return self._storage_version.versions
+
+    @versions.setter
+    def versions(self, versions: ApiVersions | None) -> None:
+        self._storage_version.versions = versions
+
+    @property
+    def _storage_version(self) -> StorageVersion:
+        return next(t for t in self.transforms if isinstance(t, StorageVersion))
 
     def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj if self.versions is None else self.versions.to_storage(obj)
+        for transform in self.transforms:
+            obj = transform.to_stored(obj)
+        return obj
 
     @classmethod
     async def open(cls, bus: Bus, bucket: str = DEFAULT_BUCKET, *, replicas: int = 1) -> Store:
@@ -181,13 +200,15 @@ class Store:
         """An object from its stored bytes and revision, as a read gives it (WatchEvent.raw)."""
         return self._decode_msg(raw, revision)
 
-    def _decode_msg(self, data: bytes | None, seq: int) -> dict[str, Any]:
+    def _decode_msg(self, data: bytes | None, seq: int, *, deleted: bool = False) -> dict[str, Any]:
         obj = decode(data) if data else {}
         if not isinstance(obj, dict):
             raise InternalError(f"corrupt value at revision {seq}")
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(seq)
-        return to_current(obj)  # the one place reads convert: stored version -> current version
+        for transform in reversed(self.transforms):  # the one place reads transform values
+            obj = transform.from_deleted(obj) if deleted else transform.from_stored(obj)
+        return obj
 
     async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
         try:
@@ -372,7 +393,9 @@ class Store:
         headers = msg.headers or {}
         if is_tombstone(headers):
             obj = (
-                self._decode_msg(msg.data, seq) if msg.data else _stub_from_subject(msg.subject, self.prefix)
+                self._decode_msg(msg.data, seq, deleted=True)
+                if msg.data
+                else _stub_from_subject(msg.subject, self.prefix)
             )
             obj["metadata"]["resourceVersion"] = str(seq)
             return WatchEvent("DELETED", obj, seq)

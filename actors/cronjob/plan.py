@@ -29,9 +29,9 @@ from typing import Any
 
 from actors.cronjob.schedule import MAX_MISSED, Schedule, zone
 from actors.job.plan import finished
-from actors.replication.events import Event
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of, owner_reference
+from actors.workload.events import Event
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of, owner_reference
 from schemas.errors import BadRequest
 from schemas.status import format_time, parse_time
 

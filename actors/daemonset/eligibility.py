@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.replication.podutil import meta
+from actors.workload.podutil import meta
 from schemas.affinity import REQUIRED, node_selector_matches
 
 NO_SCHEDULE = "NoSchedule"

@@ -11,7 +11,7 @@ from typing import Any
 
 from actors.deployment import conditions as dc
 from actors.deployment import util as du
-from actors.replication.podutil import meta, phase
+from actors.workload.podutil import meta, phase
 from schemas.status import parse_time
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.replication.intstr import scaled_value
-from actors.replication.podutil import meta
+from actors.workload.intstr import scaled_value
+from actors.workload.podutil import meta
 from schemas.status import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"

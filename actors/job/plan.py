@@ -34,9 +34,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from actors.job import indexes as ix
-from actors.replication.events import Event
-from actors.replication.ownership import claim
-from actors.replication.podutil import (
+from actors.workload.events import Event
+from actors.workload.ownership import claim
+from actors.workload.podutil import (
     is_active,
     is_ready,
     meta,
@@ -47,7 +47,7 @@ from actors.replication.podutil import (
     pods_to_delete,
     restart_count,
 )
-from actors.replication.selector import labels_of, selector_matcher
+from actors.workload.selector import labels_of, selector_matcher
 from schemas.status import format_time, parse_time
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"

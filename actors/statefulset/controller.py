@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
 from actors.runtime.shared import SharedInformers
 from actors.statefulset.plan import plan
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from schemas.errors import AlreadyExists
 
 log = structlog.get_logger(__name__)

@@ -32,10 +32,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.deployment.hashing import template_hash
-from actors.replication.ownership import claim
-from actors.replication.podutil import is_ready, is_terminating, meta, name_of, owner_reference, phase
-from actors.replication.selector import labels_of, selector_matcher
+from actors.workload.hashing import template_hash
+from actors.workload.ownership import claim
+from actors.workload.podutil import is_ready, is_terminating, meta, name_of, owner_reference, phase
+from actors.workload.selector import labels_of, selector_matcher
 
 Obj = dict[str, Any]
 

@@ -392,7 +392,7 @@ def restart(
         fail(err)
 
     async def work(api: Any) -> int:
-        from actors.replication.timeutil import utcnow
+        from actors.workload.timeutil import utcnow
 
         for name in names:
             obj = await api.get(info.plural, name, opts.namespace)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import nats.errors
@@ -255,7 +255,7 @@ class ApiClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         resource_version: str | int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Changes of a resource. Without ``resource_version``: the current objects as ADDED, a
         BOOKMARK, then changes; with one: every change after that revision."""
         from schemas.registry import lookup
@@ -285,7 +285,7 @@ class ApiClient:
         label_selector: str | None,
         field_selector: str | None,
         resource_version: str | int | None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """The api's streaming watch: chunks ``{"events": [[type, object, revision], ...]}`` (an
         empty list is a heartbeat) or ``{"error": Status}`` arrive as requests on our inbox; each
         is acknowledged with an empty reply, which is also how the api learns we are still here."""
@@ -319,7 +319,7 @@ class ApiClient:
 
     async def watch_node_pods(
         self, node_name: str, *, resync_seconds: float = NODE_RESYNC_SECONDS, tick: float = 1.0
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.
 
         Subscribes before listing, so nothing falls between. The relay's messages are plain NATS

@@ -31,11 +31,12 @@ every key that changed since, which is what a level-triggered controller needs.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import copy
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,7 +223,7 @@ class Store:
         msg = await self._last(self._subject(resource, namespace, name))
         if msg is None or is_tombstone(msg.headers):
             raise not_found(resource, name)
-        return self._decode_msg(msg.data, msg.seq)
+        return self._decode_msg(msg.data, int(msg.seq or 0))
 
     async def revision(self) -> int:
         """The bucket's current revision (last sequence of its stream)."""
@@ -266,7 +267,7 @@ class Store:
         resource: str,
         namespace: str | None = None,
         from_revision: int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Changes of a resource. Without ``from_revision``: the current objects (ADDED), a
         BOOKMARK with the snapshot's revision, then live changes. With it: every change after it."""
         subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
@@ -439,7 +440,7 @@ class Store:
                     f'{display_resource(resource)} "{name}" already exists', details={"name": name}
                 ) from None
             try:
-                seq = await self._publish(subject, payload, int(last.seq), "create")
+                seq = await self._publish(subject, payload, int(last.seq or 0), "create")
             except _WrongLast:
                 raise AlreadyExists(
                     f'{display_resource(resource)} "{name}" already exists', details={"name": name}
@@ -476,7 +477,7 @@ class Store:
         *,
         window: int = 512,
         timeout: float = 10.0,
-    ) -> list[dict[str, Any] | JetkubeError]:
+    ) -> builtins.list[dict[str, Any] | JetkubeError]:
         """Many compare-and-set updates in flight at once (``(new, old)`` pairs, old as read).
 
         Each result is the stored object or the error for that one write (Conflict when it lost).

@@ -445,7 +445,7 @@ class PodSyncer:
 
     async def _write(self, key: str, base: Obj, status: Obj) -> None:
         meta = base["metadata"]
-        body = {
+        body: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 import structlog
 
 from actors.runtime.supervisor import guarded_task
+from bus.interfaces import ObjectStore
 from schemas.errors import AlreadyExists, BadRequest, Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -60,7 +61,7 @@ class LeaseBackend(Protocol):
 class StoreLeaseBackend:
     """Leases in ``bus.store.Store`` under the ``leases`` resource, in one namespace."""
 
-    def __init__(self, store: Any, namespace: str = "kube-system") -> None:
+    def __init__(self, store: ObjectStore, namespace: str = "kube-system") -> None:
         self.store = store
         self.namespace = namespace
 

@@ -114,6 +114,7 @@ class LeaderElector:
         self._leading = False
         self._observed_spec: Obj | None = None
         self._observed_time = 0.0
+        self.attempts = 0  # reads of the lease to acquire or renew it (tests wait on it)
 
     @property
     def is_leader(self) -> bool:
@@ -180,6 +181,7 @@ class LeaderElector:
                 await asyncio.sleep(min(self.retry_period, max(remaining, 0.0)))
 
     async def _attempt(self, within: float | None = None) -> bool:
+        self.attempts += 1
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
             # arrives as the inner call completes, and the renewer would then never stop.

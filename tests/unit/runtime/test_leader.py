@@ -82,8 +82,10 @@ async def test_exactly_one_of_two_leads(cluster: Cluster) -> None:
     loop = asyncio.get_running_loop()
     since, tries = loop.time(), cluster.electors[standby].attempts
     await eventually(
-        lambda: loop.time() - since > FAST["lease_duration"] * 1.5
-        and cluster.electors[standby].attempts >= tries + 3,
+        lambda: (
+            loop.time() - since > FAST["lease_duration"] * 1.5
+            and cluster.electors[standby].attempts >= tries + 3
+        ),
         what="a lease's time and three attempts of the standby",
     )
     assert cluster.leading == {leader}

@@ -111,10 +111,10 @@ class LeaderElector:
         self.renew_deadline = renew_deadline
         self.retry_period = retry_period
         self.clock = clock
+        self.attempts = 0  # reads of the lease to acquire or renew it (tests wait on it)
         self._leading = False
         self._observed_spec: Obj | None = None
         self._observed_time = 0.0
-        self.attempts = 0  # reads of the lease to acquire or renew it (tests wait on it)
 
     @property
     def is_leader(self) -> bool:
@@ -181,7 +181,6 @@ class LeaderElector:
                 await asyncio.sleep(min(self.retry_period, max(remaining, 0.0)))
 
     async def _attempt(self, within: float | None = None) -> bool:
-        self.attempts += 1
         try:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
             # arrives as the inner call completes, and the renewer would then never stop.
@@ -196,6 +195,7 @@ class LeaderElector:
             return False
 
     async def _try_acquire_or_renew(self) -> bool:
+        self.attempts += 1
         now = micro_time()
         lease = await self.backend.get(self.name)
         if lease is None:

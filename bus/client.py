@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import nats.errors
 import structlog
 
-from bus.cancelsafe import wait_for
+from bus.chunkstream import ChunkReceiver, PeerGone
 from bus.codec import decode
 from bus.connection import Bus
 from bus.rpc import request
@@ -255,7 +255,7 @@ class ApiClient:
         label_selector: str | None = None,
         field_selector: str | None = None,
         resource_version: str | int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Changes of a resource. Without ``resource_version``: the current objects as ADDED, a
         BOOKMARK, then changes; with one: every change after that revision."""
         from schemas.registry import lookup
@@ -285,23 +285,13 @@ class ApiClient:
         label_selector: str | None,
         field_selector: str | None,
         resource_version: str | int | None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """The api's streaming watch: chunks ``{"events": [[type, object, revision], ...]}`` (an
         empty list is a heartbeat) or ``{"error": Status}`` arrive as requests on our inbox; each
         is acknowledged with an empty reply, which is also how the api learns we are still here."""
-        from schemas.errors import InternalError, from_status
+        from schemas.errors import from_status
 
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-
-        async def enqueue(msg: Any) -> None:
-            await queue.put(msg)
-
-        inbox = self.bus.nc.new_inbox()
-        try:
-            sub = await self.bus.nc.subscribe(inbox, cb=enqueue)
-        except nats.errors.Error as err:
-            raise ServiceUnavailable(f"cannot subscribe at {self.bus.url}: {err}") from err
-        try:
+        async with ChunkReceiver(self.bus, what="watch chunk from the api") as stream:
             await self.call(
                 "watch",
                 {
@@ -310,33 +300,26 @@ class ApiClient:
                     "labelSelector": label_selector,
                     "fieldSelector": field_selector,
                     "resourceVersion": None if resource_version is None else str(resource_version),
-                    "stream": inbox,
+                    "stream": stream.inbox,
                 },
             )
             while True:
                 try:
-                    msg = await wait_for(queue.get(), WATCH_SILENCE_LIMIT)
-                except TimeoutError:
+                    chunk = await stream.receive(WATCH_SILENCE_LIMIT)
+                except PeerGone:
                     raise ServiceUnavailable(
                         f"the api stopped sending the watch of {plural} "
                         f"(nothing for {WATCH_SILENCE_LIMIT:g}s)"
                     ) from None
-                chunk = decode(msg.data)
-                with contextlib.suppress(nats.errors.Error):
-                    await msg.respond(b"")
-                if not isinstance(chunk, dict):
-                    raise InternalError("malformed watch chunk from the api")
-                if "error" in chunk:
-                    raise from_status(chunk["error"])
-                for kind, obj, revision in chunk.get("events") or []:
+                await chunk.ack()
+                if "error" in chunk.body:
+                    raise from_status(chunk.body["error"])
+                for kind, obj, revision in chunk.body.get("events") or []:
                     yield WatchEvent(kind, obj, int(revision))
-        finally:
-            with contextlib.suppress(nats.errors.Error):
-                await sub.unsubscribe()
 
     async def watch_node_pods(
         self, node_name: str, *, resync_seconds: float = NODE_RESYNC_SECONDS, tick: float = 1.0
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """The pods bound to one node: their current list as ADDED, a BOOKMARK, then changes.
 
         Subscribes before listing, so nothing falls between. The relay's messages are plain NATS

@@ -99,7 +99,7 @@ async def last_markers(bus: Bus, stream: str, subject: str) -> list[Marker]:
     markers: list[Marker] = []
     try:
         info = await sub.consumer_info()
-        if int(info.num_pending) == 0:
+        if int(info.num_pending or 0) == 0:
             return markers
         while True:
             async with asyncio.timeout(30):

@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 DirectHandler = Callable[[Msg], None]
 
 
-class _DirectQueue(asyncio.Queue):  # type: ignore[type-arg]
+class _DirectQueue(asyncio.Queue):
     """Stands in for a subscription's pending queue: each message goes to the handler at once."""
 
     def __init__(self, sub: Any, handler: DirectHandler) -> None:

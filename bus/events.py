@@ -130,7 +130,8 @@ class EventRecorder:
             log.warning("event.lost", reason=reason, object=meta.get("name"), error=str(err))
             return
         self._pending.append(fut)
-        fut.add_done_callback(lambda f, r=reason, n=meta.get("name"): self._acked(f, r, n))
+        name = meta.get("name")
+        fut.add_done_callback(lambda f: self._acked(f, reason, name))
         # An ack that never comes (no stream took the event) is given up on: the event is lost,
         # logged, and neither this deque nor the connection's reply map keeps it.
         timer = asyncio.get_running_loop().call_later(
@@ -286,10 +287,10 @@ async def watch_events(
                     raise ServiceUnavailable("the watch of events ended: the connection is closed") from None
                 continue
             seq = sequences(msg)[0]
-            ev = _event_of(msg.data, seq)
-            if ev is not None:
-                repeat = isinstance(ev.get("count"), int) and ev["count"] > 1
-                yield WatchEvent("MODIFIED" if repeat else "ADDED", ev, seq)
+            event = _event_of(msg.data, seq)
+            if event is not None:
+                repeat = isinstance(event.get("count"), int) and event["count"] > 1
+                yield WatchEvent("MODIFIED" if repeat else "ADDED", event, seq)
     finally:
         with contextlib.suppress(nats.errors.Error, asyncio.CancelledError):
             await sub.unsubscribe()

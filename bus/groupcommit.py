@@ -181,7 +181,12 @@ class GroupCommitter:
             self._elect()
             return
         timer = asyncio.get_running_loop().call_later(self.ack_timeout, fut.cancel)
-        fut.add_done_callback(lambda f, g=group: (timer.cancel(), self._settled(g, f)))
+
+        def done(f: asyncio.Future[int], g: list[_Write] = group) -> None:
+            timer.cancel()
+            self._settled(g, f)
+
+        fut.add_done_callback(done)
 
     def _settled(self, group: list[_Write], fut: asyncio.Future[int]) -> None:
         self._inflight -= 1

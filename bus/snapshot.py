@@ -18,7 +18,7 @@ KV_OP = "KV-Operation"  # the KV header that marks a delete (DEL) or purge (PURG
 
 def is_tombstone(headers: dict[str, str] | None) -> bool:
     """Whether a KV message deletes its key."""
-    return bool(headers) and headers.get(KV_OP) in ("DEL", "PURGE")  # type: ignore[union-attr]
+    return headers is not None and headers.get(KV_OP) in ("DEL", "PURGE")
 
 
 SETTLE_SECONDS = 2.0  # how long a snapshot waits for messages its consumer reported on the way

@@ -31,12 +31,13 @@ every key that changed since, which is what a level-triggered controller needs.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import copy
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ from bus.groupcommit import committer_for, enable_atomic_batches
 from bus.keys import object_key
 from bus.pipeline import WrongLastSequence, pipeline_for
 from bus.snapshot import KV_OP, is_tombstone, read_snapshot, sequences
+from bus.transforms import StorageVersion, ValueTransform
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -65,7 +67,7 @@ from schemas.errors import (
 )
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 from schemas.status import now_rfc3339
-from schemas.versions import ApiVersions, to_current
+from schemas.versions import ApiVersions
 
 log = structlog.get_logger(__name__)
 
@@ -132,7 +134,12 @@ def _translate(err: Exception, what: str) -> JetkubeError:
 class Store:
     """Typed CRUD + watch over the state bucket. Objects in and out are plain API dicts."""
 
-    def __init__(self, bus: Bus, bucket: str = DEFAULT_BUCKET) -> None:
+    def __init__(
+        self, bus: Bus, bucket: str = DEFAULT_BUCKET, *, transforms: Sequence[ValueTransform] | None = None
+    ) -> None:
+        """``transforms``: the value transformations (bus/transforms.py), a StorageVersion first;
+        by default a StorageVersion alone."""
+        self.transforms: tuple[ValueTransform, ...] = tuple(transforms or (StorageVersion(),))
         self.bus = bus
         self.js = bus.js
         self.bucket = bucket
@@ -142,14 +149,27 @@ class Store:
         self.direct_reads = True  # a get from any replica (Store.open turns it off for R3 buckets)
         # A watch with no message for this long checks that its consumer still exists.
         self.watch_check_after = 30.0
-        # The api process's --storage-versions: the version each kind is written in (None: current).
-        self.versions: ApiVersions | None = None
         # Group commit (bus/groupcommit.py): with JETKUBE_GROUP_COMMIT=1, once Store.open has
         # allowed atomic batches on the bucket's stream.
         self.group_commit = False
 
+    @property
+    def versions(self) -> ApiVersions | None:
+        """The process's --storage-versions: the version each kind is written in (None: current)."""
+        return self._storage_version.versions
+
+    @versions.setter
+    def versions(self, versions: ApiVersions | None) -> None:
+        self._storage_version.versions = versions
+
+    @property
+    def _storage_version(self) -> StorageVersion:
+        return next(t for t in self.transforms if isinstance(t, StorageVersion))
+
     def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj if self.versions is None else self.versions.to_storage(obj)
+        for transform in self.transforms:
+            obj = transform.to_stored(obj)
+        return obj
 
     @classmethod
     async def open(cls, bus: Bus, bucket: str = DEFAULT_BUCKET, *, replicas: int = 1) -> Store:
@@ -188,13 +208,15 @@ class Store:
         """An object from its stored bytes and revision, as a read gives it (WatchEvent.raw)."""
         return self._decode_msg(raw, revision)
 
-    def _decode_msg(self, data: bytes | None, seq: int) -> dict[str, Any]:
+    def _decode_msg(self, data: bytes | None, seq: int, *, deleted: bool = False) -> dict[str, Any]:
         obj = decode(data) if data else {}
         if not isinstance(obj, dict):
             raise InternalError(f"corrupt value at revision {seq}")
         meta = obj.setdefault("metadata", {})
         meta["resourceVersion"] = str(seq)
-        return to_current(obj)  # the one place reads convert: stored version -> current version
+        for transform in reversed(self.transforms):  # the one place reads transform values
+            obj = transform.from_deleted(obj) if deleted else transform.from_stored(obj)
+        return obj
 
     async def _last(self, subject: str) -> jsapi.RawStreamMsg | None:
         try:
@@ -208,7 +230,7 @@ class Store:
         msg = await self._last(self._subject(resource, namespace, name))
         if msg is None or is_tombstone(msg.headers):
             raise not_found(resource, name)
-        return self._decode_msg(msg.data, msg.seq)
+        return self._decode_msg(msg.data, int(msg.seq or 0))
 
     async def revision(self) -> int:
         """The bucket's current revision (last sequence of its stream)."""
@@ -223,7 +245,7 @@ class Store:
         One (wildcard) last-by-subject get, from the stream leader on a replicated bucket."""
         subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
         msg = await self._last(subject)
-        return 0 if msg is None else int(msg.seq)
+        return 0 if msg is None else int(msg.seq or 0)
 
     async def list(
         self,
@@ -259,7 +281,7 @@ class Store:
         resource: str,
         namespace: str | None = None,
         from_revision: int | None = None,
-    ) -> AsyncIterator[WatchEvent]:
+    ) -> AsyncGenerator[WatchEvent, None]:
         """Changes of a resource. Without ``from_revision``: the current objects (ADDED), a
         BOOKMARK with the snapshot's revision, then live changes. With it: every change after it."""
         subject = self.prefix + (f"{resource}.{namespace}.>" if namespace else f"{resource}.>")
@@ -386,7 +408,9 @@ class Store:
         headers = msg.headers or {}
         if is_tombstone(headers):
             obj = (
-                self._decode_msg(msg.data, seq) if msg.data else _stub_from_subject(msg.subject, self.prefix)
+                self._decode_msg(msg.data, seq, deleted=True)
+                if msg.data
+                else _stub_from_subject(msg.subject, self.prefix)
             )
             obj["metadata"]["resourceVersion"] = str(seq)
             return WatchEvent("DELETED", obj, seq)
@@ -432,7 +456,7 @@ class Store:
                     f'{display_resource(resource)} "{name}" already exists', details={"name": name}
                 ) from None
             try:
-                seq = await self._publish(subject, payload, int(last.seq), "create")
+                seq = await self._publish(subject, payload, int(last.seq or 0), "create")
             except _WrongLast:
                 raise AlreadyExists(
                     f'{display_resource(resource)} "{name}" already exists', details={"name": name}
@@ -469,7 +493,7 @@ class Store:
         *,
         window: int = 512,
         timeout: float = 10.0,
-    ) -> list[dict[str, Any] | JetkubeError]:
+    ) -> builtins.list[dict[str, Any] | JetkubeError]:
         """Many compare-and-set updates in flight at once (``(new, old)`` pairs, old as read).
 
         Each result is the stored object or the error for that one write (Conflict when it lost).

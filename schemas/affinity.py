@@ -12,6 +12,7 @@ labels (and ``metadata.name`` for matchFields), operators In/NotIn/Exists/DoesNo
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 ALPHA_AFFINITY_ANNOTATION = "scheduler.alpha.kubernetes.io/affinity"
@@ -68,10 +69,31 @@ def effective_node_affinity(pod: Obj) -> Obj | None:
     return merged or None
 
 
-def _requirement_matches(req: Obj, values_of: Obj) -> bool:
+_INT64_RE = re.compile(r"[+-]?[0-9]+")
+
+
+def parse_int64(text: Any) -> int | None:
+    """An integer as Go's ``strconv.ParseInt(s, 10, 64)`` reads it, else None.
+
+    Stricter than Python's ``int()``: no spaces, no underscores, no non-ASCII digits, and it must
+    fit in 64 bits. Gt/Lt compare label values read this way, as Kubernetes does.
+    """
+    if not isinstance(text, str) or not _INT64_RE.fullmatch(text):
+        return None
+    value = int(text)
+    return value if -(2**63) <= value < 2**63 else None
+
+
+def requirement_matches(req: Obj, values_of: Obj) -> bool:
+    """One NodeSelectorRequirement against a map of labels (or fields).
+
+    Kubernetes' rules: a node without the key satisfies ``NotIn`` and ``DoesNotExist``; ``Gt``/``Lt``
+    need exactly one value that is a 64-bit integer and a label value that is one too, or the
+    requirement (and so its term) matches nothing; an unknown operator matches nothing.
+    """
     key = req.get("key", "")
     op = req.get("operator")
-    values = req.get("values") or []
+    values = [str(v) for v in req.get("values") or ()]
     present = key in values_of
     actual = values_of.get(key)
     if op == "In":
@@ -85,11 +107,10 @@ def _requirement_matches(req: Obj, values_of: Obj) -> bool:
     if op in ("Gt", "Lt"):
         if not present or len(values) != 1:
             return False
-        try:
-            have, want = int(actual), int(values[0])
-        except (TypeError, ValueError):
+        have, bound = parse_int64(actual), parse_int64(values[0])
+        if have is None or bound is None:
             return False
-        return have > want if op == "Gt" else have < want
+        return have > bound if op == "Gt" else have < bound
     return False
 
 
@@ -99,9 +120,9 @@ def term_matches(term: Obj, labels: Obj, fields: Obj | None = None) -> bool:
     mfields = term.get("matchFields") or ()
     if not exprs and not mfields:
         return False
-    if not all(_requirement_matches(r, labels) for r in exprs):
+    if not all(requirement_matches(r, labels) for r in exprs):
         return False
-    return all(_requirement_matches(r, fields or {}) for r in mfields)
+    return all(requirement_matches(r, fields or {}) for r in mfields)
 
 
 def node_selector_matches(node_selector: Obj, node: Obj) -> bool:

@@ -22,19 +22,31 @@ def now_rfc3339() -> str:
 
 
 def format_time(when: _dt.datetime) -> str:
+    """A datetime as the API writes it: UTC, seconds precision (``metav1.Time``), with a ``Z``."""
     if when.tzinfo is not None:
         when = when.astimezone(_dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(text: str | None) -> _dt.datetime | None:
-    """An RFC 3339 time (``Z`` or an offset, fractions allowed) as an aware UTC datetime."""
-    if not text:
+def parse_time(value: Any) -> _dt.datetime | None:
+    """The one time parser: an RFC 3339 time as an aware UTC datetime, None when absent or bad.
+
+    Takes what the API writes (``2026-11-25T17:00:00Z``), offsets, fractions up to nanoseconds as Go
+    and Docker write them (cut to microseconds), a lower-case ``z``, and an already parsed datetime
+    (naive ones are taken as UTC). Anything else, including a non-string, gives None.
+    """
+    if isinstance(value, _dt.datetime):
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = _dt.datetime.fromisoformat(value[:-1] + "+00:00" if value[-1] in "Zz" else value)
+        except ValueError:
+            return None
+    else:
         return None
-    value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith(("Z", "z")) else text)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_dt.UTC)
-    return value.astimezone(_dt.UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=_dt.UTC)
+    return parsed.astimezone(_dt.UTC)
 
 
 def pod_phase(pod: Obj) -> str:

@@ -49,6 +49,7 @@ from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
 from schemas.errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound
+from schemas.status import parse_time
 
 log = structlog.get_logger(__name__)
 
@@ -293,10 +294,10 @@ class Admission:
             held = _service_ips(svc) if kind == IP_CLAIMS else {str(p) for p in _service_ports(svc)}
             if name in held:
                 return False
-        created = (claim.get("metadata") or {}).get("creationTimestamp")
-        if not created:
+        created = parse_time((claim.get("metadata") or {}).get("creationTimestamp"))
+        if created is None:
             return True
-        age = (datetime.now(UTC) - datetime.fromisoformat(created.replace("Z", "+00:00"))).total_seconds()
+        age = (datetime.now(UTC) - created).total_seconds()
         return age > self.claim_grace
 
     async def _release(self, kind: str, name: str, svc: dict[str, Any]) -> None:

@@ -7,10 +7,11 @@ data binds the ciphertext to the Secret's namespace and name, so it cannot be mo
 Secret). Everything else (metadata, type) stays readable, so raw-stream readers still see which
 Secrets exist. Reading decrypts with the key named by ``keyId``.
 
-:class:`EncryptingStore` is a :class:`~bus.store.Store` for the api actor only: it encrypts in
-``_stored_form`` (the one place every write passes) and decrypts in ``_decode_msg`` (the one place
-every read passes), so CAS, generations and watches work unchanged. The control plane's own
-informers read the raw bucket and see envelopes; no controller reads Secret data.
+:class:`EncryptingStore` is a :class:`~bus.store.Store` for the api actor only: its chain of value
+transformations (bus/transforms.py) ends with :class:`SecretSealing`, which encrypts what every
+write stores and decrypts what every read loads, so CAS, generations and watches work unchanged.
+The control plane's own informers read the raw bucket and see envelopes; no controller reads
+Secret data.
 
 Keys: a JSON key file (``--encryption-key-file``, mode 0600)
 ``{"primary": id, "keys": {id: base64}, "retired": {id: unix time}}``. The primary seals; every key
@@ -80,8 +81,7 @@ import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bus.codec import decode, encode
-from bus.snapshot import is_tombstone, sequences
-from bus.store import Store, WatchEvent
+from bus.store import Store
 from schemas.errors import Conflict, InternalError
 
 log = structlog.get_logger(__name__)
@@ -417,35 +417,37 @@ def _is_secret(obj: dict[str, Any]) -> bool:
     return obj.get("kind") == "Secret"
 
 
-class EncryptingStore(Store):
-    """The api's view of the bucket: Secrets sealed on write, opened on read."""
+class SecretSealing:
+    """The store's value transformation (bus/transforms.py) that seals Secrets on write and opens
+    them on read."""
 
-    def __init__(self, base: Store, keyring: KeyRing) -> None:
-        super().__init__(base.bus, base.bucket)
-        self.versions = base.versions
-        self.js_timeout = base.js_timeout
-        self.direct_reads = base.direct_reads  # leader reads on a replicated bucket (bus/store.py)
+    def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
 
-    def _stored_form(self, obj: dict[str, Any]) -> dict[str, Any]:
-        obj = super()._stored_form(obj)
+    def to_stored(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.keyring.seal(obj) if _is_secret(obj) else obj
 
-    def _decode_msg(self, data: bytes | None, seq: int) -> dict[str, Any]:
-        obj = super()._decode_msg(data, seq)
+    def from_stored(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.keyring.open(obj) if ENVELOPE in obj else obj
 
-    def _event(self, msg: Any) -> WatchEvent:
+    def from_deleted(self, obj: dict[str, Any]) -> dict[str, Any]:
         try:
-            return super()._event(msg)
-        except InternalError:
-            if not (msg.data and is_tombstone(msg.headers)):
-                raise
-        # A deleted Secret whose key has since been dropped: its (plaintext) metadata, no data.
-        seq = sequences(msg)[0]
-        obj = Store._decode_msg(self, msg.data, seq)
-        obj.pop(ENVELOPE, None)
-        return WatchEvent("DELETED", obj, seq)
+            return self.from_stored(obj)
+        except InternalError:  # a deleted Secret whose key has since been dropped: metadata, no data
+            obj.pop(ENVELOPE, None)
+            return obj
+
+
+class EncryptingStore(Store):
+    """The api's view of the bucket: the base store's chain of value transformations, then
+    :class:`SecretSealing`; the same bucket and settings."""
+
+    def __init__(self, base: Store, keyring: KeyRing) -> None:
+        super().__init__(base.bus, base.bucket, transforms=(*base.transforms, SecretSealing(keyring)))
+        self.js_timeout = base.js_timeout
+        self.direct_reads = base.direct_reads  # leader reads on a replicated bucket (bus/store.py)
+        self.watch_check_after = base.watch_check_after
+        self.keyring = keyring
 
     async def stored_key_ids(self) -> dict[str, str | None]:
         """``ns/name`` -> the keyId each Secret is stored under, read raw (no decryption)."""

@@ -4,16 +4,15 @@ Wire protocol (public; README): the client subscribes to an inbox of its own (an
 user: under ``_INBOX.<user>.``) and sends ``jetkube.api[.u.<user>].watch`` with ``resource``,
 ``namespace``, ``labelSelector``, ``fieldSelector``, ``resourceVersion`` and ``stream`` (the inbox).
 The api checks the request (RBAC: verb ``watch``), answers ``{"streaming": true}`` at once, then
-sends chunks to the inbox as NATS *requests*, each a msgpack map:
+sends bus/chunkstream.py's acknowledged chunks to the inbox, each a msgpack map:
 
 * ``{"events": [[type, object, revision], ...]}``: the next events, in order (type ADDED, MODIFIED,
   DELETED or BOOKMARK); an empty list is a heartbeat, sent after ``HEARTBEAT`` seconds of silence.
 * ``{"error": <Status>}``: the end, because the watch failed.
 
-The client acknowledges each chunk with an empty reply: that is the flow control (one chunk in
-flight) and how the api learns the client left. A chunk nobody answers (no responders once the
-client unsubscribed, or no ack within ``ACK_TIMEOUT``) ends the watch, so an abandoned watch stops
-within ``ACK_TIMEOUT`` plus a heartbeat. Each watch is one guarded task reading the store's watch.
+A chunk nobody acknowledges (no responders once the client unsubscribed, or no ack within the
+stream's ``ACK_TIMEOUT``) ends the watch, so an abandoned watch stops within ``ACK_TIMEOUT`` plus
+a heartbeat. Each watch is one guarded task reading the store's watch.
 Secrets come out of the api's store decrypted (actors/api/encryption.py); Events are read from their own
 stream (bus/events.py's ``watch_events``).
 """
@@ -24,13 +23,12 @@ import asyncio
 import contextlib
 from typing import Any
 
-import nats.errors
 import structlog
 
 from actors.api.selectors import start_revision, watch_filter
 from actors.runtime.supervisor import guarded_task
 from bus.cancelsafe import wait_for
-from bus.codec import encode
+from bus.chunkstream import HEARTBEAT_SECONDS, PeerGone, send_chunk
 from bus.connection import Bus
 from bus.events import watch_events
 from bus.store import WatchEvent
@@ -39,8 +37,7 @@ from schemas.errors import Gone, InternalError, JetkubeError, TooManyRequests
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT = 5.0
-ACK_TIMEOUT = 15.0
+HEARTBEAT = HEARTBEAT_SECONDS
 FLUSH = 0.02
 MAX_BATCH = 500
 BACKLOG = MAX_BATCH * 4  # events a watcher may fall behind by before it is cut off
@@ -48,19 +45,6 @@ MAX_WATCHES_PER_USER = 64  # open watches of one user (system users: not counted
 
 #: user -> watches open now (actors/api/authz/gate.py passes the user)
 OPEN: dict[str, int] = {}
-
-
-class _Gone(Exception):
-    pass
-
-
-async def _send(bus: Bus, inbox: str, chunk: dict[str, Any]) -> None:
-    try:
-        await bus.nc.request(inbox, encode(chunk), timeout=ACK_TIMEOUT)
-    except (nats.errors.NoRespondersError, nats.errors.TimeoutError) as err:
-        raise _Gone(type(err).__name__) from err
-    except nats.errors.Error as err:
-        raise _Gone(str(err)) from err
 
 
 async def pump(
@@ -112,7 +96,7 @@ async def pump(
             try:
                 first = await wait_for(queue.get(), HEARTBEAT)
             except TimeoutError:
-                await _send(bus, inbox, {"events": []})
+                await send_chunk(bus, inbox, {"events": []})
                 continue
             batch = [first]
             await asyncio.sleep(FLUSH) if queue.empty() else None
@@ -120,11 +104,11 @@ async def pump(
                 batch.append(queue.get_nowait())
             events = [[e.type, e.object, e.revision] for e in batch if isinstance(e, WatchEvent)]
             if events:
-                await _send(bus, inbox, {"events": events})
+                await send_chunk(bus, inbox, {"events": events})
             if isinstance(batch[-1], JetkubeError):
-                await _send(bus, inbox, {"error": batch[-1].to_status()})
+                await send_chunk(bus, inbox, {"error": batch[-1].to_status()})
                 return
-    except _Gone as gone:
+    except PeerGone as gone:
         log.debug("api.watch_client_gone", inbox=inbox, why=str(gone))
     finally:
         reader.cancel()

@@ -37,12 +37,13 @@ from actors.autoscaler.algorithm import (
     recommend,
 )
 from actors.autoscaler.scaletarget import Scale, read_scale, write_replicas
-from actors.replication.timeutil import format_time, utcnow
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController
 from actors.runtime.cache import split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.timeutil import utcnow
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController
 from schemas.errors import Conflict, JetkubeError
 from schemas.quantity import cpu_millis, to_bytes
+from schemas.status import format_time
 
 log = structlog.get_logger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 import structlog
 
 from actors.cronjob.plan import next_actions
-from actors.replication.ownership import controller_ref
-from actors.replication.podutil import meta, name_of
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.ownership import controller_ref
+from actors.workload.podutil import meta, name_of
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from schemas.errors import AlreadyExists, NotFound
 
 log = structlog.get_logger(__name__)

@@ -29,21 +29,15 @@ from typing import Any
 
 from actors.cronjob.schedule import MAX_MISSED, Schedule, zone
 from actors.job.plan import finished
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.timeutil import format_time, parse_time
+from actors.workload.events import Event
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of, owner_reference
 from schemas.errors import BadRequest
+from schemas.status import format_time, parse_time
 
 SCHEDULED_TIMESTAMP = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 DEFAULT_SUCCESSFUL_HISTORY = 3
 DEFAULT_FAILED_HISTORY = 1
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass

@@ -5,7 +5,7 @@ expectations, as the replication controller); any node add, delete or change of 
 readiness enqueues every DaemonSet (a cluster has few). ``reconcile(key)`` runs
 :func:`actors.daemonset.plan.plan` and writes: adopt/release, delete pods, create a pod per node
 (``spec.nodeName`` set, see the plan's docstring for why), then the status. The template's
-ControllerRevision is written before the pods (actors/replication/revisions.py).
+ControllerRevision is written before the pods (actors/workload/revisions.py).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Any
 import structlog
 
 from actors.daemonset.plan import REVISION_HASH, current_hash, plan
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.revisions import sync_revisions
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.revisions import sync_revisions
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 
 log = structlog.get_logger(__name__)
 

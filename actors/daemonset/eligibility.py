@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.replication.podutil import meta
+from actors.workload.podutil import meta
+from schemas.affinity import REQUIRED, node_selector_matches
 
 NO_SCHEDULE = "NoSchedule"
 NO_EXECUTE = "NoExecute"
@@ -66,49 +67,14 @@ def untolerated(
     )
 
 
-def _requirement(expr: dict[str, Any], values: dict[str, str]) -> bool:
-    key = expr.get("key", "")
-    op = expr.get("operator", "")
-    wanted = [str(v) for v in expr.get("values") or []]
-    if op == "In":
-        return key in values and values[key] in wanted
-    if op == "NotIn":
-        return key not in values or values[key] not in wanted
-    if op == "Exists":
-        return key in values
-    if op == "DoesNotExist":
-        return key not in values
-    if op in ("Gt", "Lt"):
-        try:
-            have, bound = int(values[key]), int(wanted[0])
-        except (KeyError, IndexError, ValueError):
-            return False
-        return have > bound if op == "Gt" else have < bound
-    return False
-
-
-def _term_matches(term: dict[str, Any], labels: dict[str, str], fields: dict[str, str]) -> bool:
-    exprs = term.get("matchExpressions") or []
-    field_exprs = term.get("matchFields") or []
-    if not exprs and not field_exprs:
-        return False  # an empty term matches nothing
-    return all(_requirement(e, labels) for e in exprs) and all(_requirement(e, fields) for e in field_exprs)
-
-
 def affinity_matches(pod_spec: dict[str, Any], node: dict[str, Any]) -> bool:
     """``nodeSelector`` (all pairs) and required node affinity (any term) against the node."""
     labels = meta(node).get("labels") or {}
     selector = pod_spec.get("nodeSelector") or {}
     if any(labels.get(k) != v for k, v in selector.items()):
         return False
-    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ) or {}
-    terms = required.get("nodeSelectorTerms")
-    if not terms:
-        return True
-    fields = {"metadata.name": str(meta(node).get("name", ""))}
-    return any(_term_matches(t, labels, fields) for t in terms)
+    required = ((pod_spec.get("affinity") or {}).get("nodeAffinity") or {}).get(REQUIRED)
+    return True if required is None else node_selector_matches(required, node)
 
 
 def node_placement(pod_spec: dict[str, Any], node: dict[str, Any]) -> tuple[bool, bool]:

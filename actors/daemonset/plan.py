@@ -31,10 +31,10 @@ from datetime import datetime
 from typing import Any
 
 from actors.daemonset.eligibility import daemon_tolerations, node_placement
-from actors.deployment.hashing import template_hash
-from actors.replication.intstr import scaled_value
-from actors.replication.ownership import claim
-from actors.replication.podutil import (
+from actors.workload.hashing import template_hash
+from actors.workload.intstr import scaled_value
+from actors.workload.ownership import claim
+from actors.workload.podutil import (
     available_in,
     is_available,
     is_ready,
@@ -45,8 +45,8 @@ from actors.replication.podutil import (
     phase,
     pod_from_template,
 )
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.timeutil import parse_time
+from actors.workload.selector import labels_of, selector_matcher
+from schemas.status import parse_time
 
 REVISION_HASH = "controller-revision-hash"
 

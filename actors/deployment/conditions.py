@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from actors.replication.timeutil import format_time
+from schemas.status import format_time
 
 AVAILABLE = "Available"
 PROGRESSING = "Progressing"

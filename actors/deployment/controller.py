@@ -17,14 +17,14 @@ from typing import Any
 import structlog
 
 from actors.deployment import util as du
-from actors.deployment.hashing import equal_ignore_hash
 from actors.deployment.plan import plan
-from actors.replication.ownership import controller_ref
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.hashing import equal_ignore_hash
+from actors.workload.ownership import controller_ref
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from schemas.errors import AlreadyExists, Conflict, NotFound
 
 log = structlog.get_logger(__name__)

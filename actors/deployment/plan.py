@@ -34,7 +34,6 @@ from typing import Any
 
 from actors.deployment import conditions as dc
 from actors.deployment import util as du
-from actors.deployment.hashing import POD_TEMPLATE_HASH, equal_ignore_hash, template_hash
 from actors.deployment.progress import (
     deployment_complete,
     deployment_progressing,
@@ -42,16 +41,11 @@ from actors.deployment.progress import (
     stuck_requeue,
     timed_out,
 )
-from actors.replication.ownership import claim
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.selector import labels_of, selector_matcher
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
+from actors.workload.events import Event
+from actors.workload.hashing import POD_TEMPLATE_HASH, equal_ignore_hash, template_hash
+from actors.workload.ownership import claim
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.selector import labels_of, selector_matcher
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any
 
 from actors.deployment import conditions as dc
 from actors.deployment import util as du
-from actors.replication.podutil import meta, phase
-from actors.replication.timeutil import parse_time
+from actors.workload.podutil import meta, phase
+from schemas.status import parse_time
 
 
 def deployment_complete(deploy: dict[str, Any], status: dict[str, Any]) -> bool:

@@ -14,11 +14,12 @@ from typing import Any, Protocol
 
 from actors.deployment import conditions as dc
 from actors.deployment import util as du
-from actors.deployment.hashing import equal_ignore_hash, without_hash
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of
-from actors.replication.timeutil import format_time, utcnow
+from actors.workload.hashing import equal_ignore_hash, without_hash
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of
+from actors.workload.timeutil import utcnow
 from schemas.errors import BadRequest, NotFound, Timeout
+from schemas.status import format_time
 
 
 class _Api(Protocol):

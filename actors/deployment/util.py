@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.replication.intstr import scaled_value
-from actors.replication.podutil import meta
-from actors.replication.timeutil import parse_time
+from actors.workload.intstr import scaled_value
+from actors.workload.podutil import meta
+from schemas.status import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"

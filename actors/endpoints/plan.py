@@ -29,15 +29,14 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.labels import selector_from_map
+
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 
 def selector_matches(selector: dict[str, str], labels: dict[str, str] | None) -> bool:
     """A Service selector (plain equality map) against a pod's labels. Empty selects nothing here."""
-    if not selector:
-        return False
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
+    return bool(selector) and selector_from_map(selector).matches(labels)
 
 
 def is_pod_ready(pod: dict[str, Any]) -> bool:

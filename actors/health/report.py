@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from schemas.status import parse_time
+
 
 class ChildLike(Protocol):
     name: str
@@ -124,7 +126,6 @@ def human_age(seconds: float) -> str:
 
 def leaders(leases: Iterable[Mapping[str, Any]], now: float) -> dict[str, str]:
     """lease name -> holder identity, for leases still within their duration."""
-    from datetime import datetime
 
     out: dict[str, str] = {}
     for lease in leases:
@@ -135,10 +136,8 @@ def leaders(leases: Iterable[Mapping[str, Any]], now: float) -> dict[str, str]:
         renew = spec.get("renewTime")
         duration = float(spec.get("leaseDurationSeconds") or 15)
         if renew:
-            try:
-                renewed = datetime.fromisoformat(str(renew).replace("Z", "+00:00")).timestamp()
-            except ValueError:
-                renewed = now
+            parsed = parse_time(renew)
+            renewed = parsed.timestamp() if parsed else now
             if now - renewed > duration:
                 continue
         out[str((lease.get("metadata") or {}).get("name"))] = str(holder)

@@ -19,11 +19,11 @@ from typing import Any
 import structlog
 
 from actors.job.plan import POD_BACKOFF_BASE, plan, selector_of
-from actors.replication.podutil import name_of
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.podutil import name_of
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from schemas.errors import NotFound
 
 log = structlog.get_logger(__name__)

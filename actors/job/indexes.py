@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from actors.replication.podutil import meta
+from actors.workload.podutil import meta
 
 INDEX_ANNOTATION = "batch.kubernetes.io/job-completion-index"
 INDEX_LABEL = "batch.kubernetes.io/job-completion-index"

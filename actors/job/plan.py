@@ -34,8 +34,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from actors.job import indexes as ix
-from actors.replication.ownership import claim
-from actors.replication.podutil import (
+from actors.workload.events import Event
+from actors.workload.ownership import claim
+from actors.workload.podutil import (
     is_active,
     is_ready,
     meta,
@@ -46,8 +47,8 @@ from actors.replication.podutil import (
     pods_to_delete,
     restart_count,
 )
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.timeutil import format_time, parse_time
+from actors.workload.selector import labels_of, selector_matcher
+from schemas.status import format_time, parse_time
 
 CONTROLLER_UID = "batch.kubernetes.io/controller-uid"
 JOB_NAME = "batch.kubernetes.io/job-name"
@@ -57,13 +58,6 @@ LEGACY_JOB_NAME = "job-name"
 DEFAULT_BACKOFF_LIMIT = 6
 POD_BACKOFF_BASE = 10.0
 POD_BACKOFF_MAX = 360.0
-
-
-@dataclass(frozen=True)
-class Event:
-    type: str
-    reason: str
-    message: str
 
 
 @dataclass

@@ -39,12 +39,13 @@ from actors.kubelet.prober import Prober
 from actors.kubelet.types import SandboxInfo
 from actors.kubelet.volumes import VolumeManager, fetch_objects
 from actors.metrics.instruments import CONTAINER_STARTS
+from bus.interfaces import ObjectApi
 from schemas.errors import AlreadyExists, DockerError, JetkubeError, NotFound, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
 
-async def fetch_services(api: Any, namespace: str) -> list[dict[str, Any]]:
+async def fetch_services(api: ObjectApi, namespace: str) -> list[dict[str, Any]]:
     """The Services of ``namespace`` and ``default/kubernetes`` (for the service env variables);
     none when the api cannot say (the container still starts, as without service links)."""
     try:
@@ -170,9 +171,10 @@ class ContainerRunner:
                 sandbox, pod, spec, attempt, env=env, mounts=mounts, node_name=self.ctx.node_name
             )
         except AlreadyExists:
-            cid = await self._existing(pod, name, attempt)
-            if cid is None:
+            existing = await self._existing(pod, name, attempt)
+            if existing is None:
                 raise
+            cid = existing
         except DockerError as exc:
             if isinstance(exc, ServiceUnavailable):
                 raise

@@ -21,6 +21,7 @@ from actors.kubelet.restart import BackoffTable
 from actors.kubelet.types import ContainerState, ContainerSummary
 from actors.runtime.supervisor import guarded_task
 from bus.events import EventRecorder
+from bus.interfaces import ObjectApi
 
 log = structlog.get_logger(__name__)
 
@@ -33,7 +34,7 @@ LOG_FALLBACK_BYTES = 2048
 @dataclass
 class KubeletContext:
     runtime: ContainerRuntime
-    api: Any
+    api: ObjectApi
     recorder: EventRecorder | None
     node_name: str
     host_ip: str

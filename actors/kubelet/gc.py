@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -29,6 +30,9 @@ from actors.kubelet.gc_plan import (
 )
 from actors.kubelet.types import ContainerSummary, ImageInfo
 from schemas.errors import JetkubeError, NotFound
+
+if TYPE_CHECKING:
+    from actors.kubelet.docker_runtime import DockerRuntime
 
 log = structlog.get_logger(__name__)
 
@@ -95,7 +99,7 @@ class ContainerGC:
 class ImageGC:
     def __init__(
         self,
-        runtime: ContainerRuntime,
+        runtime: DockerRuntime,  # its pause image and image use: Docker's only
         high_threshold: int = 90,
         low_threshold: int = 80,
         *,

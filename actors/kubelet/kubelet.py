@@ -46,6 +46,7 @@ from actors.runtime.listwatch import NodePodsListWatcher
 from actors.runtime.supervisor import Supervisor
 from actors.runtime.workqueue import WorkQueue, run_workers
 from bus.events import EventRecorder
+from bus.interfaces import ObjectApi
 from schemas.errors import JetkubeError
 
 log = structlog.get_logger(__name__)
@@ -66,7 +67,7 @@ class Kubelet:
     def __init__(
         self,
         bus: Any,
-        api: Any,
+        api: ObjectApi,
         runtime: ContainerRuntime,
         node_name: str,
         *,

@@ -47,6 +47,7 @@ from actors.kubelet.logframes import since_param, time_ns
 from actors.kubelet.types import ContainerSummary
 from actors.metrics.instruments import LOG_LINES_PUBLISHED
 from actors.runtime.supervisor import guarded_task
+from bus.interfaces import ObjectApi
 from bus.logs import STREAM, encode_line, log_subject, opted_in
 from bus.pipeline import pipeline_for
 from schemas.errors import JetkubeError, NotFound
@@ -91,7 +92,7 @@ class LogStreamer:
     def __init__(
         self,
         bus: Any,
-        api: Any,
+        api: ObjectApi,
         runtime: Any,
         node_name: str,
         pod_keys: Callable[[], Iterable[str]],

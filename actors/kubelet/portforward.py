@@ -9,9 +9,9 @@ pod's node and relays bytes both ways. Wire protocol (public; the README's subje
    (the pod's network namespace on this host; 127.0.0.1 for a hostNetwork pod), subscribes to
    ``jetkube.node.<node>.portforward.<id>`` and replies ``{"inbox": that subject}``, or an error
    (no such pod, connection refused) and nothing else happens.
-3. Each side then sends what its socket reads to the other's inbox as NATS *requests*, one at a
-   time, each a msgpack map, acknowledged with an empty reply once written to the other socket
-   (and drained: a slow reader slows the sender, at most one chunk of ``CHUNK`` bytes is in
+3. Each side then sends what its socket reads to the other's inbox as bus/chunkstream.py's
+   acknowledged chunks, one at a time, each a msgpack map, acknowledged once written to the other
+   socket (and drained: a slow reader slows the sender, at most one chunk of ``CHUNK`` bytes is in
    flight per direction):
 
    * ``{"data": <bytes>}``: the next bytes;
@@ -36,14 +36,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
 import structlog
-from nats.aio.msg import Msg
 
 from actors.kubelet import labels as L
-from actors.kubelet.server_stream import ClientGone, send_chunk
 from bus.cancelsafe import wait_for
-from bus.codec import decode
+from bus.chunkstream import ChunkReceiver, PeerGone, send_chunk, silence_limit
 from bus.connection import Bus
 from bus.rpc import request
 from schemas.errors import BadRequest, InternalError, JetkubeError, NotFound, ServiceUnavailable, from_status
@@ -65,7 +62,7 @@ class RelaySettings:
 
     @property
     def silence_limit(self) -> float:
-        return 3 * self.heartbeat + self.ack_timeout
+        return silence_limit(self.heartbeat, self.ack_timeout)
 
 
 class PeerError(Exception):
@@ -87,30 +84,17 @@ def check_port(value: Any) -> int:
 # ---------------------------------------------------------------------------------- the relay
 
 
-async def _subscribe(bus: Bus, subject: str) -> tuple[Any, asyncio.Queue[Msg]]:
-    queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-    async def enqueue(msg: Msg) -> None:
-        await queue.put(msg)
-
-    try:
-        sub = await bus.nc.subscribe(subject, cb=enqueue)
-    except nats.errors.Error as err:
-        raise ServiceUnavailable(f"cannot subscribe at {bus.url}: {err}") from err
-    return sub, queue
-
-
 async def relay(
     bus: Bus,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
-    incoming: asyncio.Queue[Msg],
+    incoming: ChunkReceiver,
     peer: str,
     settings: RelaySettings = RelaySettings(),
 ) -> None:
     """Relay ``reader`` -> ``peer`` and ``incoming`` -> ``writer`` until both directions end.
 
-    Raises ClientGone (the peer went away), PeerError (its socket failed) or OSError (ours did);
+    Raises PeerGone (the peer went away), PeerError (its socket failed) or OSError (ours did);
     always closes ``writer``."""
 
     async def outbound() -> None:
@@ -121,7 +105,7 @@ async def relay(
                 await send_chunk(bus, peer, {}, settings.ack_timeout)
                 continue
             except OSError as err:
-                with contextlib.suppress(ClientGone):
+                with contextlib.suppress(PeerGone):
                     failure = ServiceUnavailable(f"the connection failed: {err}")
                     await send_chunk(bus, peer, {"error": failure.to_status()}, settings.ack_timeout)
                 raise
@@ -132,18 +116,12 @@ async def relay(
 
     async def inbound() -> None:
         while True:
-            try:
-                msg = await wait_for(incoming.get(), settings.silence_limit)
-            except TimeoutError:
-                raise ClientGone(f"nothing heard for {settings.silence_limit:g}s") from None
-            chunk = decode(msg.data)
-            if not isinstance(chunk, dict):
-                raise InternalError("malformed port-forward chunk")
+            received = await incoming.receive(settings.silence_limit)
+            chunk = received.body
             if chunk.get("data"):
                 writer.write(chunk["data"])
                 await writer.drain()
-            with contextlib.suppress(nats.errors.Error):
-                await msg.respond(b"")
+            await received.ack()
             if chunk.get("eof"):
                 if writer.can_write_eof():
                     with contextlib.suppress(OSError):
@@ -156,7 +134,7 @@ async def relay(
         async with asyncio.TaskGroup() as tg:
             tg.create_task(outbound(), name=f"portforward-out-{peer}")
             tg.create_task(inbound(), name=f"portforward-in-{peer}")
-    except* (ClientGone, PeerError, OSError, JetkubeError) as group:
+    except* (PeerGone, PeerError, OSError, JetkubeError) as group:
         raise group.exceptions[0] from None
     finally:
         writer.close()
@@ -205,23 +183,23 @@ async def open_forward(
             f"{err or 'timed out'}"
         ) from None
     inbox = subject_for(node_name, f"portforward.{uuid.uuid4().hex}")
+    incoming = ChunkReceiver(bus, what="port-forward chunk", subject=inbox)
     try:
-        sub, queue = await _subscribe(bus, inbox)
+        await incoming.open()
     except JetkubeError:
         writer.close()
         raise
 
     async def run() -> None:
         try:
-            await relay(bus, reader, writer, queue, client_inbox)
+            await relay(bus, reader, writer, incoming, client_inbox)
             log.debug("portforward.done", pod=where, port=port)
-        except (ClientGone, PeerError, OSError, JetkubeError) as err:
+        except (PeerGone, PeerError, OSError, JetkubeError) as err:
             log.debug("portforward.ended", pod=where, port=port, why=str(err))
         except Exception:  # one relay's bug must not stop the server's task group
             log.exception("portforward.failed", pod=where, port=port)
         finally:
-            with contextlib.suppress(nats.errors.Error):
-                await sub.unsubscribe()
+            await incoming.close()
 
     tasks.create_task(run(), name=f"portforward-{inbox.rsplit('.', 1)[-1][:12]}")
     log.debug("portforward.open", pod=where, port=port, upstream=f"{ip}:{port}")
@@ -242,22 +220,25 @@ async def forward_connection(
     """Relay one accepted local connection to the pod ``payload`` names (``{namespace, pod, uid,
     port}``) through ``node``'s kubelet. Raises the kubelet's error (a reset of the local connection
     is a normal end); always closes ``writer``."""
+    incoming = ChunkReceiver(bus, what=f"port-forward chunk from node {node}")
     try:
-        inbox = bus.nc.new_inbox()
-        sub, queue = await _subscribe(bus, inbox)
+        await incoming.open()
     except BaseException:
         writer.close()
         raise
     try:
         reply = await request(
-            bus, subject_for(node, "portforward"), {**payload, "stream": inbox}, timeout=REQUEST_TIMEOUT
+            bus,
+            subject_for(node, "portforward"),
+            {**payload, "stream": incoming.inbox},
+            timeout=REQUEST_TIMEOUT,
         )
         peer = (reply or {}).get("inbox")
         if not peer:
             raise InternalError(f"malformed port-forward reply from node {node}")
         try:
-            await relay(bus, reader, writer, queue, str(peer), settings)
-        except ClientGone as err:
+            await relay(bus, reader, writer, incoming, str(peer), settings)
+        except PeerGone as err:
             raise ServiceUnavailable(f"lost connection to the kubelet of node {node}: {err}") from None
         except PeerError as err:
             raise ServiceUnavailable(str(err)) from None
@@ -265,5 +246,4 @@ async def forward_connection(
             log.debug("portforward.local_reset", node=node, error=str(err))
     finally:
         writer.close()
-        with contextlib.suppress(nats.errors.Error):
-            await sub.unsubscribe()
+        await incoming.close()

@@ -63,17 +63,18 @@ class Prober:
         if w.started:
             w.started_event.set()
         w.ready = not container.get("readinessProbe")
-        for kind, field_ in (
+        kinds: tuple[tuple[Kind, str], ...] = (
             ("startup", "startupProbe"),
             ("liveness", "livenessProbe"),
             ("readiness", "readinessProbe"),
-        ):
+        )
+        for kind, field_ in kinds:
             probe = container.get(field_)
             if probe:
                 name = f"probe:{key}:{container['name']}:{kind}"
                 w.tasks.append(
                     guarded_task(name, self._worker(kind, probe, key, pod, container, cid, pod_ip, w))
-                )  # type: ignore[arg-type]
+                )
 
     def stop(self, cid: str) -> None:
         w = self.workers.pop(cid, None)

@@ -3,32 +3,28 @@
     await node_exec(bus, node, {"namespace": ..., "pod": ..., "command": [...]}) -> {"exitCode", "output"}
     await node_logs(bus, node, {"namespace": ..., "pod": ..., "follow": True}, on_lines)
 
-:func:`node_logs` always streams (server_stream.py has the protocol): it subscribes to an inbox
-first, sends the request with ``stream`` set, then calls ``on_lines`` for each chunk and
-acknowledges it. It returns at the end of the logs, raises the kubelet's error, and stops the
-kubelet's stream by unsubscribing when cancelled (Ctrl-C of ``jetkube logs -f``). Hearing nothing
-for three heartbeats means the kubelet is gone: ServiceUnavailable.
+:func:`node_logs` always streams (bus/chunkstream.py has the protocol, server_stream.py the
+chunks): it subscribes to an inbox first, sends the request with ``stream`` set, then calls
+``on_lines`` for each chunk and acknowledges it. It returns at the end of the logs, raises the
+kubelet's error, and stops the kubelet's stream by unsubscribing when cancelled (Ctrl-C of
+``jetkube logs -f``). Hearing nothing for three heartbeats means the kubelet is gone:
+ServiceUnavailable.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import nats.errors
-from nats.aio.msg import Msg
-
 from actors.kubelet.server import DEFAULT_EXEC_TIMEOUT, node_subject
-from actors.kubelet.server_stream import ACK_TIMEOUT, HEARTBEAT_SECONDS
-from bus.cancelsafe import wait_for
-from bus.codec import decode
+from bus.chunkstream import ChunkReceiver, PeerGone
+from bus.chunkstream import silence_limit as default_silence_limit
 from bus.connection import Bus
 from bus.rpc import request
-from schemas.errors import InternalError, ServiceUnavailable, from_status
+from schemas.errors import ServiceUnavailable, from_status
 
 REQUEST_TIMEOUT = 15.0
+LOGS_SILENCE_LIMIT = default_silence_limit()  # three heartbeats and an ack timeout
 
 
 async def node_exec(
@@ -47,38 +43,23 @@ async def node_logs(
     payload: dict[str, Any],
     on_lines: Callable[[list[str]], None],
     *,
-    silence_limit: float = 3 * HEARTBEAT_SECONDS + ACK_TIMEOUT,
+    silence_limit: float = LOGS_SILENCE_LIMIT,
 ) -> None:
-    queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-    async def enqueue(msg: Msg) -> None:
-        await queue.put(msg)
-
-    inbox = bus.nc.new_inbox()
-    try:
-        sub = await bus.nc.subscribe(inbox, cb=enqueue)
-    except nats.errors.Error as err:
-        raise ServiceUnavailable(f"cannot subscribe at {bus.url}: {err}") from err
-    try:
-        await request(bus, node_subject(node, "logs"), {**payload, "stream": inbox}, timeout=REQUEST_TIMEOUT)
+    async with ChunkReceiver(bus, what=f"log chunk from node {node}") as stream:
+        await request(
+            bus, node_subject(node, "logs"), {**payload, "stream": stream.inbox}, timeout=REQUEST_TIMEOUT
+        )
         while True:
             try:
-                msg = await wait_for(queue.get(), silence_limit)
-            except TimeoutError:
+                chunk = await stream.receive(silence_limit)
+            except PeerGone:
                 raise ServiceUnavailable(
                     f"the kubelet of node {node} stopped sending the logs (nothing for {silence_limit:g}s)"
                 ) from None
-            chunk = decode(msg.data)
-            if not isinstance(chunk, dict):
-                raise InternalError(f"malformed log chunk from node {node}")
-            if chunk.get("lines"):
-                on_lines(list(chunk["lines"]))
-            with contextlib.suppress(nats.errors.Error):
-                await msg.respond(b"")
-            if chunk.get("eof"):
+            if chunk.body.get("lines"):
+                on_lines(list(chunk.body["lines"]))
+            await chunk.ack()
+            if chunk.body.get("eof"):
                 return
-            if "error" in chunk:
-                raise from_status(chunk["error"])
-    finally:
-        with contextlib.suppress(nats.errors.Error):
-            await sub.unsubscribe()
+            if "error" in chunk.body:
+                raise from_status(chunk.body["error"])

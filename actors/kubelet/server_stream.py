@@ -1,21 +1,16 @@
-"""Streaming log lines to a client's inbox: batching, flow control, heartbeats, and the end.
+"""Streaming log lines to a client's inbox: batching, heartbeats, and the end.
 
-Wire protocol (public; the README's table): the client subscribes to an inbox of its own and
-puts it in the request as ``stream``. The kubelet answers the request at once (``{"streaming":
-true}``, or an error), then sends the lines to the inbox as a sequence of NATS *requests*, each a
-msgpack map:
+The stream is bus/chunkstream.py's acknowledged chunks (flow control, heartbeats, a client that
+goes). The client subscribes to an inbox of its own and puts it in the request as ``stream``. The
+kubelet answers the request at once (``{"streaming": true}``, or an error), then sends the lines
+to the inbox as chunks, each a msgpack map (public; the README's table):
 
 * ``{"lines": ["...", ...]}``: the next lines, in order (no trailing newlines). An empty list is a
-  heartbeat, sent after ``heartbeat`` seconds with nothing to say, so each side knows the other
-  is alive.
+  heartbeat, sent after ``heartbeat`` seconds with nothing to say.
 * ``{"eof": true}``: the end (the container stopped, or a non-follow read is complete).
 * ``{"error": <Status>}``: the end, because reading failed.
 
-The client acknowledges each message with an empty reply. That is the flow control (at most one
-batch in flight) and the way the kubelet learns the client has gone: a chunk that nobody answers
-(``no responders`` once the client unsubscribed, or no ack within ``ack_timeout``) stops the
-stream and closes the engine's log stream. A client that hears nothing, not even a heartbeat, for
-a few heartbeats may assume the kubelet died.
+A chunk nobody acknowledges stops the stream and closes the engine's log stream.
 
 The pump reads the engine in one task and publishes in another, so a slow client never makes the
 engine stream stall for long (a bounded queue in between) and a quiet container still gets its
@@ -31,26 +26,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
 import structlog
 
 from bus.cancelsafe import wait_for
-from bus.codec import encode
+from bus.chunkstream import ACK_TIMEOUT, HEARTBEAT_SECONDS, PeerGone, send_chunk
 from bus.connection import Bus
 from schemas.errors import InternalError, JetkubeError
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_SECONDS = 5.0
 FLUSH_SECONDS = 0.05
 MAX_BATCH_LINES = 500
 MAX_BATCH_BYTES = 256 * 1024
-ACK_TIMEOUT = 15.0
 QUEUE_LINES = 2000
-
-
-class ClientGone(Exception):
-    """The client stopped listening (unsubscribed, disconnected or stuck)."""
 
 
 @dataclass(frozen=True)
@@ -65,18 +53,6 @@ class StreamSettings:
     max_lines: int = MAX_BATCH_LINES
     max_bytes: int = MAX_BATCH_BYTES
     ack_timeout: float = ACK_TIMEOUT
-
-
-async def send_chunk(bus: Bus, inbox: str, chunk: dict[str, Any], ack_timeout: float) -> None:
-    """One chunk as a request to the client's inbox; ClientGone when nobody acknowledges it."""
-    try:
-        await bus.nc.request(inbox, encode(chunk), timeout=ack_timeout)
-    except nats.errors.NoRespondersError as err:
-        raise ClientGone("the client unsubscribed") from err
-    except nats.errors.TimeoutError as err:
-        raise ClientGone(f"no acknowledgement within {ack_timeout:g}s") from err
-    except nats.errors.Error as err:
-        raise ClientGone(f"cannot reach the client: {err}") from err
 
 
 async def pump_lines(
@@ -137,7 +113,7 @@ async def pump_lines(
         async with asyncio.TaskGroup() as tg:
             reader = tg.create_task(produce(), name=f"logs-read-{inbox}")
             tg.create_task(_then_cancel(consume(), reader), name=f"logs-send-{inbox}")
-    except* ClientGone as group:
+    except* PeerGone as group:
         log.debug("logs.client_gone", inbox=inbox, why=str(group.exceptions[0]))
 
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from actors.kubelet import labels as L
 from actors.kubelet.types import ContainerState, ContainerSummary, ImageInfo, NodeCapacity, RuntimeEvent
-
-_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$")
+from schemas.status import parse_time
 
 
 def parse_docker_time(value: str | None) -> datetime | None:
-    """RFC 3339 with nanoseconds ("2024-05-01T10:00:00.123456789Z") -> aware datetime; the zero
-    time Docker reports for "never" ("0001-01-01T00:00:00Z") and "" -> None."""
+    """Docker's RFC 3339 with nanoseconds -> aware datetime (:func:`schemas.status.parse_time`);
+    the zero time Docker reports for "never" ("0001-01-01T00:00:00Z") and "" -> None."""
     if not value or value.startswith("0001-01-01"):
         return None
-    m = _TIME.match(value)
-    if not m:
-        return None
-    base, frac, tz = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
-    parsed = datetime.fromisoformat(base).replace(microsecond=micro)
-    if tz and tz != "Z":
-        parsed = datetime.fromisoformat(f"{base}{tz}").replace(microsecond=micro)
-        return parsed.astimezone(UTC)
-    return parsed.replace(tzinfo=UTC)
+    return parse_time(value)
 
 
 def _epoch(value: Any) -> datetime | None:

@@ -44,6 +44,7 @@ from actors.kubelet.static_plan import (
 )
 from actors.runtime.backoff import Backoff
 from bus.cancelsafe import wait_for
+from bus.interfaces import ObjectApi
 from schemas.errors import AlreadyExists, Conflict, Forbidden, JetkubeError, NotFound
 
 log = structlog.get_logger(__name__)
@@ -110,7 +111,7 @@ class StaticPods:
         manifests_dir: str | Path,
         node_name: str,
         kubelet: StaticPodHost,
-        api: Any,
+        api: ObjectApi,
         *,
         poll: float = POLL_SECONDS,
         resync: float = RESYNC_SECONDS,
@@ -125,7 +126,7 @@ class StaticPods:
         self.mirrors: dict[str, dict[str, Any]] = {}
         self.problems: dict[str, str] = {}
         self._files: dict[str, _FileState] = {}
-        self._written: dict[str, tuple[str, Any]] = {}
+        self._written: dict[str, tuple[str | None, Any]] = {}
         self._node_uid: str | None = None
         self._wake = asyncio.Event()
         self.scanned = asyncio.Event()

@@ -137,7 +137,7 @@ def plan_mirrors(
     static: dict[str, dict[str, Any]],
     mirrors: dict[str, dict[str, Any]],
     statuses: dict[str, dict[str, Any] | None],
-    written: dict[str, tuple[str, Any]],
+    written: dict[str, tuple[str | None, Any]],
     *,
     node_name: str,
     node_uid: str,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -71,6 +72,7 @@ class PodSyncer:
         self.volumes = VolumeManager(ctx.runtime, ctx.api, ctx.node_name)
         self.probe_failures: dict[str, str] = {}  # container id -> why its probe wants it killed
         self.statuses: dict[str, Obj] = {}  # key -> last status computed
+        self.synced: Counter[str] = Counter()  # key -> syncs finished (tests wait on it)
         self._written: dict[str, tuple[str, int, Obj]] = {}  # key -> (uid, rv, status) last written
         self.on_pod_status: StatusHook | None = None
         self.cluster_dns: list[str] = []  # --cluster-dns: ClusterFirst pods' nameservers (actors/dns)
@@ -79,6 +81,12 @@ class PodSyncer:
     # ------------------------------------------------------------------ entry point
 
     async def sync(self, key: str) -> None:
+        try:
+            await self._sync(key)
+        finally:
+            self.synced[key] += 1
+
+    async def _sync(self, key: str) -> None:
         ns, _, name = key.partition("/")
         pod = self.desired(key)
         rt = self.ctx.runtime
@@ -445,7 +453,7 @@ class PodSyncer:
 
     async def _write(self, key: str, base: Obj, status: Obj) -> None:
         meta = base["metadata"]
-        body = {
+        body: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {

@@ -89,7 +89,7 @@ def key_files(
             )
         files[str(item.get("path") or key)] = (
             data[key],
-            int(item.get("mode") if item.get("mode") is not None else mode),
+            int(item["mode"]) if item.get("mode") is not None else mode,
         )
     return files
 
@@ -105,7 +105,7 @@ def downward_files(pod: Obj, items: list[Obj] | None, default_mode: int | None) 
             text = field_ref_value(pod, str(item["fieldRef"].get("fieldPath") or ""))
         elif item.get("resourceFieldRef"):
             ref = item["resourceFieldRef"]
-            target = next((c for c in containers if c.get("name") == ref.get("containerName")), {})
+            target: Obj = next((c for c in containers if c.get("name") == ref.get("containerName")), {})
             text = resource_field_value(target, ref)
         else:
             continue

@@ -48,8 +48,9 @@ from actors.kubelet import cephfs
 from actors.kubelet import labels as L
 from actors.kubelet import volume_files as vf
 from actors.kubelet.atomic_writer import write_atomic
-from actors.kubelet.docker_runtime import DockerRuntime
+from actors.kubelet.cri import ContainerRuntime
 from actors.kubelet.types import Mount
+from bus.interfaces import ObjectApi
 from schemas.errors import JetkubeError, NotFound
 
 log = structlog.get_logger(__name__)
@@ -61,7 +62,7 @@ SUBPATH_KEY = "@subpath:"
 
 
 async def fetch_objects(
-    api: Any, namespace: str, refs: set[tuple[str, str]]
+    api: ObjectApi, namespace: str, refs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Obj | None]:
     """Get each (kind, name) from the api; None for those that do not exist."""
 
@@ -97,7 +98,7 @@ async def reachable(addr: str, default_port: int, banner: bytes = b"") -> bool:
 
 
 class VolumeManager:
-    def __init__(self, runtime: DockerRuntime, api: Any, node_name: str) -> None:
+    def __init__(self, runtime: ContainerRuntime, api: ObjectApi, node_name: str) -> None:
         self.runtime = runtime
         self.api = api
         self.node_name = node_name

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from schemas.status import format_time, parse_time
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -47,16 +49,6 @@ class Settings:
     node_monitor_grace_period: float = 40.0
     node_startup_grace_period: float = 60.0
     pod_eviction_timeout: float = 300.0
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def format_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ready_condition(node: dict[str, Any]) -> dict[str, Any] | None:
@@ -109,11 +101,7 @@ def desired_taints(status: str, now: datetime, current: list[dict[str, Any]]) ->
 
 
 def lease_renew_time(lease: dict[str, Any] | None) -> datetime | None:
-    text = ((lease or {}).get("spec") or {}).get("renewTime")
-    try:
-        return parse_time(text)
-    except ValueError:
-        return None
+    return parse_time(((lease or {}).get("spec") or {}).get("renewTime"))
 
 
 def decide(

@@ -18,11 +18,11 @@ from typing import Any
 import structlog
 
 from actors.replication.plan import RC, RS, OwnerKind, plan, selector_of
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import split_key
 from actors.runtime.shared import SharedInformers
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 
 log = structlog.get_logger(__name__)
 

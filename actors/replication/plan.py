@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from actors.replication.ownership import claim
-from actors.replication.podutil import (
+from actors.workload.ownership import claim
+from actors.workload.podutil import (
     available_in,
     is_active,
     is_available,
@@ -33,7 +33,7 @@ from actors.replication.podutil import (
     pod_from_template,
     pods_to_delete,
 )
-from actors.replication.selector import labels_of, selector_matcher
+from actors.workload.selector import labels_of, selector_matcher
 
 BURST_REPLICAS = 500
 

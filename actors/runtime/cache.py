@@ -16,6 +16,7 @@ Given a ``loader``, a put may hand over the bytes the object was read from (``ra
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -124,11 +125,11 @@ class Cache:
 
     def _load(self, stored: Any) -> dict[str, Any]:
         if not self.compact:
-            return stored  # type: ignore[no-any-return]
+            return stored
         if type(stored) is tuple:
             assert self.loader is not None
             return self.loader(*stored)
-        return decode(stored)  # type: ignore[no-any-return]
+        return decode(stored)
 
     def get(self, key: str) -> dict[str, Any] | None:
         stored = self._items.get(key)
@@ -148,7 +149,7 @@ class Cache:
             return [self._load(v) for v in self._items.values()]
         return list(self._items.values())
 
-    def items(self) -> list[tuple[str, dict[str, Any]]]:
+    def items(self) -> builtins.list[tuple[str, dict[str, Any]]]:
         if self.compact:
             return [(k, self._load(v)) for k, v in self._items.items()]
         return list(self._items.items())
@@ -204,14 +205,14 @@ class Cache:
         for key, stored in self._items.items():
             self._index_one(name, fn, key, self._load(stored))
 
-    def index_keys(self, name: str, value: str) -> list[str]:
+    def index_keys(self, name: str, value: str) -> builtins.list[str]:
         """Keys of the objects under ``value`` in index ``name`` (KeyError if no such index)."""
         return sorted(self._indices[name].get(value, ()))
 
-    def by_index(self, name: str, value: str) -> list[dict[str, Any]]:
+    def by_index(self, name: str, value: str) -> builtins.list[dict[str, Any]]:
         return [self._load(self._items[k]) for k in self.index_keys(name, value)]
 
-    def index_values(self, name: str) -> list[str]:
+    def index_values(self, name: str) -> builtins.list[str]:
         return list(self._indices[name])
 
     def _index(self, key: str, obj: dict[str, Any]) -> None:

@@ -63,9 +63,11 @@ class Controller:
             for key in [out] if isinstance(out, str) else out or ():
                 self.queue.add(key)
 
-        informer.add_handler(
-            on_add=enqueue, on_update=lambda old, new: (enqueue(old), enqueue(new)), on_delete=enqueue
-        )
+        def on_update(old: dict[str, Any], new: dict[str, Any]) -> None:
+            enqueue(old)
+            enqueue(new)
+
+        informer.add_handler(on_add=enqueue, on_update=on_update, on_delete=enqueue)
         if informer not in self.informers:
             self.informers.append(informer)
         return informer

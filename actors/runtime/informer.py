@@ -30,6 +30,7 @@ several controllers watching pods share one watch and one cache.
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -116,7 +117,7 @@ class Informer:
         """Every cached object by key, live and read-only (no copy): for lookups per request."""
         return self._cache.view()
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return self._cache.keys()
 
     def __len__(self) -> int:
@@ -126,13 +127,13 @@ class Informer:
         """Maintain index ``name``: ``fn(obj)`` gives the values (str, list or None) obj is under."""
         self._cache.add_index(name, fn)
 
-    def by_index(self, name: str, value: str) -> list[Obj]:
+    def by_index(self, name: str, value: str) -> builtins.list[Obj]:
         return self._cache.by_index(name, value)
 
-    def index_keys(self, name: str, value: str) -> list[str]:
+    def index_keys(self, name: str, value: str) -> builtins.list[str]:
         return self._cache.index_keys(name, value)
 
-    def index_values(self, name: str) -> list[str]:
+    def index_values(self, name: str) -> builtins.list[str]:
         """The values index ``name`` holds objects under (KeyError if no such index)."""
         return self._cache.index_values(name)
 
@@ -277,7 +278,7 @@ class Informer:
                 await aclose()
         raise InternalError(f"{self.name}: the snapshot ended without a BOOKMARK")
 
-    def replace(self, items: list[Obj], revision: int) -> None:
+    def replace(self, items: builtins.list[Obj], revision: int) -> None:
         """Make the cache equal ``items`` (a snapshot at ``revision``), reporting the differences."""
         with gc_paused():  # bulk work: 100,000 pods would trigger collections over all of them
             seen: set[str] = set()

@@ -48,6 +48,7 @@ from typing import Any, Protocol
 import structlog
 
 from actors.runtime.supervisor import guarded_task
+from bus.interfaces import ObjectStore
 from schemas.errors import AlreadyExists, BadRequest, Conflict, NotFound
 
 log = structlog.get_logger(__name__)
@@ -68,7 +69,7 @@ class LeaseBackend(Protocol):
 class StoreLeaseBackend:
     """Leases in ``bus.store.Store`` under the ``leases`` resource, in one namespace."""
 
-    def __init__(self, store: Any, namespace: str = "kube-system") -> None:
+    def __init__(self, store: ObjectStore, namespace: str = "kube-system") -> None:
         self.store = store
         self.namespace = namespace
 
@@ -118,6 +119,7 @@ class LeaderElector:
         self.renew_deadline = renew_deadline
         self.retry_period = retry_period
         self.clock = clock
+        self.attempts = 0  # reads of the lease to acquire or renew it (tests wait on it)
         self._leading = False
         self._observed_spec: Obj | None = None
         self._observed_time = 0.0
@@ -226,6 +228,7 @@ class LeaderElector:
             return False
 
     async def _try_acquire_or_renew(self) -> bool:
+        self.attempts += 1
         now = micro_time()
         lease = await self.backend.get(self.name)
         if lease is None:

@@ -19,14 +19,21 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from bus.interfaces import ObjectApi, ObjectStore
+
 
 @runtime_checkable
 class WatchEventLike(Protocol):
-    """Duck type of ``bus``'s ``WatchEvent``: ADDED / MODIFIED / DELETED / BOOKMARK."""
+    """Duck type of ``bus``'s ``WatchEvent``: ADDED / MODIFIED / DELETED / BOOKMARK (read-only)."""
 
-    type: str
-    object: dict[str, Any]
-    revision: int
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def object(self) -> dict[str, Any]: ...
+
+    @property
+    def revision(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class StoreListWatcher:
     is reported DELETED, as Kubernetes' filtered watches do.
     """
 
-    def __init__(self, store: Any, matches: Matcher | None = None) -> None:
+    def __init__(self, store: ObjectStore, matches: Matcher | None = None) -> None:
         self.store = store
         self.matches = matches or selector_matches
 
@@ -131,7 +138,7 @@ class NodePodsListWatcher:
     ``Informer(NodePodsListWatcher(api, node), "pods", watch_list=True)``.
     """
 
-    def __init__(self, api: Any, node_name: str) -> None:
+    def __init__(self, api: ObjectApi, node_name: str) -> None:
         self.api = api
         self.node_name = node_name
 

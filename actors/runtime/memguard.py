@@ -34,11 +34,14 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import structlog
 
 from schemas.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from actors.runtime.supervisor import Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -159,10 +162,10 @@ async def watch(sup: Stoppable, guard: MemoryGuard = GUARD, every: float = WATCH
         await asyncio.sleep(every)
 
 
-def start_watch(sup: object) -> None:
+def start_watch(sup: Supervisor) -> None:
     """Spawn :func:`watch` on a supervisor when this process has a ``--memory-limit``."""
     if GUARD.limit:
-        sup.spawn("memguard.watch", lambda: watch(sup), restart=False)  # type: ignore[attr-defined]
+        sup.spawn("memguard.watch", lambda: watch(sup), restart=False)
 
 
 # ---------------------------------------------------------------- the cgroup

@@ -11,8 +11,9 @@ Kubernetes' semantics, as in ``k8s.io/component-helpers/scheduling/corev1/nodeaf
   ``matchExpressions`` and ``matchFields`` are ANDed. An empty term, or an empty list of terms,
   matches no node.
 * ``In``/``NotIn`` compare the value (a node without the key satisfies ``NotIn``), ``Exists``/
-  ``DoesNotExist`` test the key, ``Gt``/``Lt`` compare integers (a value that is not an integer
-  does not match). ``matchFields`` supports ``metadata.name`` only.
+  ``DoesNotExist`` test the key, ``Gt``/``Lt`` compare 64-bit integers as
+  :func:`schemas.affinity.parse_int64` reads them (a value that is not one does not match).
+  ``matchFields`` supports ``metadata.name`` only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+from schemas.affinity import parse_int64
 
 Expr = tuple[str, str, tuple[str, ...]]  # key, operator, values
 Term = tuple[tuple[Expr, ...], tuple[Expr, ...]]  # matchExpressions, matchFields
@@ -53,7 +56,7 @@ class _Column:
         if c is None:
             c = self.vocab[value] = len(self.values)
             self.values.append(value)
-            self.ints.append(_parse_int(value))
+            self.ints.append(parse_int64(value))
         return c
 
 
@@ -107,9 +110,8 @@ class LabelColumns:
         if op == "DoesNotExist":
             return codes < 0
         if op in ("Gt", "Lt") and len(values) == 1:
-            try:
-                bound = int(values[0])
-            except ValueError:
+            bound = parse_int64(values[0])
+            if bound is None:
                 return np.zeros(size, dtype=bool)
             if op == "Gt":
                 good = [c for c, n in enumerate(col.ints) if n is not None and n > bound]
@@ -125,13 +127,6 @@ def _isin(codes: np.ndarray, wanted: list[int]) -> np.ndarray:
     if len(wanted) == 1:
         return codes == wanted[0]
     return np.isin(codes, wanted)
-
-
-def _parse_int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 def term_mask(labels: LabelColumns, fields: LabelColumns, term: Term, idx: Index, size: int) -> np.ndarray:

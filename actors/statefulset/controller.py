@@ -4,7 +4,7 @@ Informers: statefulsets, pods and persistentvolumeclaims (by namespace). Pod eve
 StatefulSet (with expectations, as the other workload controllers). ``reconcile(key)`` runs
 :func:`actors.statefulset.plan.plan` and writes: adopt/release, the missing claims (before the
 pods that mount them), the pods (named, in ordinal order), the deletions, then the status; the
-template's ControllerRevision first (actors/replication/revisions.py).
+template's ControllerRevision first (actors/workload/revisions.py).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 
 import structlog
 
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of, owner_reference
-from actors.replication.revisions import sync_revisions
-from actors.replication.selector import labels_of, selector_matcher
-from actors.replication.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from actors.runtime.cache import key_of, split_key
 from actors.runtime.shared import SharedInformers
 from actors.statefulset.plan import REVISION_LABEL, plan, update_revision
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of, owner_reference
+from actors.workload.revisions import sync_revisions
+from actors.workload.selector import labels_of, selector_matcher
+from actors.workload.workload import NS_INDEX, Obj, WorkloadController, namespace_of
 from schemas.errors import AlreadyExists
 
 log = structlog.get_logger(__name__)

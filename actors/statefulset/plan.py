@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from actors.deployment.hashing import template_hash
-from actors.replication.ownership import claim
-from actors.replication.podutil import (
+from actors.workload.hashing import template_hash
+from actors.workload.ownership import claim
+from actors.workload.podutil import (
     available_in,
     is_available,
     is_ready,
@@ -45,7 +45,7 @@ from actors.replication.podutil import (
     owner_reference,
     phase,
 )
-from actors.replication.selector import labels_of, selector_matcher
+from actors.workload.selector import labels_of, selector_matcher
 
 Obj = dict[str, Any]
 

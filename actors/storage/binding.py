@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from actors.replication.selector import selector_matcher
+from actors.workload.selector import selector_matcher
 from schemas.quantity import QuantityError, parse
 
 Obj = dict[str, Any]

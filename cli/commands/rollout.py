@@ -25,7 +25,7 @@ import typer
 from typer.core import TyperCommand
 
 from actors.deployment import rollout as dr
-from actors.replication import revisions as cr
+from actors.workload import revisions as cr
 from bus.cancelsafe import wait_for
 from cli.context import NamespaceOpt, ServerOpt, fail, run, settings
 from cli.resources import Target, parse_targets, qualified_kind
@@ -402,7 +402,7 @@ def restart(
         fail(err)
 
     async def work(api: Any) -> int:
-        from actors.replication.timeutil import utcnow
+        from actors.workload.timeutil import utcnow
 
         for name in names:
             obj = await api.get(info.plural, name, opts.namespace)

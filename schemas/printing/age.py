@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.status import parse_time
+
 
 def human_duration(seconds: float) -> str:
     """kubectl's ``duration.HumanDuration``: coarser as the duration grows."""
@@ -37,19 +39,6 @@ def human_duration(seconds: float) -> str:
         years = hours // 24 // 365
         return f"{years}y{days}d" if days else f"{years}y"
     return f"{hours // 24 // 365}y"
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp (``2024-05-01T10:00:00Z``) as an aware datetime; None if absent/bad."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def age(timestamp: Any, now: datetime) -> str:

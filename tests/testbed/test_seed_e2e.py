@@ -23,9 +23,8 @@ EXAMPLES = REPO.parent / "shared" / "seed" / "examples"
 # Once (a fresh-clone run on 2026-11-29, under the whole suite's load) wget from a pod to
 # nginx-service failed for 200 s while every other check passed, and the bed's proxy and DNS
 # survived a NATS server killed, the whole bed restarted and a new Service afterwards when tried
-# by hand. The check now prints wget's and nslookup's words; until they name the cause, a failure
-# is retried once.
-@pytest.mark.flaky(reruns=1)
+# by hand. The check prints wget's and nslookup's words and the proxy's state: a failure is a
+# failure (no retry), with what is needed to find its cause.
 @pytest.mark.timeout(300)
 def test_seed_examples_and_node_maintenance(testbed: Testbed) -> None:
     if not EXAMPLES.is_dir():

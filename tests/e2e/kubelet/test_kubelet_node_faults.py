@@ -34,6 +34,17 @@ async def wait_node(k: KubeletHandle, cond, timeout: float = 20.0, what: str = "
         await asyncio.sleep(0.1)
 
 
+async def resynced(k: KubeletHandle, key: str, timeout: float = 20.0) -> None:
+    """Resync and wait for the pod's next sync to finish: the positive control of a check that the
+    sync changed nothing (it ran, and what it would have changed is still as it was)."""
+    before = k.kubelet.syncer.synced[key]
+    k.kubelet.resync()
+    deadline = time.monotonic() + timeout
+    while k.kubelet.syncer.synced[key] <= before:
+        assert time.monotonic() < deadline, f"{key} was not synced again within {timeout} s"
+        await asyncio.sleep(0.05)
+
+
 async def test_node_registers_and_heartbeats(kubelet: KubeletHandle) -> None:
     node = await wait_node(kubelet, lambda n: ready_status(n)["status"] == "True", what="Ready")
     labels = node["metadata"]["labels"]
@@ -68,8 +79,7 @@ async def test_node_registers_and_heartbeats(kubelet: KubeletHandle) -> None:
     )
     p = await kubelet.wait_pod("stay", running, what="Running")
     await kubelet.api.patch("nodes", kubelet.node, {"spec": {"unschedulable": True}})
-    kubelet.kubelet.resync()
-    await asyncio.sleep(0.5)
+    await resynced(kubelet, "default/stay")
     again = await kubelet.get("stay")
     assert cstatus(again, "c")["containerID"] == cstatus(p, "c")["containerID"] and running(again)
 
@@ -110,8 +120,7 @@ async def test_restarted_kubelet_adopts_without_duplicates(kubelet_factory) -> N
     while [c for c in await k2.containers(None, type_=None) if c.pod_name == "gone"]:
         assert time.monotonic() < deadline, "containers of the deleted pod were not cleaned up"
         await asyncio.sleep(0.1)
-    k2.kubelet.resync()
-    await asyncio.sleep(1.0)
+    await resynced(k2, "default/keep")
     after = await k2.wait_pod("keep", running, what="Running")
     assert sorted(c.id for c in await k2.containers(None, type_=None) if c.pod_name == "keep") == ids
     for name in ("a", "b"):
@@ -202,8 +211,7 @@ async def test_engine_going_away_and_coming_back(kubelet_factory, tmp_path: Path
         assert running(p) and cstatus(p, "c")["containerID"] == cstatus(before, "c")["containerID"]
         await relay.start()
         await wait_node(k, lambda n: ready_status(n)["status"] == "True", timeout=15, what="Ready again")
-        k.kubelet.resync()
-        await asyncio.sleep(1.0)
+        await resynced(k, "default/survivor")
         p = await k.get("survivor")
         assert running(p) and cstatus(p, "c")["containerID"] == cstatus(before, "c")["containerID"]
         assert cstatus(p, "c")["restartCount"] == 0

@@ -76,7 +76,7 @@ async def mirror(api: Any) -> dict[str, Any] | None:
 async def test_static_pod_mirror_lifecycle(
     nats_url: str, api: Any, static: tuple[StaticPods, FakeKubelet, Path]
 ) -> None:
-    _, kubelet, folder = static
+    sp, kubelet, folder = static
     await wait_for(lambda: asyncio.sleep(0, KEY in kubelet.pods), what="the static pod handed over")
     pod = kubelet.pods[KEY]
     digest = pod["metadata"]["uid"]
@@ -115,7 +115,8 @@ async def test_static_pod_mirror_lifecycle(
     # a bad file is logged and ignored; the others go on
     (folder / "broken.yaml").write_text("kind: Pod\napiVersion: v1\nmetadata: {name: x}\nspec: {}\n")
     (folder / ".hidden.yaml").write_text("not: [yaml")
-    await asyncio.sleep(0.6)
+    # the positive control: the scan that read them has run (it names the broken file's problem)
+    await wait_for(lambda: asyncio.sleep(0, "broken.yaml" in sp.problems), what="a scan of the new files")
     assert set(kubelet.pods) == {KEY}
 
     # editing the file: a new hash, so a new static pod and a new mirror

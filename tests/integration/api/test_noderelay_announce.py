@@ -6,8 +6,6 @@ resourceVersion). The first list fills the relay's index without sending: it ans
 
 from __future__ import annotations
 
-import asyncio
-
 from actors.api.actor import ApiActor
 from actors.runtime.supervisor import Supervisor
 from bus.client import NODEPODS_PREFIX, ApiClient
@@ -60,8 +58,15 @@ async def test_a_new_relay_announces_the_bound_pods_then_follows_changes(bus: Bu
             return [g[:2] for g in got] == [("ADDED", "p3")]
 
         await wait_for(followed, what="a pod bound after the announce")
-        await asyncio.sleep(0.2)  # nothing more: the announce is not repeated
-        assert [g[:2] for g in got] == [("ADDED", "p3")]
+        # The positive control: one more pod, relayed after anything p3 could have set off. When
+        # it arrives, nothing came between: the announce is not repeated.
+        await store.create("pods", bound_pod("p4", "n1"))
+
+        async def followed_again() -> bool:
+            return any(g[1] == "p4" for g in got)
+
+        await wait_for(followed_again, what="the next pod bound")
+        assert [g[:2] for g in got] == [("ADDED", "p3"), ("ADDED", "p4")]
     finally:
         await sup.stop()
         await sub.unsubscribe()

@@ -8,11 +8,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from actors.replication.timeutil import format_time, utcnow
 from actors.runtime.controller import Controller, run_controller
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
+from actors.workload.timeutil import utcnow
 from schemas.errors import Conflict, NotFound
+from schemas.status import format_time
 
 
 @contextlib.asynccontextmanager

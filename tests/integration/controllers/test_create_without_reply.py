@@ -10,8 +10,8 @@ import pytest
 
 from actors.replication.controller import ReplicationManager
 from actors.replication.plan import RC
-from actors.replication.podutil import owner_reference, pod_from_template
 from actors.runtime.shared import SharedInformers
+from actors.workload.podutil import owner_reference, pod_from_template
 from schemas.errors import Timeout
 from tests.integration.controllers.test_replication import RC as RC_BODY
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from actors.cronjob.controller import CronJobController
 from actors.job.controller import JobController
-from actors.replication.timeutil import parse_time, utcnow
+from actors.workload.timeutil import utcnow
+from schemas.status import parse_time
 from tests.integration.controllers.helpers import eventually, kubelet_status, pods_of, running
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -164,7 +163,10 @@ async def test_pod_gc_force_deletes_unbound_terminating_pods_and_pods_of_a_delet
         assert await names() == {"pending", "on-live", "leaving-live", "on-doomed"}
         await api.delete("nodes", "doomed")
         await eventually(lambda: gone(api, "pods", "on-doomed", "default"))
-        await asyncio.sleep(0.5)  # more sweeps (one every 0.2 s): the rest stays
+        # The positive control: one more unbound terminating pod, collected by a later sweep; that
+        # sweep left the rest alone.
+        await _terminating(store, pod_manifest("stuck-after"))
+        await eventually(lambda: gone(api, "pods", "stuck-after", "default"))
         assert await names() == {"pending", "on-live", "leaving-live"}
 
 

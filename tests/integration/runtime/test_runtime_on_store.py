@@ -139,7 +139,8 @@ async def test_leader_election_on_the_store(store: Store) -> None:
     sup_a.spawn("elector", lambda: a.run(work("a")))
     await eventually(lambda: leading == {"a"}, timeout=10, what="a leads")
     sup_b.spawn("elector", lambda: b.run(work("b")))
-    await asyncio.sleep(0.3)
+    # the positive control: b has read the lease three times and seen it held by a
+    await eventually(lambda: b.attempts >= 3 and b.leader == "a", timeout=10, what="b's attempts")
     assert leading == {"a"}
     lease = await store.get("leases", "kube-system", "scheduler")
     assert lease["spec"]["holderIdentity"] == "a"

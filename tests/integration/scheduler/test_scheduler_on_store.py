@@ -183,8 +183,15 @@ async def test_pods_pending_before_the_scheduler_starts_are_scheduled(bus: Bus, 
 
         got = await until(all_bound, what="the pods that were waiting bound")
         assert {got[n]["spec"]["nodeName"] for n in waiting} <= {"a", "b"}
-        await asyncio.sleep(0.3)  # the others stay as they are
-        got = await pods_by_name(store)
+        # The positive control: a pod created now is bound, so the scheduler has worked through
+        # its FIFO queue past "theirs" and "deleting": they stay as they are.
+        await store.create("pods", pod("late", cpu="100m"))
+
+        async def late_bound() -> dict[str, Any] | None:
+            got = await pods_by_name(store)
+            return got if got["late"]["spec"].get("nodeName") else None
+
+        got = await until(late_bound, what="a pod created after them bound")
         assert not got["theirs"]["spec"].get("nodeName") and not got["deleting"]["spec"].get("nodeName")
         assert got["placed"]["spec"]["nodeName"] == "b"
         assert scheduled_condition(got["theirs"]) is None and scheduled_condition(got["deleting"]) is None

@@ -17,6 +17,7 @@ from nats.js.client import JetStreamContext
 
 from bus.store import Store, WatchEvent
 from schemas.errors import ServiceUnavailable
+from tests.unit.runtime.fakes import eventually
 
 
 def configmap(name: str) -> dict[str, Any]:
@@ -61,10 +62,22 @@ async def test_a_watch_whose_consumer_is_gone_ends(store: Store, monkeypatch: py
             task.result()
 
 
-async def test_a_quiet_watch_with_a_live_consumer_goes_on(store: Store) -> None:
+async def test_a_quiet_watch_with_a_live_consumer_goes_on(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store.watch_check_after = 0.5
+    checks: list[int] = []
+    check = Store._check_consumer
+
+    async def counted(self: Store, *args: Any) -> int:
+        result = await check(self, *args)
+        checks.append(result)
+        return result
+
+    monkeypatch.setattr(Store, "_check_consumer", counted)
     async with watching(store) as (events, task):
-        await asyncio.sleep(2.0)  # quiet on purpose: several consumer checks happen meanwhile
+        # quiet on purpose; the positive control: three consumer checks have run meanwhile
+        await eventually(lambda: len(checks) >= 3, what="three consumer checks of the quiet watch")
         assert not task.done()
         await store.create("configmaps", configmap("after-quiet"))
         event = await asyncio.wait_for(events.get(), 10)

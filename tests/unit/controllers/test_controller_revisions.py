@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from actors.replication.revisions import history, plan_revisions, revision_name, rollback_template
+from actors.workload.revisions import history, plan_revisions, revision_name, rollback_template
 from schemas.errors import BadRequest, NotFound
 
 OWNER: dict[str, Any] = {

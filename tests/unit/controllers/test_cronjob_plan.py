@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from actors.cronjob.plan import SCHEDULED_TIMESTAMP, Event, job_name, next_actions
-from actors.replication.timeutil import format_time
+from schemas.status import format_time
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)  # the CronJob's creation
 OWNER = {

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from actors.deployment import util as du
-from actors.deployment.hashing import POD_TEMPLATE_HASH, template_hash
 from actors.deployment.plan import Event, plan
 from actors.deployment.rollout import rollback_template, rollout_status
+from actors.workload.hashing import POD_TEMPLATE_HASH, template_hash
 from schemas.errors import NotFound, Timeout
 from tests.unit.controllers.factories import NOW, ago, pod, template
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actors.replication.plan import RC, RS, plan
-from actors.replication.podutil import pods_to_delete
+from actors.workload.podutil import pods_to_delete
 from tests.unit.controllers.factories import NOW, ago, pod, ref, template
 
 OWNER = ref("ReplicationController", "web", "uid-web")

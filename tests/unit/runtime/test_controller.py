@@ -85,7 +85,8 @@ async def test_controller_works_only_while_leading() -> None:
     me = LeaderElector(LeaseView(leases), "replicaset", "me", 5.0, 3.0, 0.05)
     sup.spawn("controller", lambda: run_controller(ctrl, elector=me))
     await informers.wait_synced(1)
-    await asyncio.sleep(0.2)
+    # the positive control: the key is queued and "me" has tried the lease three times, held by other
+    await eventually(lambda: len(ctrl.queue) == 1 and me.attempts >= 3 and me.leader == "other")
     assert ctrl.reconciled == [] and len(ctrl.queue) == 1  # standby: keys wait in the queue
     holder_done.set()  # the other replica finishes and releases the lease
     await eventually(lambda: ctrl.reconciled == [("default/web", 0)], what="reconcile once leading")

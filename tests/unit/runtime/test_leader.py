@@ -76,14 +76,24 @@ async def test_exactly_one_of_two_leads(cluster: Cluster) -> None:
     # across several renewals the leadership stays put and never doubles
     renew_time = cluster.lease["spec"]["renewTime"]
     await eventually(lambda: cluster.lease["spec"]["renewTime"] != renew_time, what="a renewal")
-    await asyncio.sleep(FAST["lease_duration"] * 1.5)  # longer than a lease: a standby must not take it
+    # longer than a lease, and several attempts of the standby to take it (the positive control):
+    # it must not take it
+    standby = "b" if leader == "a" else "a"
+    loop = asyncio.get_running_loop()
+    since, tries = loop.time(), cluster.electors[standby].attempts
+    await eventually(
+        lambda: (
+            loop.time() - since > FAST["lease_duration"] * 1.5
+            and cluster.electors[standby].attempts >= tries + 3
+        ),
+        what="a lease's time and three attempts of the standby",
+    )
     assert cluster.leading == {leader}
     assert cluster.max_concurrent == 1
     assert [a.is_leader, b.is_leader].count(True) == 1
     spec = cluster.lease["spec"]
     assert spec["holderIdentity"] == leader and spec["leaseTransitions"] == 0
     assert cluster.lease["kind"] == "Lease" and cluster.lease["apiVersion"] == "coordination.k8s.io/v1"
-    standby = "b" if leader == "a" else "a"
     assert cluster.electors[standby].leader == leader
 
 
@@ -91,7 +101,7 @@ async def test_takeover_after_the_leader_stops_renewing(cluster: Cluster) -> Non
     cluster.start("a")
     await eventually(lambda: cluster.leading == {"a"}, what="a leads")
     cluster.start("b")
-    await asyncio.sleep(0.1)
+    await eventually(lambda: cluster.electors["b"].leader == "a", what="b sees a's lease")
     loop = asyncio.get_running_loop()
     cut = loop.time()
     cluster.views["a"].down = True  # a can no longer reach the store
@@ -107,7 +117,11 @@ async def test_takeover_after_the_leader_stops_renewing(cluster: Cluster) -> Non
     assert cluster.lease["spec"]["leaseTransitions"] == 1
     # a comes back and stays a candidate
     cluster.views["a"].down = False
-    await asyncio.sleep(0.2)
+    tries = cluster.electors["a"].attempts
+    await eventually(
+        lambda: cluster.electors["a"].attempts >= tries + 3 and cluster.electors["a"].leader == "b",
+        what="a reaches the lease again, three times, and sees b's",
+    )
     assert cluster.leading == {"b"} and not cluster.electors["a"].is_leader
 
 
@@ -117,7 +131,7 @@ async def test_release_on_stop_lets_the_standby_take_over_at_once() -> None:
         cluster.start("a")
         await eventually(lambda: cluster.leading == {"a"}, what="a leads")
         cluster.start("b")
-        await asyncio.sleep(0.1)
+        await eventually(lambda: cluster.electors["b"].leader == "a", what="b sees a's lease")
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         await cluster.stop("a")

@@ -21,11 +21,16 @@ def test_now_rfc3339_format() -> None:
         ("2026-11-25T17:00:00Z", dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)),
         ("2026-11-25T17:00:00.123456Z", dt.datetime(2026, 11, 25, 17, 0, 0, 123456, tzinfo=dt.UTC)),
         ("2026-11-25T18:00:00+01:00", dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)),
+        ("2026-11-25T17:00:00.123456789Z", dt.datetime(2026, 11, 25, 17, 0, 0, 123456, tzinfo=dt.UTC)),
+        ("2026-11-25T17:00:00z", dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 11, 25, 17, 0), dt.datetime(2026, 11, 25, 17, 0, tzinfo=dt.UTC)),
+        ("yesterday", None),
+        (17, None),
         (None, None),
         ("", None),
     ],
 )
-def test_parse_time(text: str | None, expected: dt.datetime | None) -> None:
+def test_parse_time(text: object, expected: dt.datetime | None) -> None:
     assert status.parse_time(text) == expected
 
 

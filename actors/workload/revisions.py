@@ -21,8 +21,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.replication.ownership import is_controlled_by
-from actors.replication.podutil import meta, name_of, owner_reference
+from actors.workload.ownership import is_controlled_by
+from actors.workload.podutil import meta, name_of, owner_reference
 from schemas.errors import AlreadyExists, BadRequest, Conflict, NotFound
 
 Obj = dict[str, Any]

@@ -4,7 +4,7 @@
   mapped to its controller's key (the ownerReference of this kind whose uid matches the cached
   owner) or, for an orphan, to every owner whose selector matches it (so it can be adopted). Adds
   lower the owner's expected creations; deletions, and a pod gaining a ``deletionTimestamp``,
-  lower its expected deletions (see :mod:`actors.replication.expectations`).
+  lower its expected deletions (see :mod:`actors.workload.expectations`).
 - **Slow-start creation** (:meth:`create_pods`): batches of 1, 2, 4, ... sent concurrently; the
   first batch with an error stops the rest, so a quota or admission refusal costs one request, not
   hundreds (client-go's ``slowStartBatch``). Pods are named here from their ``generateName``.
@@ -26,13 +26,13 @@ from typing import Any
 
 import structlog
 
-from actors.replication.expectations import Expectations
-from actors.replication.ownership import controller_ref
-from actors.replication.podutil import generate_name, meta, name_of
-from actors.replication.timeutil import utcnow
 from actors.runtime.cache import by_namespace, key_of
 from actors.runtime.controller import Controller
 from actors.runtime.informer import Informer
+from actors.workload.expectations import Expectations
+from actors.workload.ownership import controller_ref
+from actors.workload.podutil import generate_name, meta, name_of
+from actors.workload.timeutil import utcnow
 from schemas.errors import AlreadyExists, JetkubeError, NotFound, ServiceUnavailable, Timeout
 
 log = structlog.get_logger(__name__)

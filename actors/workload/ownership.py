@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from actors.replication.podutil import is_terminating, meta
+from actors.workload.podutil import is_terminating, meta
 
 
 def controller_ref(obj: dict[str, Any]) -> dict[str, Any] | None:

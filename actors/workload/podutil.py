@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from actors.replication.timeutil import parse_time
+from schemas.status import parse_time
 
 # Kubernetes' ``rand.String`` alphabet: no vowels (no words), no 0/1/3 (confusable)
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"

@@ -17,7 +17,7 @@ import pytest
 from bus.client import ApiClient
 from bus.connection import Bus
 from bus.store import Store
-from schemas.errors import LeaseLost, NotFound
+from schemas.errors import Conflict, LeaseLost, NotFound
 from tests.waiting import wait_for as eventually
 
 LEASE = "replicationcontroller-controller"
@@ -65,6 +65,22 @@ async def api(bus: Bus, store: Store) -> AsyncIterator[ApiClient]:
         await sup.stop()
 
 
+async def rewrite_lease(
+    store: Store, *, transitions: int, **spec: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The controller's lease as read, and as rewritten with ``spec`` (compare-and-set, retried
+    while the holder's renewals get in between)."""
+    for _ in range(50):
+        lease = await store.get("leases", "kube-system", LEASE)
+        new = copy.deepcopy(lease)
+        new["spec"].update(spec, leaseTransitions=lease["spec"]["leaseTransitions"] + transitions)
+        try:
+            return lease, await store.update("leases", new)
+        except Conflict:
+            continue
+    raise AssertionError("the lease kept changing under 50 compare-and-set attempts")
+
+
 async def pods(api: ApiClient) -> list[dict[str, Any]]:
     return (await api.list("pods", namespace="default", label_selector="app=fenced"))["items"]
 
@@ -78,18 +94,13 @@ async def test_a_write_under_a_lost_lease_is_refused_and_the_leader_resumes_when
         return len(await pods(api)) == n
 
     await eventually(lambda: count(2), 30, "the fenced controller's two pods")
-    lease = await store.get("leases", "kube-system", LEASE)
+    # another replica takes the lease over (as it would after this one froze past the lease); the
+    # holder renews every retry period, so the compare-and-set is retried on a conflict
+    lease, taken = await rewrite_lease(
+        store, holderIdentity="usurper", leaseDurationSeconds=3600, transitions=1
+    )
     holder = lease["spec"]["holderIdentity"]
     token = {"lease": f"kube-system/{LEASE}", "holder": holder, "epoch": lease["spec"]["leaseTransitions"]}
-
-    # another replica takes the lease over (as it would after this one froze past the lease)
-    taken = copy.deepcopy(lease)
-    taken["spec"].update(
-        holderIdentity="usurper",
-        leaseDurationSeconds=3600,
-        leaseTransitions=lease["spec"]["leaseTransitions"] + 1,
-    )
-    taken = await store.update("leases", taken)
     stray = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stray", "namespace": "default"}}
     with pytest.raises(LeaseLost, match="held by usurper"):
         await api.call(
@@ -100,9 +111,8 @@ async def test_a_write_under_a_lost_lease_is_refused_and_the_leader_resumes_when
 
     # the lease is released: the controller takes it back (a new epoch) and acts on the scale-up
     await api.patch("replicationcontrollers", "fenced", {"spec": {"replicas": 3}}, namespace="default")
-    released = copy.deepcopy(taken)
-    released["spec"].update(holderIdentity="", leaseDurationSeconds=1)
-    await store.update("leases", released)
+    released = {**taken, "spec": {**taken["spec"], "holderIdentity": "", "leaseDurationSeconds": 1}}
+    await store.update("leases", released)  # nobody renews a lease held by "usurper"
     await eventually(lambda: count(3), 30, "the third pod once the lease is back")
     back = await store.get("leases", "kube-system", LEASE)
     assert back["spec"]["holderIdentity"] == holder

@@ -84,6 +84,7 @@ ALL_CONTROLLERS = (
     "horizontalpodautoscaling",
     "persistentvolume",
     "statefulset",
+    "serviceaccount",
 )
 
 
@@ -101,6 +102,7 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
     from actors.nodelifecycle.controller import NodeLifecycleController
     from actors.nodelifecycle.decide import Settings as NodeSettings
     from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
+    from actors.serviceaccount.controller import ServiceAccountController
     from actors.statefulset.controller import StatefulSetController
     from actors.storage.controller import PersistentVolumeController
     from bus.events import EventRecorder
@@ -141,6 +143,7 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
             api, informers, recorder=rec("persistentvolume-controller")
         ),
         "statefulset": lambda: StatefulSetController(api, informers, recorder=rec("statefulset-controller")),
+        "serviceaccount": lambda: ServiceAccountController(api, informers),
     }
     return [make() for name, make in makers.items() if name in wanted]
 

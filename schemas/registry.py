@@ -77,6 +77,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _info("endpoints", "Endpoints", "", models.Endpoints, short=("ep",), status=False),
     _info("configmaps", "ConfigMap", "", models.ConfigMap, short=("cm",), status=False),
     _info("secrets", "Secret", "", models.Secret, status=False),
+    _info("serviceaccounts", "ServiceAccount", "", models.ServiceAccount, short=("sa",), status=False),
     _info("replicationcontrollers", "ReplicationController", "", models.ReplicationController, short=("rc",)),
     _info("events", "Event", "", models.Event, short=("ev",), status=False),
     _info("resourcequotas", "ResourceQuota", "", models.ResourceQuota, short=("quota",)),

@@ -8,6 +8,7 @@
   Follow streams the lines as they come (chunked text).
 * ``pods/eviction`` deletes the pod with the Eviction's DeleteOptions (``kubectl drain``).
 * ``pods/binding`` sets ``spec.nodeName`` of an unbound pod, as the scheduler's bind does.
+* ``serviceaccounts/token`` is a TokenRequest (the api's ``token`` verb: ``kubectl create token``).
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class Subresources:
             if request.headers.get("Upgrade", "").lower() != "websocket":
                 raise BadRequest("pods/exec is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
             return await exec_websocket(request, self.bus, api, target)
+        if plural == "serviceaccounts" and sub == "token" and verb == "create":
+            body = await read_body(request)
+            spec = body.get("spec") if isinstance(body, dict) else None
+            answer = await api.request_token(target.namespace or "default", target.name, spec or {})
+            return json_response(answer, 201)
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":

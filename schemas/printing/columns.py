@@ -393,6 +393,10 @@ TABLES: dict[str, list[Column]] = {
         Column("DATA", lambda o, n: str(len(o.get("data") or {}) + len(o.get("stringData") or {}))),
         Column("AGE", age_cell),
     ],
+    "serviceaccounts": [
+        Column("SECRETS", lambda o, n: str(len(o.get("secrets") or []))),
+        Column("AGE", age_cell),
+    ],
     "endpoints": [Column("ENDPOINTS", lambda o, n: endpoints_text(o)), Column("AGE", age_cell)],
     "resourcequotas": [
         Column("AGE", age_cell),

@@ -23,6 +23,7 @@ VALIDATORS: dict[str, Validator] = {
     "Endpoints": core.endpoints_errors,
     "ConfigMap": core.config_map_errors,
     "Secret": core.secret_errors,
+    "ServiceAccount": core.service_account_errors,
     "ReplicationController": workloads.replication_controller_errors,
     "Event": core.event_errors,
     "ResourceQuota": core.resource_quota_errors,

@@ -8,6 +8,7 @@ access may build from it. Validate by the wire names: ``Pod.model_validate({"spe
 from schemas.models.autoscaling import HorizontalPodAutoscaler
 from schemas.models.config import (
     ConfigMap,
+    CustomResourceDefinition,
     Event,
     Lease,
     LimitRange,
@@ -34,6 +35,7 @@ __all__ = [
     "Container",
     "ContainerStatus",
     "CronJob",
+    "CustomResourceDefinition",
     "DaemonSet",
     "Deployment",
     "Endpoints",

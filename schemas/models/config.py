@@ -3,6 +3,8 @@ coordination.k8s.io/v1 Lease."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from schemas.models.base import K8sModel, ResourceList, StrMap, Time
 from schemas.models.meta import LocalObjectReference, ObjectMeta, ObjectReference
 
@@ -132,3 +134,14 @@ class Lease(K8sModel):
 
 
 __all__ = ["ConfigMap", "Event", "Lease", "LimitRange", "ResourceQuota", "Secret", "StrMap"]
+
+
+class CustomResourceDefinition(K8sModel):
+    """apiextensions.k8s.io/v1: ``spec`` and ``status`` are checked by schemas/crd.py, which knows
+    their rules (a JSON schema inside a schema is not worth a pydantic tree)."""
+
+    api_version: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: dict[str, Any] | None = None
+    status: dict[str, Any] | None = None

@@ -457,3 +457,44 @@ def columns_for(plural: str, wide: bool) -> list[Column]:
 
         table = STORAGE_TABLES.get(plural, DEFAULT)
     return [c for c in table if wide or not c.wide]
+
+
+TABLES["customresourcedefinitions"] = [
+    Column("CREATED AT", lambda o, n: str(_get(o, "metadata", "creationTimestamp", default=""))),
+]
+
+
+def _printer_cell(json_path: str, kind: str) -> CellFn:
+    from schemas.crd import json_path as at
+
+    def cell(obj: Obj, now: datetime) -> str:
+        value = at(obj, json_path)
+        if value is None:
+            return "<none>" if kind != "date" else "<unknown>"
+        if kind == "date":
+            return age_cell({"metadata": {"creationTimestamp": value}}, now)
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, (dict, list)):
+            import json
+
+            return json.dumps(value, separators=(",", ":"))
+        return str(value)
+
+    return cell
+
+
+def register_columns(plural: str, printer_columns: list[Obj] | None) -> None:
+    """A CRD's ``additionalPrinterColumns`` as the columns of ``plural`` (None: forget them; a CRD
+    without any prints NAME and AGE, as Kubernetes does)."""
+    if printer_columns is None:
+        TABLES.pop(plural, None)
+        return
+    TABLES[plural] = [
+        Column(
+            str(c.get("name") or "").upper(),
+            _printer_cell(str(c.get("jsonPath") or ""), str(c.get("type") or "string")),
+            wide=int(c.get("priority") or 0) > 0,
+        )
+        for c in printer_columns
+    ]

@@ -221,7 +221,16 @@ def custom_resource(name: str) -> ResourceInfo | None:
     return _CUSTOM.get(name)
 
 
+_GENERATION = [0]
+
+
+def generation() -> int:
+    """A number that changes whenever the custom kinds change (caches of the served kinds key on it)."""
+    return _GENERATION[0]
+
+
 def _rebuild() -> None:
+    _GENERATION[0] += 1
     _NAMES.clear()
     _NAMES.update(_BUILTIN_NAMES)
     BY_KIND.clear()

@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from schemas.registry import ResourceInfo, all_resources
+from schemas.registry import ResourceInfo, all_resources, generation
 
 QUERY_PARAMS = ("fieldValidation", "dryRun", "fieldManager")
 REF = "#/components/schemas/{model}"
@@ -104,16 +104,38 @@ def _model_schema(model: type) -> tuple[dict[str, Any], dict[str, Any]]:
     return defs, _simplify(raw)
 
 
-@functools.lru_cache(maxsize=64)
 def document(path: str) -> str | None:
     """The OpenAPI v3 document of ``api/v1`` or ``apis/<group>/<version>`` as JSON, or None."""
+    return _document(path, generation())
+
+
+def _custom_schema(info: ResourceInfo, version: str) -> dict[str, Any]:
+    """A CRD kind's schema: its ``openAPIV3Schema`` with the fields every object has."""
+    from schemas.crd import schema_of
+
+    top = dict(schema_of(info, version))
+    top["properties"] = {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"allOf": [{"$ref": REF.format(model="ObjectMeta")}]},
+        **(top.get("properties") or {}),
+    }
+    return top
+
+
+@functools.lru_cache(maxsize=64)
+def _document(path: str, _generation: int) -> str | None:
     infos = _group_versions().get(path.strip("/"))
     if not infos:
         return None
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for info, gv in infos:
-        defs, top = _model_schema(info.model)
+        if info.custom is not None:
+            defs, _ = _model_schema(info.model)  # ObjectMeta and what it refers to
+            top = _custom_schema(info, gv[1])
+        else:
+            defs, top = _model_schema(info.model)
         for def_name, sub in defs.items():
             schemas.setdefault(def_name, sub)
         top = dict(top)
@@ -130,9 +152,13 @@ def document(path: str) -> str | None:
     return json.dumps(doc, separators=(",", ":"))
 
 
-@functools.lru_cache(maxsize=1)
 def index() -> str:
     """``/openapi/v3``: each group version's document, addressed by its content hash."""
+    return _index(generation())
+
+
+@functools.lru_cache(maxsize=1)
+def _index(_generation: int) -> str:
     entries = {}
     for key in sorted(_group_versions()):
         text = document(key) or ""

@@ -1,11 +1,12 @@
 """In-cluster clients end to end: a pod on the real Docker engine reads the API with the token the
 kubelet mounted, through ``KUBERNETES_SERVICE_HOST``/``PORT`` (the ``default/kubernetes`` Service,
 the service proxy, the gateway), trusting ``ca.crt``; RBAC decides what that ServiceAccount may do.
+Then a kopf operator (PyPI ``kopf``, image images/kopf.py) runs in a pod as its own ServiceAccount and reconciles a CRD of this test's own.
 
 One in-process cluster: embedded NATS, the whole control plane (with the serviceaccount
 controller), the HTTPS gateway publishing the in-cluster Service, the service proxy on the host's
-nat table (a chain named for this run) and one kubelet. The service range is not the default one,
-so the ``kubernetes`` ClusterIP cannot collide with another cluster's on this host.
+nat table (a chain named for this run), the cluster DNS and one kubelet. The service range is not
+the default one, so its ClusterIPs cannot collide with another cluster's on this host.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PYTHON_IMAGE = "jetkube/testbed-base:bookworm"  # Debian's python3 (images/testbed/recipes.py)
 SERVICE_RANGE = "10.213.0.0/16"
+DNS_IP = "10.213.0.10"
 NS = "robots"
 
 # What a client library does in a pod (client-go's rest.InClusterConfig): the env for the address,
@@ -66,6 +68,10 @@ class InCluster:
     node: str
 
 
+def _have_image(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], capture_output=True).returncode == 0
+
+
 def _check_host() -> None:
     if shutil.which("docker") is None and not os.path.exists("/var/run/docker.sock"):
         pytest.skip("no Docker engine")
@@ -76,7 +82,7 @@ def _check_host() -> None:
     from images.build import ensure_images
 
     ensure_images(["pause"])
-    if subprocess.run(["docker", "image", "inspect", PYTHON_IMAGE], capture_output=True).returncode:
+    if not _have_image(PYTHON_IMAGE):
         pytest.skip(f"no {PYTHON_IMAGE} image (python images/build.py --only testbed-base)")
 
 
@@ -84,6 +90,7 @@ def _check_host() -> None:
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InCluster]:
     _check_host()
     from actors.controlplane import ControlPlaneSettings, start_control_plane
+    from actors.dns.process import start_dns
     from actors.gateway.server import Gateway
     from actors.kubelet.process import host_ip, start_kubelet
     from actors.kubelet.runtime import DockerRuntime
@@ -115,8 +122,15 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InC
         url = await gateway.bind()
         gateway.start(sup)
         start_proxy(sup, bus, chain=chain)
+        dns = start_dns(sup, bus, cluster_ip=DNS_IP, reregister_every=5)  # kubernetes.default.svc
         assert await start_kubelet(
-            sup, bus, node_name=node, state_dir=str(tmp / "kubelet"), heartbeat_interval=2, resync_period=2
+            sup,
+            bus,
+            node_name=node,
+            state_dir=str(tmp / "kubelet"),
+            heartbeat_interval=2,
+            resync_period=2,
+            cluster_dns=[DNS_IP],
         ), "no Docker engine"
         home = tmp / "home"
         home.mkdir()
@@ -141,6 +155,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[InC
             )
 
         await wait_for(node_ready, 60, "the node Ready")
+        await dns.ready()
         yield InCluster(api, Cluster(url, env, tmp / "pki", gateway), node)
     finally:
         await sup.stop()
@@ -250,3 +265,147 @@ async def test_automount_false_mounts_nothing_and_kubectl_create_token_works(clu
 
 async def _ok(run: Any) -> bool:
     return (await run).code == 0
+
+
+KOPF_IMAGE = "jetkube/kopf:1.45.2"  # images/kopf.py
+OPERATOR = """
+import kopf
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_):
+    settings.watching.server_timeout = 30
+    settings.persistence.finalizer = "greetings.kopf.jetkube.io/finalizer"
+
+@kopf.on.create("kopf.jetkube.io", "v1", "greetings")
+@kopf.on.update("kopf.jetkube.io", "v1", "greetings")
+def greet(spec, patch, **_):
+    patch.status["message"] = "hello, " + spec.get("who", "nobody")
+
+@kopf.on.delete("kopf.jetkube.io", "v1", "greetings")
+def farewell(name, logger, **_):
+    logger.info("farewell %s", name)
+"""
+GREETINGS_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "greetings.kopf.jetkube.io"},
+    "spec": {
+        "group": "kopf.jetkube.io",
+        "scope": "Namespaced",
+        "names": {"plural": "greetings", "singular": "greeting", "kind": "Greeting"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "properties": {"who": {"type": "string"}}},
+                            "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+OPERATOR_RBAC = [
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "greeter"},
+        "rules": [
+            {
+                "apiGroups": ["kopf.jetkube.io"],
+                "resources": ["greetings", "greetings/status"],
+                "verbs": ["*"],
+            },
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "watch"]},
+            {
+                "apiGroups": ["apiextensions.k8s.io"],
+                "resources": ["customresourcedefinitions"],
+                "verbs": ["get", "list", "watch"],
+            },
+        ],
+    },
+    {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "greeter"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "greeter"},
+        "subjects": [{"kind": "ServiceAccount", "name": "greeter", "namespace": "operators"}],
+    },
+]
+
+
+async def test_a_kopf_operator_in_a_pod_reconciles_its_custom_resources(cluster: InCluster) -> None:
+    if not _have_image(KOPF_IMAGE):
+        pytest.skip(f"no {KOPF_IMAGE} image (python images/build.py --only kopf)")
+    k = cluster.kubectl
+    await k.ok("apply", "-f", "-", stdin=json.dumps(GREETINGS_CRD))
+    await k.ok("create", "namespace", "operators")
+    await k.ok("create", "serviceaccount", "greeter", "-n", "operators")
+    for obj in OPERATOR_RBAC:
+        await k.ok("apply", "-f", "-", stdin=json.dumps(obj))
+    await k.ok("create", "configmap", "operator", "-n", "operators", f"--from-literal=operator.py={OPERATOR}")
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "kopf", "namespace": "operators"},
+        "spec": {
+            "nodeName": cluster.node,
+            "serviceAccountName": "greeter",
+            "terminationGracePeriodSeconds": 0,
+            "containers": [
+                {
+                    "name": "operator",
+                    "image": KOPF_IMAGE,
+                    "command": [
+                        "python3",
+                        "-m",
+                        "kopf",
+                        "run",
+                        "--standalone",
+                        "--namespace=operators",
+                        "/op/operator.py",
+                    ],
+                    "volumeMounts": [{"name": "code", "mountPath": "/op"}],
+                }
+            ],
+            "volumes": [{"name": "code", "configMap": {"name": "operator"}}],
+        },
+    }
+    await k.ok("apply", "-f", "-", stdin=json.dumps(pod))
+    greeting = {
+        "apiVersion": "kopf.jetkube.io/v1",
+        "kind": "Greeting",
+        "metadata": {"name": "hi", "namespace": "operators"},
+        "spec": {"who": "world"},
+    }
+    await k.ok("apply", "-f", "-", stdin=json.dumps(greeting))
+
+    async def message(expected: str) -> bool:
+        run = await k.kubectl("get", "greeting", "hi", "-n", "operators", "-o", "jsonpath={.status.message}")
+        return run.out == expected
+
+    try:
+        await wait_for(lambda: message("hello, world"), 60, "kopf's status on the new Greeting")
+        await k.ok(
+            "patch", "greeting", "hi", "-n", "operators", "--type=merge", "-p", '{"spec":{"who":"jetkube"}}'
+        )
+        await wait_for(lambda: message("hello, jetkube"), 60, "kopf's status after the update")
+        got = await k.json("get", "greeting", "hi", "-n", "operators")
+        assert "greetings.kopf.jetkube.io/finalizer" in got["metadata"]["finalizers"]
+        await k.ok("delete", "greeting", "hi", "-n", "operators", "--wait=false")
+
+        async def gone() -> bool:
+            return (await k.kubectl("get", "greeting", "hi", "-n", "operators")).code == 1
+
+        await wait_for(gone, 60, "the Greeting gone once kopf removed its finalizer")
+    except (AssertionError, pytest.fail.Exception):
+        logs = await k.kubectl("logs", "kopf", "-n", "operators", "--tail=40")
+        raise AssertionError(f"the operator's log:\n{logs.out}{logs.err}") from None

@@ -1,7 +1,8 @@
 """In-cluster clients end to end: a pod on the real Docker engine reads the API with the token the
 kubelet mounted, through ``KUBERNETES_SERVICE_HOST``/``PORT`` (the ``default/kubernetes`` Service,
 the service proxy, the gateway), trusting ``ca.crt``; RBAC decides what that ServiceAccount may do.
-Then a kopf operator (PyPI ``kopf``, image images/kopf.py) runs in a pod as its own ServiceAccount and reconciles a CRD of this test's own.
+Then a kopf operator (PyPI ``kopf``, image images/kopf.py) runs in a pod as its own ServiceAccount
+and reconciles a CRD of this test's own.
 
 One in-process cluster: embedded NATS, the whole control plane (with the serviceaccount
 controller), the HTTPS gateway publishing the in-cluster Service, the service proxy on the host's

@@ -42,6 +42,13 @@ from schemas.errors import BadRequest, InternalError, JetkubeError, NotFound, Se
 log = structlog.get_logger(__name__)
 
 DEFAULT_PORT = 6443
+
+
+class NotAcceptable(JetkubeError):
+    code = 406
+    reason = "NotAcceptable"
+
+
 SHUTDOWN_GRACE = 1.0
 MAX_BODY = 3 * 1024 * 1024
 
@@ -159,6 +166,14 @@ def build_app(
     async def openapi_index(_r: web.Request) -> web.Response:
         return web.Response(text=await asyncio.to_thread(openapi.index), content_type="application/json")
 
+    async def openapi_v2(r: web.Request) -> web.Response:
+        accept = r.headers.get("Accept", "")
+        if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
+            return status_response(
+                NotAcceptable("OpenAPI v2 is served as JSON only (OpenAPI v3 is complete)")
+            )
+        return web.Response(text=await asyncio.to_thread(openapi.swagger), content_type="application/json")
+
     async def openapi_doc(r: web.Request) -> web.Response:
         text = await asyncio.to_thread(openapi.document, r.match_info["path"])
         if text is None:
@@ -172,6 +187,7 @@ def build_app(
             web.get("/healthz", ok),
             web.get("/livez", ok),
             web.get("/readyz", ok),
+            web.get("/openapi/v2", openapi_v2),
             web.get("/openapi/v3", openapi_index),
             web.get("/openapi/v3/{path:.+}", openapi_doc),
             web.get("/api", api),

@@ -183,6 +183,7 @@ def _entries(info: ResourceInfo, preferred: bool = True) -> list[dict[str, Any]]
     if info.plural == "pods":
         out.append({"name": "pods/log", **sub, "kind": "Pod", "verbs": ["get"]})
         out.append({"name": "pods/exec", **sub, "kind": "PodExecOptions", "verbs": ["create", "get"]})
+        out.append({"name": "pods/attach", **sub, "kind": "PodAttachOptions", "verbs": ["create", "get"]})
         out.append(
             {
                 "name": "pods/eviction",

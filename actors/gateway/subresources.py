@@ -123,6 +123,12 @@ class Subresources:
             spec = body.get("spec") if isinstance(body, dict) else None
             answer = await api.request_token(target.namespace or "default", target.name, spec or {})
             return json_response(answer, 201)
+        if plural == "pods" and sub == "attach" and verb in ("get", "create"):
+            from actors.gateway.streaming import attach_websocket
+
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                raise BadRequest("pods/attach is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
+            return await attach_websocket(request, self.bus, api, target)
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":

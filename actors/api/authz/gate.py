@@ -28,8 +28,8 @@ import structlog
 
 from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.escalation import REQUESTER, admission_refusal
-from actors.api.authz.hollow import NODE_LEASES, hollow_allows
-from actors.api.authz.node import node_allows, node_restricted
+from actors.api.authz.hollow import NODE_LEASES, bound_node, hollow_allows, is_hollow
+from actors.api.authz.node import node_allows, node_restricted, service_account_of
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.selectors import selector_text
 from actors.api.watchstream import BACKLOG, MAX_WATCHES_PER_USER, start_watch
@@ -210,10 +210,20 @@ class Gate:
         ns, name = payload.get("namespace") or "default", payload.get("name")
         if not isinstance(name, str) or not name or not isinstance(ns, str):
             raise BadRequest("name: Required value (the ServiceAccount)")
-        await self.check(user, Attributes("create", "serviceaccounts", "", "token", ns, name), payload)
         body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
         spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        if not (user.hollow and await self._hollow_pod_token(ns, name, spec)):
+            await self.check(user, Attributes("create", "serviceaccounts", "", "token", ns, name), payload)
         return await self.issuer.issue(ns, name, spec)
+
+    async def _hollow_pod_token(self, ns: str, name: str, spec: dict[str, Any]) -> bool:
+        """A fleet of hollow nodes may ask for the token of a pod bound to one of its nodes, for
+        that pod's own ServiceAccount (as a kubelet may for its pods)."""
+        ref = spec.get("boundObjectRef") if isinstance(spec.get("boundObjectRef"), dict) else {}
+        pod = await self._stored("pods", ns, str(ref.get("name") or "")) if ref.get("kind") == "Pod" else None
+        if pod is None or service_account_of(pod) != (ns, name):
+            return False
+        return is_hollow(await self._stored("nodes", "", bound_node(pod)))
 
     # ----------------------------------------------------------------- decisions
 

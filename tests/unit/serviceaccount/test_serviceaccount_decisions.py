@@ -133,3 +133,10 @@ def test_each_gateway_adds_its_address_to_the_kubernetes_endpoints() -> None:
             "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
         }
     ]
+
+
+def test_hollow_fleets_may_read_the_public_ca_their_pods_token_volumes_mount() -> None:
+    from actors.api.authz.hollow import hollow_allows
+
+    assert hollow_allows(Attributes("get", "configmaps", "", "", "team", "kube-root-ca.crt"))[0]
+    assert not hollow_allows(Attributes("get", "configmaps", "", "", "team", "app-config"))[0]

@@ -91,6 +91,7 @@ ALL_CONTROLLERS = (
     "persistentvolume",
     "statefulset",
     "nodeipam",
+    "serviceaccount",
 )
 
 
@@ -115,6 +116,7 @@ def build_controllers(
     from actors.nodelifecycle.controller import NodeLifecycleController
     from actors.nodelifecycle.decide import Settings as NodeSettings
     from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
+    from actors.serviceaccount.controller import ServiceAccountController
     from actors.statefulset.controller import StatefulSetController
     from actors.storage.controller import PersistentVolumeController
     from bus.events import EventRecorder
@@ -163,6 +165,7 @@ def build_controllers(
             parse_pool(settings.cluster_cidr, settings.node_cidr_mask_size),
             recorder=rec("node-controller"),
         ),
+        "serviceaccount": lambda api: ServiceAccountController(api, informers),
     }
     built: list[Any] = []
     for name, make in makers.items():

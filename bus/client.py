@@ -97,6 +97,17 @@ class ApiClient:
             "cani", {"verb": verb, "resource": resource, "namespace": namespace, "name": name}
         )
 
+    async def request_token(
+        self, namespace: str, service_account: str, spec: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A TokenRequest (``create serviceaccounts/token``): its ``status.token`` is a signed token
+        of the ServiceAccount; ``spec`` may bind it to a pod (``boundObjectRef``) and set
+        ``expirationSeconds`` and ``audiences``."""
+        return await self.call(
+            "token",
+            {"namespace": namespace, "name": service_account, "body": {"spec": spec or {}}},
+        )
+
     @staticmethod
     def _ns(obj: dict[str, Any] | None, namespace: str | None) -> str | None:
         if namespace is not None:

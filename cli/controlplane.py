@@ -73,8 +73,15 @@ async def _start_gateway(
     import structlog
 
     from actors.gateway.server import Gateway
+    from actors.kubelet.process import host_ip
 
-    gateway = Gateway(bus, pki_dir=Path(pki_dir), tokens=tokens, port=port)  # type: ignore[arg-type]
+    gateway = Gateway(
+        bus,  # type: ignore[arg-type]
+        pki_dir=Path(pki_dir),
+        tokens=tokens,
+        port=port,
+        in_cluster_address=host_ip(),
+    )
     try:
         await gateway.bind()
     except JetkubeError as err:

@@ -1,6 +1,7 @@
 """Resource arguments as kubectl reads them: ``pods``, ``po,svc``, ``pod/x``, ``all``, names.
 
-Pure apart from :func:`lookup`, which asks ``schemas.registry`` (no I/O either).
+Pure apart from :func:`lookup`, which asks ``schemas.registry`` (no I/O either), and
+:func:`load_custom_kinds`, which reads the cluster's CRDs into it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ TYPE_REQUIRED = (
 
 def lookup(name: str) -> ResourceInfo:
     return registry.lookup(name)
+
+
+async def load_custom_kinds(api: Any) -> int:
+    """Learn the cluster's CustomResourceDefinitions (their kinds and printer columns): a name
+    this process does not know may be a custom kind. Always 0 (an exit code for ``run``)."""
+    from schemas import crd
+
+    for obj in (await api.list("customresourcedefinitions")).get("items") or []:
+        try:
+            crd.register(obj)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return 0
 
 
 def all_resources() -> tuple[ResourceInfo, ...]:

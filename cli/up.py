@@ -253,6 +253,22 @@ async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers:
     return url
 
 
+def in_cluster_address(host: str) -> str | None:
+    """Where pods reach an API that listens on ``host``: this host's primary address for a wildcard,
+    the address itself otherwise; None for loopback, which no pod can reach (``--host 0.0.0.0``
+    gives pods the ``default/kubernetes`` Service)."""
+    import ipaddress
+
+    from actors.kubelet.process import host_ip
+
+    if host in ("0.0.0.0", "::", ""):
+        return host_ip()
+    try:
+        return None if ipaddress.ip_address(host).is_loopback else host
+    except ValueError:
+        return None if host == "localhost" else host
+
+
 async def _maybe_start_gateway(
     sup: object, bus: object, auth: object, host: str, port: int, cluster: str
 ) -> str:
@@ -266,7 +282,14 @@ async def _maybe_start_gateway(
     users = auth.creds.users  # type: ignore[attr-defined]
     tokens = {password: user for user, password in users.items() if user != CONTROLPLANE}
     pki_dir = auth.data_dir / "pki"  # type: ignore[attr-defined]
-    gateway = Gateway(bus, pki_dir=pki_dir, tokens=tokens, host=host, port=port)  # type: ignore[arg-type]
+    gateway = Gateway(
+        bus,  # type: ignore[arg-type]
+        pki_dir=pki_dir,
+        tokens=tokens,
+        host=host,
+        port=port,
+        in_cluster_address=in_cluster_address(host),
+    )
     try:
         url = await gateway.bind()
     except JetkubeError as err:

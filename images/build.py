@@ -2,7 +2,8 @@
 
 The recipes of the example and test images ship in the installed package (cli/images/); this
 wrapper keeps the checkout's entry points working and adds what only a checkout can build: the
-test bed's images (images/testbed/recipes.py: jetkube-base, jetkube from this tree, nats) and
+test bed's images (images/testbed/recipes.py: jetkube-base, jetkube from this tree, nats), the kopf
+operator image (images/kopf.py) and
 ``--tag`` (a second jetkube build for the upgrade test). Its cache is images/.cache/.
 
 Usage:  python images/build.py [--only NAME]... [--force] [--tag TAG]
@@ -24,10 +25,12 @@ if str(HERE.parent) not in sys.path:  # run as a script: make the repo root impo
 
 from cli.images import build as _b  # noqa: E402
 from cli.images import host as _host  # noqa: E402
+from images.kopf import kopf_images  # noqa: E402
 from images.testbed.recipes import testbed_images  # noqa: E402
 
 _host.CACHE = HERE / ".cache"
 _b.IMAGES.update({img.name: img for img in testbed_images(_b)})
+_b.IMAGES.update({img.name: img for img in kopf_images(_b)})  # the kopf operator test's (images/kopf.py)
 
 CACHE = _host.CACHE
 IMAGES = _b.IMAGES

@@ -97,6 +97,15 @@ def normalize(obj: dict[str, Any], *, default_namespace: str | None = "default")
     except ValidationError as exc:
         raise Invalid(info.kind, _name_of(work), translate(exc)) from None
     defaults.metadata(work, namespaced=info.namespaced, default_namespace=default_namespace)
+    if info.custom is not None:  # a CRD's kind: pruned, defaulted and checked by its schema
+        from schemas.crd import admit
+        from schemas.validation.core import custom_meta_errors
+
+        work, causes = admit(work, info)
+        custom_meta_errors(work, info.namespaced, causes)
+        if causes:
+            raise Invalid(info.kind, _name_of(work), causes)
+        return work
     defaults.apply(info.kind, work)
     causes = errors_for(info.kind, work)
     if causes:

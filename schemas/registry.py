@@ -9,6 +9,7 @@ BadRequest in kubectl's words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -29,6 +30,7 @@ class ResourceInfo:
     list_kind: str
     model: type[BaseModel]
     has_status: bool
+    custom: Any = None  # the CustomResourceDefinition of a custom kind (schemas/crd.py)
 
     @property
     def api_version(self) -> str:
@@ -77,6 +79,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _info("endpoints", "Endpoints", "", models.Endpoints, short=("ep",), status=False),
     _info("configmaps", "ConfigMap", "", models.ConfigMap, short=("cm",), status=False),
     _info("secrets", "Secret", "", models.Secret, status=False),
+    _info("serviceaccounts", "ServiceAccount", "", models.ServiceAccount, short=("sa",), status=False),
     _info("replicationcontrollers", "ReplicationController", "", models.ReplicationController, short=("rc",)),
     _info("events", "Event", "", models.Event, short=("ev",), status=False),
     _info("resourcequotas", "ResourceQuota", "", models.ResourceQuota, short=("quota",)),
@@ -163,6 +166,14 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _info("statefulsets", "StatefulSet", "apps", models.StatefulSet, short=("sts",)),
     _info("controllerrevisions", "ControllerRevision", "apps", models.ControllerRevision, status=False),
     _info(
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io",
+        models.CustomResourceDefinition,
+        namespaced=False,
+        short=("crd", "crds"),
+    ),
+    _info(
         "ingressclasses",
         "IngressClass",
         "networking.k8s.io",
@@ -176,17 +187,74 @@ BY_KIND: dict[str, ResourceInfo] = {r.kind: r for r in RESOURCES}
 BY_PLURAL: dict[str, ResourceInfo] = {r.plural: r for r in RESOURCES}
 
 _NAMES: dict[str, ResourceInfo] = {}
-for _r in RESOURCES:
-    for _n in (_r.plural, _r.singular, _r.kind.lower(), *_r.short_names):
-        _NAMES[_n] = _r
-        if _r.group:
-            _NAMES[f"{_n}.{_r.group}"] = _r
-            for _gv in _r.served:
-                _g, _v = _gv.split("/")
-                _NAMES[f"{_n}.{_v}.{_g}"] = _r
-                _NAMES[f"{_n}.{_g}"] = _r
+
+
+def _spellings(r: ResourceInfo) -> list[str]:
+    out = []
+    for n in (r.plural, r.singular, r.kind.lower(), *r.short_names):
+        out.append(n)
+        if r.group:
+            out.append(f"{n}.{r.group}")
+            for gv in r.served:
+                g, v = gv.split("/")
+                out.append(f"{n}.{v}.{g}")
+                out.append(f"{n}.{g}")
         else:
-            _NAMES[f"{_n}.v1"] = _r
+            out.append(f"{n}.v1")
+    return out
+
+
+for _r in RESOURCES:
+    for _n in _spellings(_r):
+        _NAMES[_n] = _r
+_BUILTIN_NAMES = dict(_NAMES)
+_BUILTIN_KINDS = dict(BY_KIND)
+_CUSTOM: dict[str, ResourceInfo] = {}  # "<plural>.<group>" -> the custom kind a CRD serves
+
+
+def builtin(plural: str) -> ResourceInfo | None:
+    r = BY_PLURAL.get(plural)
+    return r if r is not None and r.custom is None else None
+
+
+def custom_resource(name: str) -> ResourceInfo | None:
+    """The custom kind of CRD ``name`` (``<plural>.<group>``), if this process knows it."""
+    return _CUSTOM.get(name)
+
+
+_GENERATION = [0]
+
+
+def generation() -> int:
+    """A number that changes whenever the custom kinds change (caches of the served kinds key on it)."""
+    return _GENERATION[0]
+
+
+def _rebuild() -> None:
+    _GENERATION[0] += 1
+    _NAMES.clear()
+    _NAMES.update(_BUILTIN_NAMES)
+    BY_KIND.clear()
+    BY_KIND.update(_BUILTIN_KINDS)
+    BY_PLURAL.clear()
+    BY_PLURAL.update({r.plural: r for r in RESOURCES})
+    for r in _CUSTOM.values():
+        for n in _spellings(r):
+            if n not in _BUILTIN_NAMES:  # a built-in keeps its spellings (``svc``, ``event``)
+                _NAMES[n] = r
+        BY_KIND.setdefault(r.kind, r)
+        BY_PLURAL.setdefault(r.plural, r)
+
+
+def register_custom(info: ResourceInfo) -> None:
+    """Serve a CRD's kind in this process (schemas/crd.py makes ``info``)."""
+    _CUSTOM[f"{info.plural}.{info.group}"] = info
+    _rebuild()
+
+
+def unregister_custom(name: str) -> None:
+    if _CUSTOM.pop(name, None) is not None:
+        _rebuild()
 
 
 def lookup(name: str) -> ResourceInfo:
@@ -203,6 +271,9 @@ def by_api_version_kind(api_version: str, kind: str) -> tuple[ResourceInfo, bool
     Raises BadRequest (``no matches for kind "Foo" in version "v1"``) when no version serves the kind.
     """
     info = BY_KIND.get(kind)
+    if info is not None and api_version not in info.served:
+        group = api_version.rpartition("/")[0]
+        info = next((r for r in _CUSTOM.values() if r.kind == kind and r.group == group), info)
     if info is None:
         raise BadRequest(no_match_message(api_version, kind))
     return info, api_version in info.served
@@ -213,4 +284,7 @@ def no_match_message(api_version: str, kind: str) -> str:
 
 
 def all_resources() -> tuple[ResourceInfo, ...]:
-    return RESOURCES
+    """The built-in kinds, then the custom kinds this process knows (sorted by group)."""
+    if not _CUSTOM:
+        return RESOURCES
+    return RESOURCES + tuple(sorted(_CUSTOM.values(), key=lambda r: (r.group, r.plural)))

@@ -20,6 +20,7 @@ API_GROUPS = (
     "apps",
     "batch",
     "authorization",
+    "authentication",
     "policy",
     "networking",
     "rbac",

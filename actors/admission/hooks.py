@@ -10,7 +10,8 @@ writes, and ``delete_hooks`` (``async (resource, removed) -> None``) after a rem
     api.update_hooks.append(admission.admit_update)
     api.delete_hooks.append(admission.after_delete)
 
-Order, as Kubernetes' admission plugins run: LimitRanger (defaults, then limits) on pods, then the
+Order, as Kubernetes' admission plugins run: LimitRanger (defaults, then limits) and ServiceAccount
+(actors/serviceaccount/admission.py) on pods, then the
 ClusterIP/NodePort allocation on services, then ResourceQuota on everything in a namespace that has
 quotas.
 
@@ -48,6 +49,7 @@ from actors.admission.storage import admit_claim, admit_volume, check_update
 from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
+from actors.serviceaccount.admission import admit_pod, service_account_name
 from schemas.errors import AlreadyExists, Conflict, FieldError, Invalid, NotFound
 from schemas.status import parse_time
 
@@ -97,6 +99,7 @@ class Admission:
         self.quotas = self.informers.informer("resourcequotas")
         self.limitranges = self.informers.informer("limitranges")
         self.storageclasses = self.informers.informer("storageclasses")
+        self.serviceaccounts = self.informers.informer("serviceaccounts")
 
     def start(self, sup: Supervisor) -> None:
         """Run its own informers (the process's shared ones are started by their owner)."""
@@ -104,7 +107,13 @@ class Admission:
             self.informers.start(sup)
 
     async def ready(self, timeout: float = 30.0) -> None:
-        for informer in (self.services, self.quotas, self.limitranges, self.storageclasses):
+        for informer in (
+            self.services,
+            self.quotas,
+            self.limitranges,
+            self.storageclasses,
+            self.serviceaccounts,
+        ):
             await informer.wait_synced(timeout)
 
     # -- hooks ------------------------------------------------------------------------------------
@@ -115,6 +124,8 @@ class Admission:
         namespace = _ns_of(obj)
         if resource == "pods" and namespace:
             obj = apply_limit_ranges(obj, _in_ns(self.limitranges.objects, namespace))
+            account = self.serviceaccounts.get(f"{namespace}/{service_account_name(obj)}")
+            obj = admit_pod(obj, account)
         if resource == "services":
             obj = await self._allocate(obj, None)
         if resource == "persistentvolumeclaims":

@@ -27,6 +27,7 @@ import structlog
 
 from actors.api.authz.gate import Gate
 from actors.api.compactor import Compactor
+from actors.api.crds import CustomKinds
 from actors.api.fairness import FairResponder
 from actors.api.handlers import Api
 from actors.api.noderelay import NodeRelay
@@ -68,6 +69,8 @@ class ApiActor:
         self.compactor = Compactor(store)  # delete markers older than the retention go
         self.api = Api(store, namespaces=self.namespaces, relay=self.relay, bus=bus)
         self.gate = Gate(self.api, store, self.informers)
+        self.crds = self.informers.informer("customresourcedefinitions")
+        CustomKinds(self.api, self.crds)  # the CRDs' kinds, served by this process (crds.py)
         self.before_serving: list[Callable[[], Awaitable[Any]]] = []
         # per-flow queues with a share reserved for the control plane and kubelets (fairness.py)
         self.responder = FairResponder(
@@ -111,6 +114,7 @@ class ApiActor:
         """Wait until the informers have synced (the api answers correctly from then on)."""
         await self.namespaces.wait_synced(timeout)
         await self.pods.wait_synced(timeout)
+        await self.crds.wait_synced(timeout)
         await self.gate.ready(timeout)
         await wait_for(self.responder.serving.wait(), timeout)
         await wait_for(self.user_responder.serving.wait(), timeout)

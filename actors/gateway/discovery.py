@@ -140,6 +140,14 @@ def api_group(name: str) -> dict[str, Any] | None:
     return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": gvs, "preferredVersion": gvs[0]}
 
 
+def _custom_scale(info: ResourceInfo) -> bool:
+    if info.custom is None:
+        return False
+    from schemas.crd import subresources_of
+
+    return "scale" in subresources_of(info)
+
+
 def _entries(info: ResourceInfo, preferred: bool = True) -> list[dict[str, Any]]:
     main: dict[str, Any] = {
         "name": info.plural,
@@ -152,13 +160,16 @@ def _entries(info: ResourceInfo, preferred: bool = True) -> list[dict[str, Any]]
         main["shortNames"] = list(info.short_names)
     if info.plural in ALL_CATEGORY and preferred:
         main["categories"] = ["all"]
+    custom = ((info.custom or {}).get("spec") or {}).get("names") or {}
+    if custom.get("categories") and preferred:
+        main["categories"] = list(custom["categories"])
     out = [main]
     sub = {"singularName": "", "namespaced": info.namespaced}
     if info.has_status:
         out.append(
             {"name": f"{info.plural}/status", **sub, "kind": info.kind, "verbs": ["get", "patch", "update"]}
         )
-    if info.plural in SCALABLE:
+    if info.plural in SCALABLE or _custom_scale(info):
         out.append(
             {
                 "name": f"{info.plural}/scale",
@@ -172,6 +183,7 @@ def _entries(info: ResourceInfo, preferred: bool = True) -> list[dict[str, Any]]
     if info.plural == "pods":
         out.append({"name": "pods/log", **sub, "kind": "Pod", "verbs": ["get"]})
         out.append({"name": "pods/exec", **sub, "kind": "PodExecOptions", "verbs": ["create", "get"]})
+        out.append({"name": "pods/attach", **sub, "kind": "PodAttachOptions", "verbs": ["create", "get"]})
         out.append(
             {
                 "name": "pods/eviction",

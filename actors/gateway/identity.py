@@ -4,6 +4,10 @@
   groups (each O), as with kube-apiserver's x509 authenticator.
 * ``Authorization: Bearer <token>``: the token is the NATS password of a jetkube user (bus/auth.py:
   admin, viewer, node-<name>), so HTTP and NATS clients of one user are the same Kubernetes user.
+* ``Authorization: Bearer <ServiceAccount token>``: a JWT this cluster signed
+  (actors/serviceaccount/tokens.py) is the user ``system:serviceaccount:<ns>:<name>`` in the groups
+  ``system:serviceaccounts`` and ``system:serviceaccounts:<ns>``, while the ServiceAccount (and the
+  pod it was bound to) still exist with the uids it names.
 * Neither: 401 Unauthorized (there is no anonymous user, except for ``/version`` and the health
   paths, which kube-apiserver also serves to everyone).
 * ``Impersonate-User`` / ``Impersonate-Group``: the api's gate honours impersonation for
@@ -19,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from actors.gateway.pki import subject_identity
+from actors.serviceaccount.issuer import TokenIssuer
+from actors.serviceaccount.tokens import looks_like_jwt
 from bus.auth import AUTHENTICATED, UserInfo, user_info
 from schemas.errors import Forbidden, Unauthorized
 
@@ -32,6 +38,24 @@ def from_certificate(cert_der: bytes | None) -> UserInfo | None:
     if not user:
         return None
     return UserInfo(user, tuple(dict.fromkeys([*groups, AUTHENTICATED])))
+
+
+def bearer(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def from_service_account_token(
+    authorization: str | None, tokens: Mapping[str, str], issuer: TokenIssuer | None
+) -> UserInfo | None:
+    """The ServiceAccount user of a bearer JWT, or None when the header holds no such token."""
+    token = bearer(authorization)
+    if issuer is None or token is None or token in tokens or not looks_like_jwt(token):
+        return None
+    bound = await issuer.authenticate(token)
+    return UserInfo(bound.user, (*bound.groups, AUTHENTICATED))
 
 
 def from_token(authorization: str | None, tokens: Mapping[str, str]) -> UserInfo | None:

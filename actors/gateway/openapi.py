@@ -16,7 +16,7 @@ import hashlib
 import json
 from typing import Any
 
-from schemas.registry import ResourceInfo, all_resources
+from schemas.registry import ResourceInfo, all_resources, generation
 
 QUERY_PARAMS = ("fieldValidation", "dryRun", "fieldManager")
 REF = "#/components/schemas/{model}"
@@ -104,16 +104,38 @@ def _model_schema(model: type) -> tuple[dict[str, Any], dict[str, Any]]:
     return defs, _simplify(raw)
 
 
-@functools.lru_cache(maxsize=64)
 def document(path: str) -> str | None:
     """The OpenAPI v3 document of ``api/v1`` or ``apis/<group>/<version>`` as JSON, or None."""
+    return _document(path, generation())
+
+
+def _custom_schema(info: ResourceInfo, version: str) -> dict[str, Any]:
+    """A CRD kind's schema: its ``openAPIV3Schema`` with the fields every object has."""
+    from schemas.crd import schema_of
+
+    top = dict(schema_of(info, version))
+    top["properties"] = {
+        "apiVersion": {"type": "string"},
+        "kind": {"type": "string"},
+        "metadata": {"allOf": [{"$ref": REF.format(model="ObjectMeta")}]},
+        **(top.get("properties") or {}),
+    }
+    return top
+
+
+@functools.lru_cache(maxsize=64)
+def _document(path: str, _generation: int) -> str | None:
     infos = _group_versions().get(path.strip("/"))
     if not infos:
         return None
     schemas: dict[str, Any] = {}
     paths: dict[str, Any] = {}
     for info, gv in infos:
-        defs, top = _model_schema(info.model)
+        if info.custom is not None:
+            defs, _ = _model_schema(info.model)  # ObjectMeta and what it refers to
+            top = _custom_schema(info, gv[1])
+        else:
+            defs, top = _model_schema(info.model)
         for def_name, sub in defs.items():
             schemas.setdefault(def_name, sub)
         top = dict(top)
@@ -130,12 +152,85 @@ def document(path: str) -> str | None:
     return json.dumps(doc, separators=(",", ":"))
 
 
-@functools.lru_cache(maxsize=1)
 def index() -> str:
     """``/openapi/v3``: each group version's document, addressed by its content hash."""
+    return _index(generation())
+
+
+@functools.lru_cache(maxsize=1)
+def _index(_generation: int) -> str:
     entries = {}
     for key in sorted(_group_versions()):
         text = document(key) or ""
         digest = hashlib.sha512(text.encode()).hexdigest()[:32].upper()
         entries[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return json.dumps({"paths": entries})
+
+
+def swagger() -> str:
+    """``/openapi/v2``: one Swagger 2.0 document of every group version (what clients older than
+    OpenAPI v3 read), made from the v3 documents: kinds named by group and version
+    (``io.k8s.api.apps.v1.Deployment``), the shared definitions by model name."""
+    return _swagger(generation())
+
+
+def _qualified(group: str, version: str, kind: str) -> str:
+    """As Kubernetes names definitions: ``io.k8s.api.core.v1.Pod``, ``com.example.stable.v1.CronTab``."""
+    if not group:
+        return f"io.k8s.api.core.{version}.{kind}"
+    if group.endswith(".k8s.io") or "." not in group:
+        return f"io.k8s.api.{group.split('.')[0]}.{version}.{kind}"
+    return f"{'.'.join(reversed(group.split('.')))}.{version}.{kind}"
+
+
+def _rewrite(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(n, names) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _rewrite(v, names) for k, v in node.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        out["$ref"] = f"#/definitions/{names.get(name, name)}"
+    return out
+
+
+def _v2_operation(op: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    out = {k: v for k, v in op.items() if k not in ("parameters", "responses")}
+    out["parameters"] = [
+        {"name": p["name"], "in": p["in"], "type": "string", "uniqueItems": True}
+        for p in op.get("parameters") or []
+    ]
+    schema = op["responses"]["200"]["content"]["application/json"]["schema"]
+    out["responses"] = {"200": {"description": "OK", "schema": _rewrite(schema, names)}}
+    out["consumes"] = ["*/*"]
+    out["produces"] = ["application/json", "application/yaml"]
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _swagger(_generation: int) -> str:
+    definitions: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    for key, infos in sorted(_group_versions().items()):
+        text = _document(key, _generation)
+        if not text:
+            continue
+        doc = json.loads(text)
+        names = {}
+        for info, (group, version) in infos:
+            names[_schema_name(info)] = _qualified(group, version, info.kind)
+        for name, schema in doc["components"]["schemas"].items():
+            definitions.setdefault(names.get(name, name), _rewrite(schema, names))
+        for path, ops in doc["paths"].items():
+            paths[path] = {method: _v2_operation(op, names) for method, op in ops.items()}
+    return json.dumps(
+        {
+            "swagger": "2.0",
+            "info": {"title": "Kubernetes", "version": "v1.32.0"},
+            "paths": paths,
+            "definitions": definitions,
+        },
+        separators=(",", ":"),
+    )

@@ -28,17 +28,27 @@ import structlog
 from aiohttp import web
 
 from actors.gateway import discovery, openapi
-from actors.gateway.identity import authenticate, impersonation
+from actors.gateway.identity import authenticate, from_service_account_token, impersonation
 from actors.gateway.pki import Pki, ensure_pki, host_names
 from actors.gateway.rest import Rest
 from actors.gateway.wire import USER, client_for, json_response, read_body, status_response
 from actors.runtime.supervisor import Supervisor
+from actors.serviceaccount.issuer import TokenIssuer
+from bus.client import ApiClient
 from bus.connection import Bus
+from bus.store import Store
 from schemas.errors import BadRequest, InternalError, JetkubeError, NotFound, ServiceUnavailable
 
 log = structlog.get_logger(__name__)
 
 DEFAULT_PORT = 6443
+
+
+class NotAcceptable(JetkubeError):
+    code = 406
+    reason = "NotAcceptable"
+
+
 SHUTDOWN_GRACE = 1.0
 MAX_BODY = 3 * 1024 * 1024
 
@@ -61,13 +71,20 @@ def _peer_cert(request: web.Request) -> bytes | None:
     return sslobj.getpeercert(binary_form=True) if sslobj is not None else None
 
 
-def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], rest: Rest) -> web.Application:
+def build_app(
+    bus: Bus,
+    tokens: Mapping[str, str],
+    address: Callable[[], str],
+    rest: Rest,
+    issuer: TokenIssuer | None = None,
+) -> web.Application:
 
     @web.middleware
     async def chain(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
-            user = authenticate(
-                _peer_cert(request), request.headers.get("Authorization"), tokens, request.path
+            authorization = request.headers.get("Authorization")
+            user = await from_service_account_token(authorization, tokens, issuer) or authenticate(
+                _peer_cert(request), authorization, tokens, request.path
             )
             if user is not None:
                 groups = request.headers.getall("Impersonate-Group", [])
@@ -149,6 +166,14 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
     async def openapi_index(_r: web.Request) -> web.Response:
         return web.Response(text=await asyncio.to_thread(openapi.index), content_type="application/json")
 
+    async def openapi_v2(r: web.Request) -> web.Response:
+        accept = r.headers.get("Accept", "")
+        if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
+            return status_response(
+                NotAcceptable("OpenAPI v2 is served as JSON only (OpenAPI v3 is complete)")
+            )
+        return web.Response(text=await asyncio.to_thread(openapi.swagger), content_type="application/json")
+
     async def openapi_doc(r: web.Request) -> web.Response:
         text = await asyncio.to_thread(openapi.document, r.match_info["path"])
         if text is None:
@@ -162,6 +187,7 @@ def build_app(bus: Bus, tokens: Mapping[str, str], address: Callable[[], str], r
             web.get("/healthz", ok),
             web.get("/livez", ok),
             web.get("/readyz", ok),
+            web.get("/openapi/v2", openapi_v2),
             web.get("/openapi/v3", openapi_index),
             web.get("/openapi/v3/{path:.+}", openapi_doc),
             web.get("/api", api),
@@ -221,16 +247,24 @@ class Gateway:
         host: str = "0.0.0.0",
         port: int = DEFAULT_PORT,
         names: list[str] | None = None,
+        in_cluster_address: str | None = None,
     ) -> None:
+        """``in_cluster_address``: the address pods reach this gateway at; given, the gateway
+        publishes the ``default/kubernetes`` Service and Endpoints and the root CA (incluster.py)."""
         self.bus = bus
+        self.in_cluster_address = in_cluster_address
         self.host = host
         self.port = port
         self.pki_dir = pki_dir
         self.names = names or []
         self.tokens = dict(tokens)
         self.rest = Rest(bus)
-        self.app = build_app(bus, self.tokens, lambda: f"{self.advertise}:{self.port}", self.rest)
+        self.issuer = TokenIssuer(Store(bus))
+        self.app = build_app(
+            bus, self.tokens, lambda: f"{self.advertise}:{self.port}", self.rest, self.issuer
+        )
         self._runner: web.AppRunner | None = None
+        self._tls: ssl.SSLContext | None = None
         self.pki: Pki | None = None
         self.url = ""
 
@@ -242,6 +276,8 @@ class Gateway:
         """Make the CA and serving certificate if needed, listen; the server's URL.
         ServiceUnavailable when the port cannot be had."""
         extra = [self.host] if self.host not in ("0.0.0.0", "::", "") else []
+        if self.in_cluster_address:
+            extra.append(self.in_cluster_address)
         self.pki = await asyncio.to_thread(ensure_pki, self.pki_dir, host_names([*extra, *self.names]))
         # handler_cancellation: a client that goes away cancels its handler, so an abandoned watch
         # or log stream ends at once instead of at its next event
@@ -250,7 +286,8 @@ class Gateway:
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, self.host, self.port, ssl_context=tls_context(self.pki)).start()
+            self._tls = tls_context(self.pki)
+            await web.TCPSite(runner, self.host, self.port, ssl_context=self._tls).start()
         except OSError as err:
             await runner.cleanup()
             raise ServiceUnavailable(
@@ -266,6 +303,30 @@ class Gateway:
 
     def start(self, sup: Supervisor) -> None:
         sup.spawn("gateway", self.run, restart=False)
+        if self.in_cluster_address and self.pki is not None:
+            sup.spawn("gateway.in_cluster", self.publish_in_cluster, restart=False)
+
+    async def publish_in_cluster(self) -> None:
+        """The ``default/kubernetes`` Service, its Endpoints and the root CA (incluster.py); then the
+        serving certificate is remade to cover the Service's ClusterIP, the address in-cluster
+        clients dial (``KUBERNETES_SERVICE_HOST``) and verify, and new connections get it."""
+        from actors.gateway.incluster import publish_forever
+
+        assert self.pki is not None and self.in_cluster_address
+        cluster_ip = await publish_forever(
+            ApiClient(self.bus),
+            ca_pem=self.pki.ca_cert.read_text(),
+            address=self.in_cluster_address,
+            port=self.port,
+        )
+        if cluster_ip and cluster_ip not in self.names:
+            self.names.append(cluster_ip)
+            extra = [self.host] if self.host not in ("0.0.0.0", "::", "") else []
+            names = host_names([*extra, self.in_cluster_address, *self.names])
+            self.pki = await asyncio.to_thread(ensure_pki, self.pki_dir, names)
+            if self._tls is not None:
+                self._tls.load_cert_chain(self.pki.serving_cert, self.pki.serving_key)
+            log.info("gateway.serving_certificate_covers", cluster_ip=cluster_ip)
 
     async def run(self) -> None:
         try:

@@ -85,3 +85,72 @@ async def exec_websocket(
     await ws.send_bytes(bytes([ERROR]) + json.dumps(status).encode())
     await ws.close()
     return ws
+
+
+async def attach_websocket(
+    request: web.Request, bus: Bus, api: ApiClient, target: Target
+) -> web.StreamResponse:
+    """``pods/attach`` (``kubectl attach``), output only: the container's new output lines, on
+    stdout, from the moment of attaching until it ends (then a Success Status) or the client goes.
+    jetkube's kubelets give no container stdin or terminal (as ``jetkube attach``): ``-i``/``-t``
+    get the container's output and their input is dropped."""
+    import asyncio
+
+    from actors.kubelet.server_client import node_logs
+
+    ns = target.namespace or "default"
+    allowed = await api.can_i("create", "pods/attach", ns, target.name)
+    if not allowed.get("allowed"):
+        raise Forbidden(
+            f'pods "{target.name}" is forbidden: User "{api.impersonate}" cannot create resource '
+            f'"pods/attach" in API group "" in the namespace "{ns}"'
+        )
+    pod = await api.get("pods", str(target.name), ns)
+    container = check_container(pod, request.query.get("container") or None)
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise BadRequest(f"cannot attach a container in a completed pod; current phase is {phase}")
+    node = (pod.get("spec") or {}).get("nodeName")
+    if not node:
+        raise BadRequest(f"pod {target.name} does not have a host assigned")
+    ws = web.WebSocketResponse(protocols=PROTOCOLS)
+    await ws.prepare(request)
+    meta = pod.get("metadata") or {}
+    payload = {
+        "namespace": ns,
+        "pod": meta.get("name"),
+        "uid": (meta.get("annotations") or {}).get(MIRROR_ANNOTATION) or meta.get("uid"),
+        "container": container,
+        "tail": 0,
+        "follow": True,
+    }
+    sends: list[Any] = []
+
+    def on_lines(lines: list[str]) -> None:
+        text = "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        sends.append(asyncio.ensure_future(ws.send_bytes(bytes([STDOUT]) + text.encode())))
+
+    async def follow() -> dict[str, Any]:
+        try:
+            await node_logs(bus, str(node), payload, on_lines)
+            return {"metadata": {}, "status": "Success"}
+        except JetkubeError as err:
+            return err.to_status()
+
+    async def client_gone() -> None:
+        async for _msg in ws:  # stdin and resizes are dropped; the loop ends when the client closes
+            pass
+
+    reader = asyncio.ensure_future(follow())
+    watcher = asyncio.ensure_future(client_gone())
+    try:
+        done, _ = await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and not ws.closed:
+            await asyncio.gather(*sends, return_exceptions=True)
+            await ws.send_bytes(bytes([ERROR]) + json.dumps(reader.result()).encode())
+    finally:
+        for task in (reader, watcher):
+            task.cancel()
+        await asyncio.gather(reader, watcher, *sends, return_exceptions=True)
+        await ws.close()
+    return ws

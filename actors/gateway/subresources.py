@@ -8,6 +8,7 @@
   Follow streams the lines as they come (chunked text).
 * ``pods/eviction`` deletes the pod with the Eviction's DeleteOptions (``kubectl drain``).
 * ``pods/binding`` sets ``spec.nodeName`` of an unbound pod, as the scheduler's bind does.
+* ``serviceaccounts/token`` is a TokenRequest (the api's ``token`` verb: ``kubectl create token``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,47 @@ def scale_of(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def custom_scale(info: Any) -> dict[str, Any] | None:
+    """A CRD kind's ``scale`` subresource (its replica paths), or None."""
+    if getattr(info, "custom", None) is None:
+        return None
+    from schemas.crd import subresources_of
+
+    scale = subresources_of(info).get("scale")
+    return scale if isinstance(scale, dict) else None
+
+
+def custom_scale_of(obj: dict[str, Any], scale: dict[str, Any]) -> dict[str, Any]:
+    """The ``autoscaling/v1`` Scale of a custom object, read at its CRD's paths (pure)."""
+    from schemas.crd import json_path
+
+    meta = obj.get("metadata") or {}
+    status_path = scale.get("statusReplicasPath")
+    selector_path = scale.get("labelSelectorPath")
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": int(json_path(obj, str(scale.get("specReplicasPath") or "")) or 0)},
+        "status": {
+            "replicas": int((json_path(obj, str(status_path)) if status_path else 0) or 0),
+            "selector": str((json_path(obj, str(selector_path)) if selector_path else "") or ""),
+        },
+    }
+
+
+def _set_path(obj: dict[str, Any], path: str, value: Any) -> None:
+    parts = [p for p in path.strip().lstrip("$").split(".") if p]
+    cur = obj
+    for part in parts[:-1]:
+        cur = cur.setdefault(part, {})
+    cur[parts[-1]] = value
+
+
 class Subresources:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
@@ -64,9 +106,9 @@ class Subresources:
         plural, sub = target.info.plural, target.subresource
         if target.name is None:
             raise NotFound("the server could not find the requested resource")
-        if sub == "scale" and plural in SCALABLE:
+        if sub == "scale" and (plural in SCALABLE or custom_scale(target.info) is not None):
             if verb == "get":
-                return json_response(scale_of(await api.get(plural, target.name, target.namespace)))
+                return json_response(self.scale(target, await api.get(plural, target.name, target.namespace)))
             if verb in ("update", "patch"):
                 body = await read_body(request)
                 return json_response(await self.write_scale(request, api, target, verb, body))
@@ -76,6 +118,17 @@ class Subresources:
             if request.headers.get("Upgrade", "").lower() != "websocket":
                 raise BadRequest("pods/exec is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
             return await exec_websocket(request, self.bus, api, target)
+        if plural == "serviceaccounts" and sub == "token" and verb == "create":
+            body = await read_body(request)
+            spec = body.get("spec") if isinstance(body, dict) else None
+            answer = await api.request_token(target.namespace or "default", target.name, spec or {})
+            return json_response(answer, 201)
+        if plural == "pods" and sub == "attach" and verb in ("get", "create"):
+            from actors.gateway.streaming import attach_websocket
+
+            if request.headers.get("Upgrade", "").lower() != "websocket":
+                raise BadRequest("pods/attach is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
+            return await attach_websocket(request, self.bus, api, target)
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":
@@ -90,7 +143,7 @@ class Subresources:
         self, request: web.Request, api: ApiClient, target: Target, verb: str, body: Any
     ) -> dict[str, Any]:
         obj = await api.get(target.info.plural, str(target.name), target.namespace)
-        current = scale_of(obj)
+        current = self.scale(target, obj)
         if verb == "patch":
             patch_type = PATCH_TYPES.get(request.content_type)
             if patch_type is None:
@@ -112,8 +165,14 @@ class Subresources:
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise BadRequest("spec.replicas: Required value: must be an integer")
         new = copy.deepcopy(obj)
-        new.setdefault("spec", {})["replicas"] = replicas
-        return scale_of(await api.update(target.info.plural, new, target.namespace))
+        custom = custom_scale(target.info)
+        _set_path(new, str((custom or {}).get("specReplicasPath") or ".spec.replicas"), replicas)
+        return self.scale(target, await api.update(target.info.plural, new, target.namespace))
+
+    @staticmethod
+    def scale(target: Target, obj: dict[str, Any]) -> dict[str, Any]:
+        custom = custom_scale(target.info)
+        return custom_scale_of(obj, custom) if custom is not None else scale_of(obj)
 
     async def logs(self, request: web.Request, api: ApiClient, target: Target) -> web.StreamResponse:
         q = request.query

@@ -173,5 +173,11 @@ def volume_files(volume: Mapping[str, Any], pod: Obj, objects: Objects) -> Files
                 )
             elif src.get("downwardAPI"):
                 files.update(downward_files(pod, src["downwardAPI"].get("items"), mode))
+            elif src.get("serviceAccountToken"):
+                path = str(src["serviceAccountToken"].get("path") or "token")
+                got = objects.get(("serviceaccounttokens", f"{volume.get('name')}/{path}"))
+                if got is None:
+                    raise MountError(f'failed to fetch token: the api refused a token for "{path}"')
+                files[path] = (str(got["token"]).encode(), DEFAULT_MODE if mode is None else int(mode))
         return files
     return None

@@ -49,6 +49,7 @@ from actors.kubelet import labels as L
 from actors.kubelet import volume_files as vf
 from actors.kubelet.atomic_writer import write_atomic
 from actors.kubelet.cri import ContainerRuntime
+from actors.kubelet.sa_tokens import TokenCache, token_sources
 from actors.kubelet.types import Mount
 from bus.interfaces import ObjectApi
 from schemas.errors import JetkubeError, NotFound
@@ -102,6 +103,7 @@ class VolumeManager:
         self.runtime = runtime
         self.api = api
         self.node_name = node_name
+        self.tokens = TokenCache(api)
         self._tmpfs: set[str] = set()
 
     def volume_dir(self, uid: str, kind: str, name: str) -> Path:
@@ -117,6 +119,8 @@ class VolumeManager:
         for v in volumes:
             refs |= vf.referenced_objects(v)
         objects = await fetch_objects(self.api, namespace, refs) if refs else {}
+        if any(token_sources(v) for v in volumes):
+            objects = {**objects, **await self.tokens.tokens_for(pod)}
         out: dict[str, str] = {}
         for v in volumes:
             name = str(v["name"])
@@ -311,6 +315,7 @@ class VolumeManager:
 
     async def teardown(self, uid: str) -> None:
         """Unmount tmpfs volumes, remove engine volumes and the pod's directory."""
+        self.tokens.forget(uid)
         base = str(self.runtime.pod_dir(uid))
         for d in [d for d in self._tmpfs if d.startswith(base + "/")]:
             proc = await asyncio.create_subprocess_exec(

@@ -23,7 +23,7 @@ from cli.printers.output import (
     to_yaml,
 )
 from cli.printers.table import format_row, widths
-from cli.resources import Target, parse_targets
+from cli.resources import Target, load_custom_kinds, parse_targets
 from schemas.errors import BadRequest, JetkubeError, NotFound
 
 
@@ -60,7 +60,13 @@ def get(
         return component_statuses(ctx, list(args[1:]), output, server)
     try:
         spec = parse_output(output)
-        targets = parse_targets(args or [])
+        try:
+            targets = parse_targets(args or [])
+        except BadRequest:
+            if not args:
+                raise
+            run(opts, load_custom_kinds)  # perhaps a CRD's kind: learn them, then try again
+            targets = parse_targets(args or [])
         if (watch or watch_only) and len(targets) != 1:
             raise BadRequest("you may only specify a single resource type")
     except JetkubeError as err:

@@ -6,7 +6,16 @@ access may build from it. Validate by the wire names: ``Pod.model_validate({"spe
 """
 
 from schemas.models.autoscaling import HorizontalPodAutoscaler
-from schemas.models.config import ConfigMap, Event, Lease, LimitRange, ResourceQuota, Secret
+from schemas.models.config import (
+    ConfigMap,
+    CustomResourceDefinition,
+    Event,
+    Lease,
+    LimitRange,
+    ResourceQuota,
+    Secret,
+    ServiceAccount,
+)
 from schemas.models.container import Container, ContainerStatus, Probe
 from schemas.models.meta import LabelSelector, ObjectMeta, ObjectReference, OwnerReference
 from schemas.models.networking import Ingress, IngressClass
@@ -28,6 +37,7 @@ __all__ = [
     "ContainerStatus",
     "ControllerRevision",
     "CronJob",
+    "CustomResourceDefinition",
     "DaemonSet",
     "Deployment",
     "Endpoints",
@@ -58,6 +68,7 @@ __all__ = [
     "RoleBinding",
     "Secret",
     "Service",
+    "ServiceAccount",
     "StatefulSet",
     "StorageClass",
     "Volume",

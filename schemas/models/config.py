@@ -1,9 +1,12 @@
-"""core/v1 ConfigMap, Secret, Event, ResourceQuota and LimitRange; coordination.k8s.io/v1 Lease."""
+"""core/v1 ConfigMap, Secret, ServiceAccount, Event, ResourceQuota and LimitRange;
+coordination.k8s.io/v1 Lease."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from schemas.models.base import K8sModel, ResourceList, StrMap, Time
-from schemas.models.meta import ObjectMeta, ObjectReference
+from schemas.models.meta import LocalObjectReference, ObjectMeta, ObjectReference
 
 
 class ConfigMap(K8sModel):
@@ -23,6 +26,15 @@ class Secret(K8sModel):
     string_data: StrMap | None = None
     type: str | None = None
     immutable: bool | None = None
+
+
+class ServiceAccount(K8sModel):
+    api_version: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    secrets: list[ObjectReference] | None = None
+    image_pull_secrets: list[LocalObjectReference] | None = None
+    automount_service_account_token: bool | None = None
 
 
 class EventSource(K8sModel):
@@ -122,3 +134,14 @@ class Lease(K8sModel):
 
 
 __all__ = ["ConfigMap", "Event", "Lease", "LimitRange", "ResourceQuota", "Secret", "StrMap"]
+
+
+class CustomResourceDefinition(K8sModel):
+    """apiextensions.k8s.io/v1: ``spec`` and ``status`` are checked by schemas/crd.py, which knows
+    their rules (a JSON schema inside a schema is not worth a pydantic tree)."""
+
+    api_version: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta | None = None
+    spec: dict[str, Any] | None = None
+    status: dict[str, Any] | None = None

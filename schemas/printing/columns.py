@@ -393,6 +393,10 @@ TABLES: dict[str, list[Column]] = {
         Column("DATA", lambda o, n: str(len(o.get("data") or {}) + len(o.get("stringData") or {}))),
         Column("AGE", age_cell),
     ],
+    "serviceaccounts": [
+        Column("SECRETS", lambda o, n: str(len(o.get("secrets") or []))),
+        Column("AGE", age_cell),
+    ],
     "endpoints": [Column("ENDPOINTS", lambda o, n: endpoints_text(o)), Column("AGE", age_cell)],
     "resourcequotas": [
         Column("AGE", age_cell),
@@ -468,3 +472,42 @@ def revision_controller(obj: dict[str, Any]) -> str:
             kind = str(ref.get("kind") or "").lower()
             return f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
     return "<none>"
+TABLES["customresourcedefinitions"] = [
+    Column("CREATED AT", lambda o, n: str(_get(o, "metadata", "creationTimestamp", default=""))),
+]
+
+
+def _printer_cell(json_path: str, kind: str) -> CellFn:
+    from schemas.crd import json_path as at
+
+    def cell(obj: Obj, now: datetime) -> str:
+        value = at(obj, json_path)
+        if value is None:
+            return "<none>" if kind != "date" else "<unknown>"
+        if kind == "date":
+            return age_cell({"metadata": {"creationTimestamp": value}}, now)
+        if isinstance(value, bool):
+            return str(value).lower()
+        if isinstance(value, (dict, list)):
+            import json
+
+            return json.dumps(value, separators=(",", ":"))
+        return str(value)
+
+    return cell
+
+
+def register_columns(plural: str, printer_columns: list[Obj] | None) -> None:
+    """A CRD's ``additionalPrinterColumns`` as the columns of ``plural`` (None: forget them; a CRD
+    without any prints NAME and AGE, as Kubernetes does)."""
+    if printer_columns is None:
+        TABLES.pop(plural, None)
+        return
+    TABLES[plural] = [
+        Column(
+            str(c.get("name") or "").upper(),
+            _printer_cell(str(c.get("jsonPath") or ""), str(c.get("type") or "string")),
+            wide=int(c.get("priority") or 0) > 0,
+        )
+        for c in printer_columns
+    ]

@@ -155,6 +155,18 @@ def _b64_errors(data: dict[str, str] | None, path: str, out: list[FieldError]) -
     return size
 
 
+def custom_meta_errors(obj: dict[str, Any], namespaced: bool, out: list[FieldError]) -> None:
+    _meta(obj, out, namespaced=namespaced)
+
+
+def cluster_meta_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
+    _meta(obj, out, namespaced=False)
+
+
+def service_account_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
+    _meta(obj, out)
+
+
 def config_map_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
     _meta(obj, out)
     data = obj.get("data") or {}

@@ -28,12 +28,13 @@ import structlog
 
 from actors.api.authz.bootstrap import default_objects
 from actors.api.authz.escalation import REQUESTER, admission_refusal
-from actors.api.authz.hollow import NODE_LEASES, hollow_allows
-from actors.api.authz.node import node_allows, node_restricted
+from actors.api.authz.hollow import NODE_LEASES, bound_node, hollow_allows, is_hollow
+from actors.api.authz.node import node_allows, node_restricted, service_account_of
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from actors.api.selectors import selector_text
 from actors.api.watchstream import BACKLOG, MAX_WATCHES_PER_USER, start_watch
 from actors.runtime.shared import SharedInformers
+from actors.serviceaccount.issuer import TokenIssuer
 from bus.auth import AUTHENTICATED, TRUSTED, UserInfo, impersonated, inbox_prefix, user_info
 from bus.store import Store
 from schemas.decode import normalize
@@ -99,6 +100,7 @@ class Gate:
     def __init__(self, api: Any, store: Store, informers: SharedInformers) -> None:
         self.api = api
         self.store = store
+        self.issuer = TokenIssuer(store)
         self.rbac = {r: informers.informer(r) for r in RBAC_RESOURCES}
         self.watch_limit = MAX_WATCHES_PER_USER  # open watches per (non-system) user
         self.watch_backlog = BACKLOG  # events a watcher may fall behind before it is cut off
@@ -142,7 +144,7 @@ class Gate:
     # ----------------------------------------------------------------- entries
 
     async def handle_trusted(self, verb: str, payload: dict[str, Any], msg: Any = None) -> Any:
-        if "impersonate" not in payload and verb not in ("cani", "watch"):
+        if "impersonate" not in payload and verb not in ("cani", "watch", "token"):
             return await self.api.handle(verb, payload, msg)
         return await self._handle(TRUSTED, None, verb, payload, msg)
 
@@ -161,6 +163,8 @@ class Gate:
             return await self.api.handle(verb, payload, msg)
         if verb == "cani":
             return await self.can_i(user, payload)
+        if verb == "token":
+            return await self.issue_token(user, payload)
         if verb == "rotatekey":
             return await self.rotate_key(user)
         if verb == "migrate":  # jetkube migrate-storage rewrites stored objects
@@ -200,6 +204,26 @@ class Gate:
             return await self.api.handle(verb, payload, msg)
         finally:
             REQUESTER.reset(token_)
+
+    async def issue_token(self, user: UserInfo, payload: dict[str, Any]) -> dict[str, Any]:
+        """A TokenRequest: ``create serviceaccounts/token`` on the named ServiceAccount."""
+        ns, name = payload.get("namespace") or "default", payload.get("name")
+        if not isinstance(name, str) or not name or not isinstance(ns, str):
+            raise BadRequest("name: Required value (the ServiceAccount)")
+        body = payload.get("body") if isinstance(payload.get("body"), dict) else {}
+        spec = body.get("spec") if isinstance(body.get("spec"), dict) else {}
+        if not (user.hollow and await self._hollow_pod_token(ns, name, spec)):
+            await self.check(user, Attributes("create", "serviceaccounts", "", "token", ns, name), payload)
+        return await self.issuer.issue(ns, name, spec)
+
+    async def _hollow_pod_token(self, ns: str, name: str, spec: dict[str, Any]) -> bool:
+        """A fleet of hollow nodes may ask for the token of a pod bound to one of its nodes, for
+        that pod's own ServiceAccount (as a kubelet may for its pods)."""
+        ref = spec.get("boundObjectRef") if isinstance(spec.get("boundObjectRef"), dict) else {}
+        pod = await self._stored("pods", ns, str(ref.get("name") or "")) if ref.get("kind") == "Pod" else None
+        if pod is None or service_account_of(pod) != (ns, name):
+            return False
+        return is_hollow(await self._stored("nodes", "", bound_node(pod)))
 
     # ----------------------------------------------------------------- decisions
 
@@ -252,7 +276,7 @@ class Gate:
                     target = None
             body = payload.get("body") if isinstance(payload.get("body"), dict) else None
             node_pods: list[dict[str, Any]] = []
-            if attrs.resource in ("secrets", "configmaps", "persistentvolumeclaims"):
+            if attrs.resource in ("secrets", "configmaps", "persistentvolumeclaims", "serviceaccounts"):
                 node_pods = self._pods_on(user.node)
             ok, why = node_allows(user.node, attrs, node_pods=node_pods, target=target, body=body)
             if ok:

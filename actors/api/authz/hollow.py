@@ -26,6 +26,7 @@ from typing import Any
 from actors.api.authz.rbac import Attributes
 
 Obj = dict[str, Any]
+ROOT_CA = "kube-root-ca.crt"
 HOLLOW_LABEL = ("type", "hollow")  # as actors/hollow/objects.py labels the Nodes it registers
 READ = ("get", "list", "watch")
 NODE_LEASES = "kube-node-lease"  # a node's heartbeat Lease has the node's name
@@ -83,6 +84,8 @@ def hollow_allows(
         return False, f"hollow nodes may only read and renew the Leases of Nodes labelled {label}"
     if res in ("services", "endpoints", "namespaces") and verb in READ:
         return True, "hollow nodes may read services, endpoints and namespaces"
+    if res == "configmaps" and verb == "get" and attrs.name == ROOT_CA:
+        return True, "the cluster's public CA, which every pod's token volume mounts"
     if res == "events" and verb == "create":
         return True, "hollow nodes may record events"
     return False, f"hollow nodes may not {verb} {attrs.shown_resource}"

@@ -174,6 +174,14 @@ def node_restricted(attrs: Attributes) -> bool:
     return attrs.resource == "pods" and attrs.verb == "create"
 
 
+def service_account_of(pod: Obj) -> tuple[str, str]:
+    """(namespace, name) of the ServiceAccount a pod runs as."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    return str(meta.get("namespace") or "default"), str(name)
+
+
 def node_allows(
     node: str,
     attrs: Attributes,
@@ -216,6 +224,16 @@ def node_allows(
         if (attrs.namespace or "default", attrs.name) in referenced(granting, res):
             return True, f"referenced by a pod bound to {node}"
         return False, f"no pod bound to node {node!r} refers to it (its mirror pods do not count)"
+    if res == "serviceaccounts":
+        # a token for (or a read of) the ServiceAccount of one of its pods, as Kubernetes' node
+        # authorizer allows the kubelet's TokenRequests
+        token = verb == "create" and attrs.subresource == "token"
+        if not (token or verb == "get"):
+            return False, f"node {node!r} may only get, and request tokens of, its pods' service accounts"
+        wanted = (attrs.namespace or "default", attrs.name)
+        if wanted in {service_account_of(p) for p in node_pods if not is_mirror(p)}:
+            return True, f"the service account of a pod bound to {node}"
+        return False, f"no pod bound to node {node!r} runs as service account {attrs.name!r}"
     if res == "leases" and attrs.namespace == "kube-node-lease":
         name = ((body or {}).get("metadata") or {}).get("name") if verb == "create" else attrs.name
         if verb in ("get", "create", "update", "patch") and name == node:

@@ -91,3 +91,36 @@ async def test_kubectl_logs_follow_streams_new_lines(cluster: Cluster, pod: str)
     finally:
         proc.kill()
         await proc.wait()
+
+
+async def test_kubectl_attach_streams_the_containers_new_output(cluster: Cluster, pod: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        "attach",
+        pod,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cluster.env,
+    )
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    async def attached() -> bool:  # a line written to the container's own stdout reaches attach
+        await cluster.ok("exec", pod, "--", "sh", "-c", "echo ping > /proc/1/fd/1")
+        try:
+            return "ping" in (await asyncio.wait_for(stdout.readline(), 2)).decode()
+        except TimeoutError:
+            return False
+
+    try:
+        await wait_for(attached, 30, "kubectl attach receiving the container's output")
+        await cluster.ok("exec", pod, "--", "touch", "/tmp/go")
+
+        async def after_go() -> bool:
+            line = (await asyncio.wait_for(stdout.readline(), 20)).decode().strip()
+            return line == "after-go"
+
+        await wait_for(after_go, 20, "the line the container printed after attaching")
+    finally:
+        proc.kill()
+        await proc.wait()

@@ -1,0 +1,1 @@
+"""ServiceAccounts: the default account per namespace, bound tokens, their admission plugin."""

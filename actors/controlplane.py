@@ -41,6 +41,8 @@ class ControlPlaneSettings:
     runtime_config: str = ""  # kube-apiserver's --runtime-config (schemas/versions.py)
     storage_versions: str = ""  # kube-apiserver's --storage-versions
     hpa_sync_period: float = 15.0  # kube-controller-manager's --horizontal-pod-autoscaler-sync-period
+    # actors.metrics.history.History kept by this process (jetkube up): the autoscaler reads it
+    metrics_history: Any = None
 
 
 ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
@@ -90,7 +92,7 @@ ALL_CONTROLLERS = (
 def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlaneSettings) -> list[Any]:
     """One instance of every controller that ``settings.controllers`` asks for (all by default)."""
     from actors.admission.quota_controller import ResourceQuotaController
-    from actors.autoscaler.controller import HorizontalPodAutoscalerController
+    from actors.autoscaler.controller import HorizontalPodAutoscalerController, history_usage
     from actors.cronjob.controller import CronJobController
     from actors.daemonset.controller import DaemonSetController
     from actors.deployment.controller import DeploymentController
@@ -135,7 +137,15 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
         "namespace": lambda: NamespaceController(api, informers),
         "resourcequota": lambda: ResourceQuotaController(api, informers),
         "horizontalpodautoscaling": lambda: HorizontalPodAutoscalerController(
-            api, informers, sync_period=settings.hpa_sync_period, recorder=rec("horizontal-pod-autoscaler")
+            api,
+            informers,
+            sync_period=settings.hpa_sync_period,
+            recorder=rec("horizontal-pod-autoscaler"),
+            **(
+                {"usage": history_usage(settings.metrics_history)}
+                if settings.metrics_history is not None
+                else {}
+            ),
         ),
         "persistentvolume": lambda: PersistentVolumeController(
             api, informers, recorder=rec("persistentvolume-controller")

@@ -8,10 +8,11 @@ other's pods) starts at 0 and goes up one pod at a time while the old one goes d
 (cli/rollingupdate.py: at most desired + 1 pods, at least desired ready), waiting for the new pods
 to be ready (``--poll-interval``, up to ``--timeout`` per step) and ``--update-period`` between
 steps. Each step prints a line as kubectl does; while a step waits for pods, a status line on
-stderr says how many of each RC's are ready (cli/progress.py). At the end the old RC is deleted; with ``--image``
-the new RC is renamed to the old name (deleted with its pods orphaned, then re-created under the old
-name, which adopts them). An interrupted update continues when run again (the new RC exists);
-``--rollback`` reverses it: the old RC back up to its original size, the new one down and deleted.
+stderr says how many of each RC's are ready (cli/progress.py). At the end the old RC is deleted;
+with ``--image`` the new RC is renamed to the old name (deleted with its pods orphaned, then
+re-created under the old name, which adopts them). An interrupted update continues when run again
+(the new RC exists); ``--rollback`` reverses it: the old RC back up to its original size, the new
+one down and deleted.
 Every write is compare-and-set on the revision read.
 """
 

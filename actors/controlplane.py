@@ -43,6 +43,8 @@ class ControlPlaneSettings:
     hpa_sync_period: float = 15.0  # kube-controller-manager's --horizontal-pod-autoscaler-sync-period
     cluster_cidr: str = "10.244.0.0/16"  # --cluster-cidr: the pod network, cut into node subnets
     node_cidr_mask_size: int = 24  # --node-cidr-mask-size: each Node's spec.podCIDR prefix
+    # actors.metrics.history.History kept by this process (jetkube up): the autoscaler reads it
+    metrics_history: Any = None
 
 
 ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
@@ -103,7 +105,7 @@ def build_controllers(
     ``fence_writes``: each controller gets its own client whose writes carry its lease's fencing
     token (actors/runtime/fencing.py; its ``fence`` attribute is bound to the elector later)."""
     from actors.admission.quota_controller import ResourceQuotaController
-    from actors.autoscaler.controller import HorizontalPodAutoscalerController
+    from actors.autoscaler.controller import HorizontalPodAutoscalerController, history_usage
     from actors.cronjob.controller import CronJobController
     from actors.daemonset.controller import DaemonSetController
     from actors.deployment.controller import DeploymentController
@@ -151,7 +153,15 @@ def build_controllers(
         "namespace": lambda api: NamespaceController(api, informers),
         "resourcequota": lambda api: ResourceQuotaController(api, informers),
         "horizontalpodautoscaling": lambda api: HorizontalPodAutoscalerController(
-            api, informers, sync_period=settings.hpa_sync_period, recorder=rec("horizontal-pod-autoscaler")
+            api,
+            informers,
+            sync_period=settings.hpa_sync_period,
+            recorder=rec("horizontal-pod-autoscaler"),
+            **(
+                {"usage": history_usage(settings.metrics_history)}
+                if settings.metrics_history is not None
+                else {}
+            ),
         ),
         "persistentvolume": lambda api: PersistentVolumeController(
             api, informers, recorder=rec("persistentvolume-controller")

@@ -13,9 +13,10 @@ Roles (NATS users):
   which the api therefore trusts as the control plane's own (with auth off, anyone's).
 * ``admin``: its api subject, every node's ``jetkube.node.>`` (logs, exec, port-forward, stats;
   ``_INBOX.>`` for the chunks port-forward sends to the kubelet's inbox),
-  ``jetkube.health[.>]`` requests, subscriptions to ``jetkube.logs.>``/``jetkube.events.>``, and
-  read-only access to every stream through the JetStream API (the fast list/watch path on the
-  state bucket); writes to ``$KV.jetkube.>`` and stream management are denied.
+  ``jetkube.health[.>]`` and ``jetkube.metrics.history`` requests, subscriptions to
+  ``jetkube.logs.>``/``jetkube.events.>``, and read-only access to every stream through the
+  JetStream API (the fast list/watch path on the state bucket); writes to ``$KV.jetkube.>`` and
+  stream management are denied.
 * ``viewer``: its api subject only; reads go through the api, which applies RBAC.
 * ``node-<name>`` (one per kubelet; dots of the node name become ``_``): its api subject, its own
   ``jetkube.nodepods.<node>`` and ``jetkube.node.<node token>.>`` (the node name with its dots as
@@ -182,6 +183,7 @@ def permissions(user: str) -> dict[str, Any]:
                     "jetkube.node.>",
                     "jetkube.health",
                     "jetkube.health.>",
+                    "jetkube.metrics.history",
                     "_INBOX.>",
                     *_stream_read_subjects(),
                 ],

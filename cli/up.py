@@ -110,6 +110,9 @@ async def run_up(
         bus = await Bus.connect(client_url, name="jetkube-up", **auth.login(CONTROLPLANE))
         store = await Store.open(bus)
         sup = Supervisor()
+        from actors.metrics.history import History
+
+        history = History()  # the kubelets' samples for an hour: the dashboard, the autoscaler, top
         start_watch(sup)  # --memory-limit: stop in order before the OOM killer would
         cp_settings = ControlPlaneSettings(
             runtime_config=runtime_config,
@@ -119,8 +122,10 @@ async def run_up(
             encryption_key_file=str(auth.key_file),
             cluster_cidr=cluster_cidr,
             node_cidr_mask_size=node_cidr_mask_size,
+            metrics_history=history,
         )
         api_actor = start_control_plane(sup, bus, store, cp_settings)
+        collector = _start_metrics_history(sup, bus, history)
         from actors.storage.localpath import ensure_default_class
 
         # the default StorageClass; its volumes go under the data directory on each node
@@ -149,7 +154,9 @@ async def run_up(
             hollow_line = (
                 f"{hollow_nodes} simulated nodes hollow-0..hollow-{hollow_nodes - 1} (no containers)"
             )
-        dashboard_line = await _maybe_start_dashboard(sup, bus, dashboard_port, api_actor.informers)
+        dashboard_line = await _maybe_start_dashboard(
+            sup, bus, dashboard_port, api_actor.informers, collector
+        )
         auth.write_node_credentials(server.url, list(nodes))
         hollow_creds = auth.write_hollow_credentials(server.url)
         config_path, admin_ctx = auth.write_client_config(server.url, cluster_name(host, port), ca=ca)
@@ -236,7 +243,20 @@ def _maybe_start_networking(sup: object, bus: object, proxy_mode: str = "iptable
     )
 
 
-async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers: object) -> str:
+def _start_metrics_history(sup: object, bus: object, history: object) -> object:
+    """The collector of the metrics history (actors/metrics/collector.py), answering
+    ``jetkube.metrics.history`` for ``jetkube top --history``."""
+    from actors.metrics.collector import HistoryCollector
+    from bus.client import ApiClient
+
+    collector = HistoryCollector(ApiClient(bus), bus, history)  # type: ignore[arg-type]
+    collector.start(sup, serve=True)
+    return collector
+
+
+async def _maybe_start_dashboard(
+    sup: object, bus: object, port: int, informers: object, collector: object = None
+) -> str:
     """The dashboard on loopback (it has no login), or why not: port 0 or the port is taken. It
     reads the control plane's informers: one copy of the caches in the process."""
     if not port:
@@ -244,7 +264,13 @@ async def _maybe_start_dashboard(sup: object, bus: object, port: int, informers:
     from actors.dashboard.server import Dashboard
     from bus.client import ApiClient
 
-    dash = Dashboard(ApiClient(bus), host="127.0.0.1", port=port, informers=informers)  # type: ignore[arg-type]
+    dash = Dashboard(
+        ApiClient(bus),  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        informers=informers,  # type: ignore[arg-type]
+        collector=collector,  # type: ignore[arg-type]
+    )
     try:
         url = await dash.bind()
     except JetkubeError as err:

@@ -60,6 +60,24 @@ async def kubelet_usage(api: Any, nodes: list[str]) -> Usage:
     return {(p.namespace, p.name): (p.cpu_nanocores / 1_000_000, float(p.memory_bytes)) for p in data.pods}
 
 
+def history_usage(history: Any, *, fallback: UsageSource = kubelet_usage) -> UsageSource:
+    """Usage from the process's metrics history (actors/metrics/history.py): the latest point of
+    every pod, when each node asked has a point of its own from the last two sampling intervals;
+    otherwise (a node the collector has not reached yet) the kubelets are asked, as without one."""
+
+    async def usage(api: Any, nodes: list[str]) -> Usage:
+        fresh = time.time() - 2 * history.interval - 1.0
+        if any((p := history.latest("node", n)) is None or p.t < fresh for n in nodes):
+            return dict(await fallback(api, nodes))
+        out: Usage = {}
+        for key, point in history.latest_of_kind("pod", since=fresh):
+            namespace, _, name = key.partition("/")
+            out[(namespace, name)] = (point.cpu_milli, float(point.memory_bytes))
+        return out
+
+    return usage
+
+
 def pod_request(pod: Obj, resource: str) -> float:
     """The pod's request of ``resource`` (CPU millicores, else bytes); 0 if a container has none."""
     total = 0.0

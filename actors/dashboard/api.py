@@ -15,6 +15,10 @@ admits and compare-and-sets them:
                                            ``spec.replicas`` on the revision read (a Conflict if
                                            the object changed in between)
 ``DELETE /api/pods/{ns}/{name}``           delete the pod (its controller replaces it)
+``GET /api/metrics/history``               the CPU and memory history (actors/metrics/history.py):
+                                           ``?kind=node,pod&namespace=NS&since=SECONDS``;
+                                           ``{window, interval, now, series: [{kind, key,
+                                           points: [[t, cpu_milli, memory_bytes], ...]}]}``
 =========================================  ===================================================
 
 Errors are Kubernetes Status objects with the HTTP code of the error (schemas.errors), e.g. a
@@ -44,8 +48,9 @@ def status_response(err: JetkubeError) -> web.Response:
 
 
 class Api:
-    def __init__(self, api: Any, feed: Feed, *, sync_timeout: float = 30.0) -> None:
+    def __init__(self, api: Any, feed: Feed, *, sync_timeout: float = 30.0, history: Any = None) -> None:
         self.api = api
+        self.history = history
         self.feed = feed
         self.sync_timeout = sync_timeout
 
@@ -56,6 +61,7 @@ class Api:
             web.get("/api/workloads", self.workloads),
             web.get("/api/pods", self.pods),
             web.get("/api/events", self.events),
+            web.get("/api/metrics/history", self.metrics_history),
             web.get("/api/pods/{namespace}/{name}/logs", self.logs),
             web.post("/api/scale/{resource}/{namespace}/{name}", self.scale),
             web.delete("/api/pods/{namespace}/{name}", self.delete_pod),
@@ -81,6 +87,22 @@ class Api:
     async def workloads(self, request: web.Request) -> web.Response:
         tables = [await self._table(r, request) for r in WORKLOADS if r in self.feed.informers]
         return web.json_response({"tables": tables})
+
+    async def metrics_history(self, request: web.Request) -> web.Response:
+        import time
+
+        kinds = [k for k in (request.query.get("kind") or "node,pod").split(",") if k]
+        since = _int_query(request, "since", 0) or None
+        if since is not None and since < 0:
+            raise BadRequest(f"since: Invalid value: {since}: must be a positive number of seconds")
+        namespace = parse_namespace(request.query.get("namespace"))
+        if self.history is None:
+            return web.json_response({"window": 0, "interval": 0, "now": time.time(), "series": []})
+        try:
+            data = self.history.query(now=time.time(), kinds=kinds, namespace=namespace, since=since)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        return web.json_response(data)
 
     async def logs(self, request: web.Request) -> web.Response:
         from actors.kubelet.server_client import node_logs

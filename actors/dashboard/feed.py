@@ -148,6 +148,11 @@ class Feed:
         for sub in list(self._subscribers):
             sub.offer(change)
 
+    def publish_samples(self, samples: list[Any]) -> None:
+        """A collector round's new points (actors.metrics.history.Sample) to every open page."""
+        if samples and self._subscribers:
+            self._publish("metrics", "samples", {"samples": [s.to_json() for s in samples]})
+
     # -- events -------------------------------------------------------------------------------
 
     def remember_event(self, event: Obj) -> None:

@@ -37,6 +37,8 @@ from actors.dashboard.api import Api, status_response
 from actors.dashboard.feed import Feed
 from actors.dashboard.guard import Guard
 from actors.dashboard.stream import Streams
+from actors.metrics.collector import HistoryCollector
+from actors.metrics.history import History
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor
 from schemas.errors import Forbidden, InternalError, JetkubeError, ServiceUnavailable, Unauthorized
@@ -112,14 +114,20 @@ class Dashboard:
         informers: SharedInformers | None = None,
         sync_timeout: float = 30.0,
         allowed_hosts: list[str] | None = None,
+        collector: HistoryCollector | None = None,
     ) -> None:
         self.host = host
         self.guard = Guard.for_address(host, allowed_hosts)
         self.port = port
         self.informers = informers if informers is not None else SharedInformers(api)
         self.feed = Feed(self.informers, api.bus)
+        # the charts' figures: the process's collector (jetkube up), else one of the dashboard's own
+        self.own_collector = collector is None
+        self.collector = collector or HistoryCollector(api, api.bus, History())
+        self.collector.listeners.append(self.feed.publish_samples)
         self.streams = Streams(self.feed, sync_timeout=sync_timeout)
-        self.app = build_app(Api(api, self.feed, sync_timeout=sync_timeout), self.streams, self.guard)
+        api_routes = Api(api, self.feed, sync_timeout=sync_timeout, history=self.collector.history)
+        self.app = build_app(api_routes, self.streams, self.guard)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -156,6 +164,8 @@ class Dashboard:
         inner = Supervisor("dashboard")
         self.informers.start(inner)
         inner.spawn("dashboard.events", self.feed.follow_events)
+        if self.own_collector:
+            self.collector.start(inner)
         try:
             await asyncio.Event().wait()
         finally:

@@ -7,6 +7,10 @@ A comment line every ``HEARTBEAT`` seconds keeps proxies from closing an idle st
 server notice a closed page. No polling: the writer sleeps on its subscriber's queue, which the
 informers' handlers fill (feed.py).
 
+After each round of the metrics collector, a ``metrics`` message carries the new points of the
+nodes and of the namespace's pods: ``{"samples": [{"kind", "key", "point": [t, cpu_milli,
+memory_bytes]}]}`` (the page appends them to the charts it drew from ``/api/metrics/history``).
+
 The stream ends when the subscriber lagged (it fell behind the feed's queue limit) or the server
 stops; the browser's EventSource then reconnects by itself and gets a fresh snapshot.
 """
@@ -62,6 +66,18 @@ def change_message(change: Change, namespace: str | None) -> dict[str, Any] | No
     return item
 
 
+def metrics_message(change: Change, namespace: str | None) -> dict[str, Any] | None:
+    """A collector round's new node and pod points (containers are not drawn), for a ``metrics``
+    message; None when none is of the page's namespace."""
+    samples = [
+        x
+        for x in change.object.get("samples") or []
+        if x["kind"] == "node"
+        or (x["kind"] == "pod" and (namespace is None or x["key"].split("/", 1)[0] == namespace))
+    ]
+    return {"samples": samples} if samples else None
+
+
 class Streams:
     """The open watch streams of one server, so that stopping the server ends them at once."""
 
@@ -109,9 +125,14 @@ class Streams:
             batch = [got]
             while len(batch) < BATCH and not sub.queue.empty() and not sub.lagged:
                 batch.append(sub.queue.get_nowait())
-            items = [m for m in (change_message(c, namespace) for c in batch) if m is not None]
+            metrics = [metrics_message(c, namespace) for c in batch if c.resource == "metrics"]
+            items = [change_message(c, namespace) for c in batch if c.resource != "metrics"]
+            items = [m for m in items if m is not None]
             if items:
                 await resp.write(sse("changes", items))
+            for message in metrics:
+                if message is not None:
+                    await resp.write(sse("metrics", message))
 
     @staticmethod
     async def _next(sub: Subscriber) -> Change | None:

@@ -29,6 +29,7 @@ WORKLOADS = (
     "daemonsets",
     "jobs",
     "cronjobs",
+    "horizontalpodautoscalers",
 )
 # Controllers whose size is spec.replicas (a Job's parallelism is not offered on the page).
 SCALABLE = frozenset({"deployments", "replicasets", "replicationcontrollers", "statefulsets"})
@@ -44,7 +45,17 @@ _OK = frozenset({"Running", "Completed", "Succeeded", "Ready", "Active"})
 _PENDING = frozenset({"Pending", "ContainerCreating", "PodInitializing", "Terminating", "Unknown"})
 
 
+# An HPA's replica count beside its metric (``get hpa`` puts MINPODS and MAXPODS in between).
+_ORDER: dict[str, tuple[str, ...]] = {
+    "horizontalpodautoscalers": ("REFERENCE", "TARGETS", "REPLICAS", "MINPODS", "MAXPODS", "AGE"),
+}
+
+
 def columns(resource: str) -> list[Column]:
+    order = _ORDER.get(resource)
+    if order is not None:
+        by_header = {c.header: c for c in columns_for(resource, wide=False)}
+        return [by_header[h] for h in order if h in by_header]
     wanted = _HEADERS.get(resource)
     if wanted is None:
         return columns_for(resource, wide=False)
@@ -90,7 +101,10 @@ def _workload_tone(resource: str, obj: Obj) -> str:
         ):
             return "bad"
         return "ok" if status.get("completionTime") or status.get("active") else "pending"
-    elif resource == "cronjobs":
+    elif resource in ("cronjobs", "horizontalpodautoscalers"):
+        if resource == "horizontalpodautoscalers":
+            want = status.get("desiredReplicas")
+            return "ok" if want is None or want == status.get("currentReplicas") else "pending"
         return "ok"
     else:
         want, ready = _desired(resource, obj) or 0, status.get("readyReplicas") or 0

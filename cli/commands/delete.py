@@ -3,6 +3,8 @@
 Prints ``pod "x" deleted`` as kubectl does, then (``--wait``, the default) waits until every
 deleted object is gone: a pod being deleted gracefully stays, Terminating, until its kubelet has
 stopped it. ``--now`` is a grace period of 1 s; ``--force --grace-period=0`` removes at once.
+A wait past a second names on stderr what is still awaited and what holds it (finalizers, a grace
+period): cli/progress.py; past 100 objects the bulk progress line counts them instead.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cli.bulk import Progress, send_all, waves
 from cli.commands.common import Errors, info_of, name_of
 from cli.context import FilenameOpt, NamespaceOpt, RecursiveOpt, SelectorOpt, ServerOpt, fail, run, settings
 from cli.manifests import read_sources
+from cli.progress import StatusLine
 from cli.resources import object_namespace, parse_targets, qualified_kind
 from schemas.errors import BadRequest, JetkubeError, NotFound, Timeout
 from schemas.registry import ResourceInfo
@@ -147,38 +150,95 @@ def delete(
         if wait and deleted:
             limit = timeout or (grace or 30) + 60
 
+            progress = Progress("gone", len(deleted))
+            # a status line naming what is awaited, unless the bulk progress line counts them
+            status = None if progress.enabled else StatusLine()
+            awaited = Awaited(status)
+
             async def gone(i: int) -> None:
                 info, ns, name, uid = deleted[i]
-                await wait_gone(api, info, ns, name, uid, limit)
+                await wait_gone(api, info, ns, name, uid, limit, awaited)
 
             def waited(_i: int, _result: None, err: JetkubeError | None) -> None:
+                if status is not None:
+                    status.clear()
                 if err is not None:
                     errors.report(err)
 
             everything = [list(range(len(deleted)))]
-            await send_all(len(deleted), everything, gone, waited, Progress("gone", len(deleted)))
+            try:
+                await send_all(len(deleted), everything, gone, waited, progress)
+            finally:
+                if status is not None:
+                    status.clear()
         return errors.code
 
     run(opts, work)
 
 
+class Awaited:
+    """The objects ``delete --wait`` still waits for, said on one status line (cli/progress.py)."""
+
+    def __init__(self, status: StatusLine | None = None, shown: int = 2) -> None:
+        self.status = status
+        self.shown = shown
+        self.pending: dict[str, str] = {}  # "pods/x" -> what holds it ("" when nothing is known)
+
+    def still(self, what: str, why: str) -> None:
+        self.pending[what] = why
+        if self.status is not None:
+            self.status.show(self.line())
+
+    def gone(self, what: str) -> None:
+        self.pending.pop(what, None)
+
+    def line(self) -> str:
+        items = list(self.pending.items())
+        named = ", ".join(f"{w}{y}" for w, y in items[: self.shown])
+        more = f" and {len(items) - self.shown} more" if len(items) > self.shown else ""
+        return f"waiting for {len(items)} to be gone: {named}{more}"
+
+
 async def wait_gone(
-    api: Any, info: ResourceInfo, ns: str | None, name: str, uid: str, timeout: float
+    api: Any,
+    info: ResourceInfo,
+    ns: str | None,
+    name: str,
+    uid: str,
+    timeout: float,
+    awaited: Awaited | None = None,
 ) -> None:
-    """Poll until the object (that uid; a re-created namesake counts as gone) no longer exists."""
+    """Poll until the object (that uid; a re-created namesake counts as gone) no longer exists;
+    ``awaited`` hears what is still waited for."""
     deadline = time.monotonic() + timeout
     delay = 0.05
-    while True:
-        try:
-            obj = await api.get(info.plural, name, ns)
-        except NotFound:
-            return
-        if uid and str((obj.get("metadata") or {}).get("uid") or "") != uid:
-            return
-        if time.monotonic() >= deadline:
-            raise Timeout(f"timed out waiting for the condition on {info.plural}/{name}")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
+    what = f"{info.plural}/{name}"
+    try:
+        while True:
+            try:
+                obj = await api.get(info.plural, name, ns)
+            except NotFound:
+                return
+            if uid and str((obj.get("metadata") or {}).get("uid") or "") != uid:
+                return
+            if time.monotonic() >= deadline:
+                raise Timeout(f"timed out waiting for the condition on {what}")
+            if awaited is not None:
+                awaited.still(what, _why(obj))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    finally:
+        if awaited is not None:
+            awaited.gone(what)
+
+
+def _why(obj: dict[str, Any]) -> str:
+    """What holds the object: its finalizers, or a pod's grace period."""
+    meta = obj.get("metadata") or {}
+    if meta.get("finalizers"):
+        return f" (finalizers: {', '.join(map(str, meta['finalizers']))})"
+    grace = meta.get("deletionGracePeriodSeconds")
+    return f" (grace period {grace}s)" if grace else ""
 
 
 def register(app: typer.Typer) -> None:

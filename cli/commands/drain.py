@@ -2,7 +2,8 @@
 [--timeout D]``: the seed's node maintenance, as kubectl does it.
 
 Cordon the node, ask :func:`actors.nodelifecycle.drain.plan_drain` which of its pods go, then evict
-them and wait until each is gone, printing kubectl's lines as it goes::
+them and wait until each is gone, printing kubectl's lines as it goes (and, on stderr while pods
+terminate, a status line naming them: cli/progress.py)::
 
     node/n1 cordoned
     Warning: ignoring DaemonSet-managed Pods: default/ds-x2k9q
@@ -34,6 +35,7 @@ from actors.nodelifecycle.drain import plan_drain
 from cli.commands.cordon import set_unschedulable
 from cli.commands.rollout import parse_duration
 from cli.context import ServerOpt, fail, run, settings
+from cli.progress import StatusLine
 from schemas.errors import BadRequest, JetkubeError, NotFound
 
 POLL = 0.2
@@ -67,12 +69,19 @@ class DrainOptions:
 
 
 async def drain_node(
-    api: Any, node: str, opts: DrainOptions, echo: Callable[[str], None], warn: Callable[[str], None]
+    api: Any,
+    node: str,
+    opts: DrainOptions,
+    echo: Callable[[str], None],
+    warn: Callable[[str], None],
+    status: StatusLine | None = None,
 ) -> list[str]:
-    """Cordon ``node``, evict its pods per the plan and wait until they are gone.
+    """Cordon ``node``, evict its pods per the plan and wait until they are gone, saying on
+    ``status`` (cli/progress.py) which pods are still awaited.
 
     Returns the errors that stopped the drain (empty when the node is drained); api errors raise.
     """
+    status = status or StatusLine()
     changed = await set_unschedulable(api, node, True)
     echo(f"node/{node} {'cordoned' if changed else 'already cordoned'}")
     pods = (await api.list("pods", None, field_selector=f"spec.nodeName={node}"))["items"]
@@ -97,16 +106,20 @@ async def drain_node(
             try:
                 current = await api.get("pods", name, ns)
             except NotFound:
+                status.clear()
                 echo(f"pod/{name} evicted")
                 continue
             if uid and current["metadata"].get("uid") != uid:
+                status.clear()
                 echo(f"pod/{name} evicted")  # gone, and a new pod took the name
                 continue
             still.append((ns, name, uid))
         waiting = still
         if not waiting:
             break
+        status.show(waiting_line(waiting))
         if deadline is not None and time.monotonic() > deadline:
+            status.clear()
             ns, name, _ = waiting[0]
             err = (
                 f'error when waiting for pod "{name}" in namespace "{ns}" to terminate: '
@@ -114,8 +127,17 @@ async def drain_node(
             )
             return [err]
         await asyncio.sleep(POLL)
+    status.clear()
     echo(f"node/{node} drained")
     return []
+
+
+def waiting_line(waiting: list[tuple[str, str, str]], shown: int = 3) -> str:
+    """``waiting for 2 pods to terminate: default/a, default/b`` (the first few named)."""
+    names = [f"{ns}/{name}" for ns, name, _ in waiting[:shown]]
+    more = f" and {len(waiting) - shown} more" if len(waiting) > shown else ""
+    noun = "pod" if len(waiting) == 1 else "pods"
+    return f"waiting for {len(waiting)} {noun} to terminate: {', '.join(names)}{more}"
 
 
 def format_seconds(seconds: float) -> str:

@@ -7,10 +7,12 @@ in its selector; the old RC and its pods get ``deployment=<old hash>`` first so 
 other's pods) starts at 0 and goes up one pod at a time while the old one goes down
 (cli/rollingupdate.py: at most desired + 1 pods, at least desired ready), waiting for the new pods
 to be ready (``--poll-interval``, up to ``--timeout`` per step) and ``--update-period`` between
-steps. Each step prints a line as kubectl does. At the end the old RC is deleted; with ``--image``
-the new RC is renamed to the old name (deleted with its pods orphaned, then re-created under the old
-name, which adopts them). An interrupted update continues when run again (the new RC exists);
-``--rollback`` reverses it: the old RC back up to its original size, the new one down and deleted.
+steps. Each step prints a line as kubectl does; while a step waits for pods, a status line on
+stderr says how many of each RC's are ready (cli/progress.py). At the end the old RC is deleted;
+with ``--image`` the new RC is renamed to the old name (deleted with its pods orphaned, then
+re-created under the old name, which adopts them). An interrupted update continues when run again
+(the new RC exists); ``--rollback`` reverses it: the old RC back up to its original size, the new
+one down and deleted.
 Every write is compare-and-set on the revision read.
 """
 
@@ -26,6 +28,7 @@ from cli import rollingupdate as ru
 from cli.commands.rollout import parse_duration
 from cli.context import FilenameOpt, NamespaceOpt, ServerOpt, fail, run, settings
 from cli.manifests import read_sources
+from cli.progress import StatusLine
 from schemas.errors import BadRequest, Conflict, JetkubeError, NotFound, Timeout
 from schemas.labels import selector_from_map
 
@@ -231,6 +234,22 @@ async def roll(
         f"(keep {desired} pods available, don't exceed {desired + 1} pods)"
     )
     deadline = time.monotonic() + limit
+    with StatusLine() as status:
+        await _roll(api, ns, old_name, new_name, desired, period, poll, limit, deadline, status)
+
+
+async def _roll(
+    api: Any,
+    ns: str,
+    old_name: str,
+    new_name: str,
+    desired: int,
+    period: float,
+    poll: float,
+    limit: float,
+    deadline: float,
+    status: StatusLine,
+) -> None:
     while True:
         old_rc, new_rc = await api.get(RC, old_name, ns), await api.get(RC, new_name, ns)
         counts = ru.Counts(
@@ -244,10 +263,16 @@ async def roll(
             return
         if step.action == "wait":
             if time.monotonic() > deadline:
+                status.clear()
                 raise Timeout(f"timed out waiting for any update progress to be made on {new_name}")
+            status.show(
+                f"waiting for pods: {new_name} {counts.new_ready}/{counts.new} ready,"
+                f" {old_name} {counts.old_ready}/{counts.old} ready"
+            )
             await asyncio.sleep(poll)
             continue
         which = new_name if step.action == "up" else old_name
+        status.restart()
         typer.echo(f"Scaling {which} {step.action} to {step.replicas}")
         await scale_to(api, ns, which, step.replicas)
         deadline = time.monotonic() + limit

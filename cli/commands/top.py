@@ -7,6 +7,10 @@ The figures come from actors/metrics/top.py's :func:`collect_top` (the dashboard
 each Ready node's kubelet answers on ``jetkube.node.<node>.stats`` from a sample at most one
 ``--stats-interval`` old. Nodes that have not sampled yet show ``<unknown>``; with no sample at
 all the command fails with kubectl's "metrics not available yet".
+
+``--history`` (jetkube's own) adds CPU(1h) and MEMORY(1h): each row's last hour as a text
+sparkline of 20 buckets (actors/metrics/history.py), asked of the process that keeps the history
+(``jetkube up``) on ``jetkube.metrics.history``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,48 @@ top_app = typer.Typer(
 SortOpt = Annotated[str | None, typer.Option("--sort-by", help="Sort by cpu or memory")]
 NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Do not print the header line")]
 TimeoutOpt = Annotated[float, typer.Option("--timeout", help="Seconds to wait for the kubelets")]
+HistoryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--history",
+        help="Add CPU and memory over the last hour (the metrics history of `jetkube up`), as sparklines",
+    ),
+]
+SPARK_WIDTH = 20
+
+
+async def history_columns(api: Any, kind: str, namespace: str | None) -> dict[str, list[str]]:
+    """Series key -> [CPU sparkline, memory sparkline] over the history's window, from the process
+    that keeps the history (``jetkube.metrics.history``)."""
+    import time
+
+    from actors.metrics.collector import HISTORY_SUBJECT
+    from actors.metrics.history import Point, spark_text
+    from bus.rpc import request
+
+    try:
+        reply = await request(
+            api.bus, HISTORY_SUBJECT, {"kinds": [kind], "namespace": namespace}, timeout=5.0, retry=True
+        )
+    except ServiceUnavailable:
+        raise ServiceUnavailable(
+            "no metrics history answers on jetkube.metrics.history: `jetkube up` keeps one"
+            " (the test bed's separate processes do not)"
+        ) from None
+    end = float(reply.get("now") or time.time())
+    start = end - float(reply.get("window") or 3600)
+    out = {}
+    for series in reply.get("series") or []:
+        points = [Point(*p) for p in series["points"]]
+        out[series["key"]] = [spark_text(points, i, start=start, end=end, width=SPARK_WIDTH) for i in (1, 2)]
+    return out
+
+
+def _with_history(rows: list[list[str]], keys: list[str], charts: dict[str, list[str]]) -> list[list[str]]:
+    blank = ["<none>", "<none>"]
+    return [rows[0] + ["CPU(1h)", "MEMORY(1h)"]] + [
+        r + charts.get(k, blank) for r, k in zip(rows[1:], keys, strict=True)
+    ]
 
 
 def not_available() -> ServiceUnavailable:
@@ -54,6 +100,7 @@ def top_nodes(
     sort_by: SortOpt = None,
     no_headers: NoHeadersOpt = False,
     timeout: TimeoutOpt = 5.0,
+    history: HistoryOpt = False,
     server: ServerOpt = None,
 ) -> None:
     """Display the CPU and memory of nodes."""
@@ -82,6 +129,8 @@ def top_nodes(
         elif sort_by == "memory":
             nodes.sort(key=lambda n: -(n.memory_bytes or 0))
         rows = [["NAME", "CPU(cores)", "CPU%", "MEMORY(bytes)", "MEMORY%"]] + [n.row() for n in nodes]
+        if history:
+            rows = _with_history(rows, [n.name for n in nodes], await history_columns(api, "node", None))
         _print(rows, no_headers)
         return 0
 
@@ -97,6 +146,7 @@ def top_pods(
     sort_by: SortOpt = None,
     no_headers: NoHeadersOpt = False,
     timeout: TimeoutOpt = 5.0,
+    history: HistoryOpt = False,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
@@ -131,10 +181,12 @@ def top_pods(
         else:
             found.sort(key=lambda p: p.name)
         lead = ["NAMESPACE"] if all_namespaces else []
+        keys: list[str] = []
         if containers:
             rows = [[*lead, "POD", "NAME", "CPU(cores)", "MEMORY(bytes)"]]
             for p in found:
                 for c in p.containers:
+                    keys.append(f"{p.namespace}/{p.name}/{c.name}")
                     first = [p.namespace] if all_namespaces else []
                     rows.append(
                         [*first, p.name, c.name, format_cpu(c.cpu_nanocores), format_memory(c.memory_bytes)]
@@ -142,8 +194,12 @@ def top_pods(
         else:
             rows = [[*lead, "NAME", "CPU(cores)", "MEMORY(bytes)"]]
             for p in found:
+                keys.append(f"{p.namespace}/{p.name}")
                 first = [p.namespace] if all_namespaces else []
                 rows.append([*first, p.name, format_cpu(p.cpu_nanocores), format_memory(p.memory_bytes)])
+        if history:
+            kind = "container" if containers else "pod"
+            rows = _with_history(rows, keys, await history_columns(api, kind, ns))
         _print(rows, no_headers)
         return 0
 

@@ -2,14 +2,14 @@
 
 As kubectl: prints ``pod/x condition met`` for each object as it meets the condition (cli/waitfor.py),
 and on timeout ``error: timed out waiting for the condition on pods/x`` (exit 1). Objects are polled
-through the api with a growing interval (50 ms up to 1 s). On a terminal, a line on stderr says
-what is still awaited; nothing on stderr otherwise.
+through the api with a growing interval (50 ms up to 1 s). A wait that lasts over a second says on
+stderr what it still awaits and what the figure is now (cli/progress.py: in place on a terminal,
+plain lines otherwise).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from cli.commands.common import Errors, info_of, name_of
 from cli.commands.rollout import parse_duration
 from cli.context import FilenameOpt, NamespaceOpt, SelectorOpt, ServerOpt, fail, run, settings
 from cli.manifests import read_sources
+from cli.progress import StatusLine
 from cli.resources import parse_targets, qualified_kind
 from cli.waitfor import WaitFor, met, parse_for
 from schemas.errors import BadRequest, JetkubeError, NotFound, Timeout
@@ -93,7 +94,19 @@ def wait(
 async def wait_one(
     api: Any, info: ResourceInfo, ns: str | None, name: str, cond: WaitFor, deadline: float
 ) -> None:
-    tty = sys.stderr.isatty()
+    with StatusLine() as status:
+        await _wait_one(api, info, ns, name, cond, deadline, status)
+
+
+async def _wait_one(
+    api: Any,
+    info: ResourceInfo,
+    ns: str | None,
+    name: str,
+    cond: WaitFor,
+    deadline: float,
+    status: StatusLine,
+) -> None:
     delay = 0.05
     uid = None
     first = True
@@ -111,19 +124,30 @@ async def wait_one(
             if this != uid:
                 obj = None
         if met(cond, obj):
-            if tty:
-                sys.stderr.write("\r\x1b[K")
             return
         if time.monotonic() >= deadline:
-            if tty:
-                sys.stderr.write("\r\x1b[K")
             raise Timeout(f"timed out waiting for the condition on {info.plural}/{name}")
-        if tty:
-            left = max(0, deadline - time.monotonic())
-            sys.stderr.write(f"\r\x1b[Kwaiting for {info.plural}/{name}: {describe(cond)} ({left:.0f}s left)")
-            sys.stderr.flush()
+        status.show(f"waiting for {info.plural}/{name}: {describe(cond)}, now {now_of(cond, obj)}")
         await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
         delay = min(delay * 2, 1.0)
+
+
+def now_of(cond: WaitFor, obj: dict[str, Any] | None) -> str:
+    """What the awaited figure is now: ``absent``, ``present``, a condition's status, a path's value."""
+    if obj is None:
+        return "absent"
+    if cond.kind in ("delete", "create"):
+        return "present"
+    if cond.kind == "condition":
+        for c in (obj.get("status") or {}).get("conditions") or []:
+            if str(c.get("type", "")).lower() == cond.name.lower():
+                return f"{c.get('type')}={c.get('status')}"
+        return "no such condition"
+    from cli import jsonpath
+
+    path = cond.name[1:-1] if cond.name.startswith("{") and cond.name.endswith("}") else cond.name
+    values = jsonpath.find(path if path.startswith((".", "$")) else "." + path, obj)
+    return jsonpath.format_value(values[0]) if len(values) == 1 else ("<none>" if not values else "many")
 
 
 def describe(cond: WaitFor) -> str:

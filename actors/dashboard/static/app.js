@@ -6,7 +6,10 @@
 const TITLES = {
   deployments: "Deployments", replicasets: "ReplicaSets", replicationcontrollers: "ReplicationControllers",
   statefulsets: "StatefulSets", daemonsets: "DaemonSets", jobs: "Jobs", cronjobs: "CronJobs",
+  horizontalpodautoscalers: "HorizontalPodAutoscalers",
 };
+const CHART_W = 120, CHART_H = 26;
+const SVG_NS = "http://www.w3.org/2000/svg";
 const ROW_TESTID = { nodes: "node-row", pods: "pod-row", events: "event-row" };
 
 const state = {
@@ -20,6 +23,9 @@ const state = {
   confirming: null,      // the pod key whose Delete button waits for a second click
   logs: null,            // {namespace, name, containers}
   renderTimer: null,
+  metrics: new Map(),    // "node/<name>" | "pod/<ns>/<name>" -> [[t, cpuMilli, memoryBytes], ...] oldest first
+  window: 3600,          // seconds of history the charts span (the server's window)
+  historyLoads: 0,       // which history request is the latest (an older answer is dropped)
 };
 
 // ------------------------------------------------------------------------------------- helpers
@@ -103,6 +109,7 @@ function connect() {
   state.source = source;
   source.addEventListener("snapshot", (e) => { applySnapshot(JSON.parse(e.data)); setLive("live", "on"); });
   source.addEventListener("changes", (e) => applyChanges(JSON.parse(e.data)));
+  source.addEventListener("metrics", (e) => applyMetrics(JSON.parse(e.data)));
   source.addEventListener("error", () => {
     setLive("reconnecting…", "off");
     if (source.readyState === EventSource.CLOSED && state.source === source) setTimeout(connect, 2000);
@@ -125,6 +132,98 @@ function applySnapshot(snap) {
   }
   renderNamespaces();
   scheduleRender(0);
+  loadHistory();
+}
+
+// ------------------------------------------------------------------------------------ metrics
+
+// The charts start from the server's history (/api/metrics/history), then grow with the stream's
+// `metrics` messages: one point per series per kubelet sample, no polling.
+async function loadHistory() {
+  const load = ++state.historyLoads;
+  const query = state.namespace ? `&namespace=${encodeURIComponent(state.namespace)}` : "";
+  try {
+    const data = await call("GET", `/api/metrics/history?kind=node,pod${query}`);
+    if (load !== state.historyLoads) return;
+    if (data.window) state.window = data.window;
+    const fresh = new Map();
+    for (const series of data.series) fresh.set(`${series.kind}/${series.key}`, series.points);
+    for (const [key, points] of state.metrics) {  // points that arrived while the request was out
+      const have = fresh.get(key) || [];
+      const last = have.length ? have[have.length - 1][0] : -Infinity;
+      fresh.set(key, [...have, ...points.filter((p) => p[0] > last)]);
+    }
+    state.metrics = fresh;
+    scheduleRender(0);
+  } catch (err) {
+    say(`metrics history: ${err.message}`, true);
+  }
+}
+
+function applyMetrics(message) {
+  const horizon = Date.now() / 1000 + state.clockOffset / 1000 - state.window;
+  for (const sample of message.samples) {
+    const key = `${sample.kind}/${sample.key}`;
+    const points = state.metrics.get(key) || [];
+    if (points.length && points[points.length - 1][0] >= sample.point[0]) continue;
+    points.push(sample.point);
+    while (points.length && points[0][0] < horizon) points.shift();
+    state.metrics.set(key, points);
+  }
+  scheduleRender();
+}
+
+function formatCpu(milli) { return `${Math.ceil(milli)}m`; }
+function formatMemory(bytes) { return `${Math.floor(bytes / (1024 * 1024))}Mi`; }
+
+// One small SVG line chart of a series' figure over the last window (time on x, 0..max on y).
+function sparkline(points, index, what, format) {
+  const svg = document.createElementNS(SVG_NS, "svg");
+  const now = Date.now() / 1000 + state.clockOffset / 1000;
+  const shown = points.filter((p) => p[0] >= now - state.window);
+  // the last hour; while the history is younger than that, the time it has (at least a minute)
+  const span = Math.min(state.window, Math.max(60, shown.length ? now - shown[0][0] : state.window));
+  const start = now - span;
+  const max = Math.max(1e-9, ...shown.map((p) => p[index]));
+  const xy = shown.map((p) => [
+    Math.max(2, ((p[0] - start) / span) * (CHART_W - 4) + 2),
+    CHART_H - 2 - (p[index] / max) * (CHART_H - 6),
+  ]);
+  const last = shown.length ? format(shown[shown.length - 1][index]) : "no samples yet";
+  for (const [name, value] of Object.entries({
+    width: CHART_W, height: CHART_H, viewBox: `0 0 ${CHART_W} ${CHART_H}`, class: `chart ${what}`,
+    "data-testid": `chart-${what}`, "data-points": shown.length, role: "img",
+    "aria-label": `${what === "cpu" ? "CPU" : "memory"} over the last ${Math.round(span / 60)} min: now ${last},`
+      + ` peak ${format(max)}`,
+  })) svg.setAttribute(name, String(value));
+  const frame = document.createElementNS(SVG_NS, "rect");
+  for (const [n, v] of Object.entries({ x: 0.5, y: 0.5, width: CHART_W - 1, height: CHART_H - 1, class: "frame" })) {
+    frame.setAttribute(n, String(v));
+  }
+  svg.append(frame);
+  if (xy.length) {
+    const line = document.createElementNS(SVG_NS, "polyline");
+    line.setAttribute("points", xy.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(" "));
+    svg.append(line);
+    const dot = document.createElementNS(SVG_NS, "circle");
+    const [x, y] = xy[xy.length - 1];
+    for (const [n, v] of Object.entries({ cx: x.toFixed(1), cy: y.toFixed(1), r: 2 })) dot.setAttribute(n, v);
+    svg.append(dot);
+  }
+  const title = document.createElementNS(SVG_NS, "title");
+  title.textContent = `${what === "cpu" ? "CPU" : "Memory"}: ${last}`;
+  svg.append(title);
+  return svg;
+}
+
+function chartsCell(kind, row) {
+  const points = state.metrics.get(`${kind}/${row.key}`) || [];
+  const latest = points.length ? points[points.length - 1] : null;
+  return h("td", { class: "charts", "data-testid": "charts", "data-key": row.key },
+    h("span", { class: "chart-pair" }, sparkline(points, 1, "cpu", formatCpu),
+      h("span", { class: "figure" }, latest ? formatCpu(latest[1]) : "–")),
+    h("span", { class: "chart-pair" }, sparkline(points, 2, "memory", formatMemory),
+      h("span", { class: "figure" }, latest ? formatMemory(latest[2]) : "–")));
 }
 
 function applyChanges(changes) {
@@ -213,8 +312,12 @@ function renderSimple(resource) {
       resource === "nodes" ? "No nodes." : `No ${resource} in ${state.namespace || "any namespace"}.`));
     return;
   }
-  if (resource === "pods") box.replaceChildren(buildTable("pods", ["ACTIONS"], () => ({}), podActions));
-  else box.replaceChildren(buildTable(resource, [], () => ({}), () => null));
+  if (resource === "pods") {
+    box.replaceChildren(buildTable("pods", ["CPU · MEMORY (1h)", "ACTIONS"], () => ({}),
+      (row) => [chartsCell("pod", row), podActions(row)]));
+  } else if (resource === "nodes") {
+    box.replaceChildren(buildTable("nodes", ["CPU · MEMORY (1h)"], () => ({}), (row) => chartsCell("node", row)));
+  } else box.replaceChildren(buildTable(resource, [], () => ({}), () => null));
 }
 
 function renderWorkloads() {

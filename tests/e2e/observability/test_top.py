@@ -73,3 +73,34 @@ async def test_no_sample_is_metrics_not_available_yet(nodes: Any, api: Any) -> N
     assert (code, out, err.strip()) == (1, "", "error: metrics not available yet")
     code, out, err = await jetkube(cluster.url, "top", "pods", "-l", "app=nothing")
     assert (code, err.strip()) == (0, "No resources found in default namespace.")
+
+
+async def test_top_history_draws_each_rows_last_hour(nodes: Any, api: Any) -> None:
+    from actors.metrics.collector import HistoryCollector
+    from actors.metrics.history import BARS, History
+    from actors.runtime.supervisor import Supervisor
+
+    cluster = await nodes(1)
+    node = cluster.names[0]
+    await cluster.pod("hist", node, "while :; do :; done", labels={"app": "hist"}, cpu="200m")
+    code, _out, err = await jetkube(cluster.url, "top", "pods", "-l", "app=hist", "--history")
+    assert code == 1 and "no metrics history answers on jetkube.metrics.history" in err, err
+
+    sup = Supervisor("top-history")
+    HistoryCollector(api, api.bus, History(interval=1.0)).start(sup, serve=True)
+    try:
+
+        async def drawn(*args: str) -> list[str] | None:
+            code, out, _ = await jetkube(cluster.url, "top", *args, "--history")
+            lines = out.splitlines() if code == 0 else []
+            if len(lines) == 2 and sum(ch in BARS for ch in lines[1]) >= 2:  # CPU and memory
+                return lines
+            return None
+
+        lines = await eventually(lambda: drawn("pods", "-l", "app=hist"), 30, "top pods --history")
+        assert lines[0].split() == ["NAME", "CPU(cores)", "MEMORY(bytes)", "CPU(1h)", "MEMORY(1h)"]
+        assert lines[1].startswith("hist ")
+        lines = await eventually(lambda: drawn("nodes", node), 30, "top nodes --history")
+        assert lines[0].split()[-2:] == ["CPU(1h)", "MEMORY(1h)"]
+    finally:
+        await sup.stop()

@@ -37,7 +37,7 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
+async def run(nodes: int, pods: int, seconds: float, *, lists: int = 32, watches: int = 20) -> dict[str, Any]:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.hollow.fleet import HollowFleet, HollowSettings
     from actors.hollow.objects import heartbeat
@@ -137,14 +137,14 @@ async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await msg.respond(b"")
 
-        for _ in range(20):
+        for _ in range(watches):
             inbox = viewer.nc.new_inbox()
             await viewer.nc.subscribe(inbox, cb=slow_ack)
             await viewer.nc.request(
                 api_subject(VIEWER, "watch"), encode({"resource": "pods", "stream": inbox}), timeout=30
             )
         tasks = [asyncio.ensure_future(probe_loop())] + [
-            asyncio.ensure_future(list_loop()) for _ in range(32)
+            asyncio.ensure_future(list_loop()) for _ in range(lists)
         ]
         await asyncio.sleep(seconds)
         stop.set()
@@ -198,9 +198,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--lists", type=int, default=32, help="the viewer's list loops (0: a control run)")
+    parser.add_argument("--watches", type=int, default=20, help="the viewer's slow watches")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = asyncio.run(run(args.nodes, args.pods, args.seconds))
+    result = asyncio.run(run(args.nodes, args.pods, args.seconds, lists=args.lists, watches=args.watches))
     text = json.dumps(result, indent=2)
     if args.json:
         args.json.write_text(text + "\n")

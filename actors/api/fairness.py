@@ -48,6 +48,7 @@ log = structlog.get_logger(__name__)
 RETRY_AFTER = 1  # seconds, as kube-apiserver's APF answers
 WIDE_REST = 2.0  # a user's wide request holds its seats this many times its duration longer
 MAX_REST = 10.0  # seconds, at most
+QUEUE_WAIT = 15.0  # seconds a request may wait for seats before it is refused with 429
 RESTING_LEVELS = frozenset({GLOBAL_DEFAULT, CATCH_ALL})
 
 
@@ -114,7 +115,7 @@ class FairResponder(Responder):
             return
         flow, is_system = flow_of(msg, auth=bool(getattr(self.bus, "identity", None)))
         name, seats = self._classify(msg, flow, is_system)
-        refusal = self.levels[name].push(flow, msg, seats, is_system)
+        refusal = self.levels[name].push(flow, (msg, time.monotonic()), seats, is_system)
         if refusal:
             log.info("api.throttled", flow=flow, level=name, why=refusal)
             self._refuse(
@@ -145,7 +146,19 @@ class FairResponder(Responder):
             self._ready.clear()
             for level in self.levels.values():
                 while (got := level.pop()) is not None:
-                    msg, seats = got
+                    (msg, queued_at), seats = got
+                    if time.monotonic() - queued_at > QUEUE_WAIT:
+                        # kube-apiserver's queue wait limit: a 429 now beats a client's timeout later
+                        level.release(seats)
+                        self._refuse(
+                            msg,
+                            TooManyRequests(
+                                f"the request waited over {QUEUE_WAIT:.0f} s in priority level "
+                                f"{level.name}; please try again later",
+                                details={"retryAfterSeconds": RETRY_AFTER},
+                            ),
+                        )
+                        continue
                     task = asyncio.ensure_future(self._serve(level, msg, seats))
                     self._inflight.add(task)
                     task.add_done_callback(self._inflight.discard)

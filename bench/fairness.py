@@ -3,7 +3,8 @@
     python -m bench.fairness [--nodes 1000] [--pods 10000] [--seconds 120] [--json FILE]
 
 One process: an authenticated nats-server, the control plane (api only), a hollow fleet whose
-nodes heartbeat through the api every 10 s (the control plane's flow), and a probe kubelet
+nodes renew their Leases through the api every 10 s (under the control plane's name; the api
+classifies them into its system-nodes priority level), and a probe kubelet
 (``node-probe``, its own flow) that writes its Node's status every second and times each write.
 Then the user ``viewer`` runs 32 list loops over every pod and 20 slow watches (each chunk
 acknowledged two seconds late) for ``--seconds``.
@@ -11,7 +12,8 @@ acknowledged two seconds late) for ``--seconds``.
 Figures: the probe's heartbeat latency p50/p99/max, the fleet's heartbeat errors, the nodes whose
 last heartbeat is older than 40 s at the end (NotReady by the node lifecycle's grace), the
 process's RSS growth, and the viewer's lists answered and refused (429). The short version
-(``--nodes 100 --pods 1000 --seconds 20``) takes about a minute.
+(``--nodes 100 --pods 1000 --seconds 20``) takes about a minute; ``--lists 0 --watches 0`` is the
+control run, without the viewer.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
     python -m bench.fairness [--nodes 1000] [--pods 10000] [--seconds 120] [--json FILE]
 
 One process: an authenticated nats-server, the control plane (api only), a hollow fleet whose
-nodes heartbeat through the api every 10 s (the control plane's flow), and a probe kubelet
+nodes renew their Leases through the api every 10 s (under the control plane's name; the api
+classifies them into its system-nodes priority level), and a probe kubelet
 (``node-probe``, its own flow) that writes its Node's status every second and times each write.
 Then the user ``viewer`` runs 32 list loops over every pod and 20 slow watches (each chunk
 acknowledged two seconds late) for ``--seconds``.
@@ -11,7 +12,8 @@ acknowledged two seconds late) for ``--seconds``.
 Figures: the probe's heartbeat latency p50/p99/max, the fleet's heartbeat errors, the nodes whose
 last heartbeat is older than 40 s at the end (NotReady by the node lifecycle's grace), the
 process's RSS growth, and the viewer's lists answered and refused (429). The short version
-(``--nodes 100 --pods 1000 --seconds 20``) takes about a minute.
+(``--nodes 100 --pods 1000 --seconds 20``) takes about a minute; ``--lists 0 --watches 0`` is the
+control run, without the viewer.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
+async def run(nodes: int, pods: int, seconds: float, *, lists: int = 32, watches: int = 20) -> dict[str, Any]:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.hollow.fleet import HollowFleet, HollowSettings
     from actors.hollow.objects import heartbeat
@@ -137,14 +139,14 @@ async def run(nodes: int, pods: int, seconds: float) -> dict[str, Any]:
             with contextlib.suppress(Exception):
                 await msg.respond(b"")
 
-        for _ in range(20):
+        for _ in range(watches):
             inbox = viewer.nc.new_inbox()
             await viewer.nc.subscribe(inbox, cb=slow_ack)
             await viewer.nc.request(
                 api_subject(VIEWER, "watch"), encode({"resource": "pods", "stream": inbox}), timeout=30
             )
         tasks = [asyncio.ensure_future(probe_loop())] + [
-            asyncio.ensure_future(list_loop()) for _ in range(32)
+            asyncio.ensure_future(list_loop()) for _ in range(lists)
         ]
         await asyncio.sleep(seconds)
         stop.set()
@@ -198,9 +200,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--lists", type=int, default=32, help="the viewer's list loops (0: a control run)")
+    parser.add_argument("--watches", type=int, default=20, help="the viewer's slow watches")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = asyncio.run(run(args.nodes, args.pods, args.seconds))
+    result = asyncio.run(run(args.nodes, args.pods, args.seconds, lists=args.lists, watches=args.watches))
     text = json.dumps(result, indent=2)
     if args.json:
         args.json.write_text(text + "\n")

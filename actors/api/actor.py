@@ -80,6 +80,7 @@ class ApiActor:
             queue=QUEUE_GROUP,
             concurrency=concurrency,
             name="api",
+            count_of=self.count_of,
         )
         self.user_responder = FairResponder(
             bus,
@@ -88,7 +89,16 @@ class ApiActor:
             queue=QUEUE_GROUP,
             concurrency=max(4, concurrency // 4),
             name="api-users",
+            count_of=self.count_of,
         )
+
+    def count_of(self, resource: str) -> int:
+        """The objects a list of ``resource`` reads, for its cost (actors/api/fairness_levels.py):
+        the pods informer's count (the api follows every pod), else the last full list's."""
+        known = self.api.list_sizes.get(resource, 0)
+        if resource == "pods" and self.pods.synced:
+            return max(known, len(self.pods.objects))
+        return known
 
     async def bootstrap(self) -> None:
         await ensure_stream(self.bus)

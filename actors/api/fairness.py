@@ -4,37 +4,52 @@ Every api request belongs to a *flow*: the NATS user who sent it, read from its 
 (``_INBOX.<user>.…``, which only that user may subscribe to; with NATS auth off, each connection's
 inbox is its own flow). Flows are *system* (the control plane, the kubelets ``node-*``) or not.
 
-:class:`FairQueues` (pure, no I/O) holds one queue per flow, at most ``per_flow`` requests deep
-(system flows: only the total), and hands requests to workers round robin over the flows that
-wait, so a user with a thousand requests queued waits behind its own requests, not in front of
-everyone else's. Of the
-``workers``, ``reserved`` serve system flows only: however many users flood, node heartbeats and
-the controllers always find a free worker. A request over its flow's depth (or over the total)
-is refused at once with 429 TooManyRequests and ``details.retryAfterSeconds`` (Kubernetes'
-Retry-After), never queued.
+Requests are classified into priority levels (actors/api/fairness_levels.py: leader-election,
+system-nodes, workload-high, global-default, catch-all), each with seats of its own: node
+heartbeats and Lease renewals never wait behind a viewer's lists. Within a level, requests queue
+per flow and are served round robin; a list occupies seats by the number of objects it reads
+(APF's work estimator), so few large lists are in flight (and in memory) at once. A request over
+its flow's depth (or over its level's total) is refused at once with 429 TooManyRequests and
+``details.retryAfterSeconds`` (Kubernetes' Retry-After), never queued.
 
-:class:`FairResponder` is the api's :class:`~bus.rpc.Responder` with these queues in place of the
+:class:`FairResponder` is the api's :class:`~bus.rpc.Responder` with these levels in place of the
 single FIFO, and with the request's size checked before it is queued (413 at once).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
-from dataclasses import dataclass, field
+import contextlib
+import time
+from collections.abc import Callable
 from typing import Any
 
+import nats.errors
 import structlog
 from nats.aio.msg import Msg
 
+from actors.api.fairness_levels import (
+    CATCH_ALL,
+    GLOBAL_DEFAULT,
+    PER_FLOW,
+    Level,
+    classify,
+    make_levels,
+    width,
+)
 from bus.auth import CONTROLPLANE, NODE_PREFIX, requester_of
-from bus.rpc import MAX_REQUEST_BYTES, Responder
+from bus.codec import decode
+from bus.direct import subscribe_direct
+from bus.rpc import MAX_REQUEST_BYTES, Responder, past_deadline
 from schemas.errors import RequestEntityTooLarge, TooManyRequests
 
 log = structlog.get_logger(__name__)
 
-PER_FLOW = 64  # requests one flow may have waiting
 RETRY_AFTER = 1  # seconds, as kube-apiserver's APF answers
+WIDE_REST = 2.0  # a user's wide request holds its seats this many times its duration longer
+MAX_REST = 10.0  # seconds, at most
+QUEUE_WAIT = 15.0  # seconds a request may wait for seats before it is refused with 429
+RESTING_LEVELS = frozenset({GLOBAL_DEFAULT, CATCH_ALL})
 
 
 def flow_of(msg: Any, *, auth: bool = True) -> tuple[str, bool]:
@@ -48,74 +63,46 @@ def flow_of(msg: Any, *, auth: bool = True) -> tuple[str, bool]:
     return who, who == CONTROLPLANE or who.startswith(NODE_PREFIX)
 
 
-@dataclass
-class FairQueues:
-    workers: int
-    reserved: int
-    per_flow: int = PER_FLOW
-    total: int = 4096
-    flows: dict[str, deque[Any]] = field(default_factory=dict)
-    system: dict[str, bool] = field(default_factory=dict)
-    order: deque[str] = field(default_factory=deque)  # flows with requests waiting, round robin
-    size: int = 0
-    busy_users: int = 0  # workers serving a non-system request now
-
-    def push(self, flow: str, item: Any, is_system: bool) -> str | None:
-        """Queue ``item``; the reason it is refused instead, or None."""
-        queue = self.flows.get(flow)
-        # system flows (one connection carries every controller's writes) share only the total
-        if queue is not None and not is_system and len(queue) >= self.per_flow:
-            return f"{len(queue)} requests of {flow} are waiting"
-        if self.size >= self.total:
-            return f"{self.size} requests are waiting"
-        if queue is None:
-            queue = self.flows[flow] = deque()
-            self.system[flow] = is_system
-        if not queue:
-            self.order.append(flow)
-        queue.append(item)
-        self.size += 1
-        return None
-
-    def pop(self) -> tuple[Any, bool] | None:
-        """The next request (and whether its flow is a system one), or None when nothing may be
-        served now: no request waits, or only users' while the unreserved workers are all busy."""
-        users_allowed = self.busy_users < self.workers - self.reserved
-        for _ in range(len(self.order)):
-            flow = self.order.popleft()
-            is_system = self.system.get(flow, False)
-            if not is_system and not users_allowed:
-                self.order.append(flow)
-                continue
-            queue = self.flows[flow]
-            item = queue.popleft()
-            self.size -= 1
-            if queue:
-                self.order.append(flow)
-            else:
-                del self.flows[flow]
-                self.system.pop(flow, None)
-            return item, is_system
-        return None
-
-
 class FairResponder(Responder):
-    """The api's responder: per-flow queues (:class:`FairQueues`) instead of one FIFO."""
+    """The api's responder: priority levels with per-flow queues (module doc) instead of one FIFO.
 
-    def __init__(self, *args: Any, reserved: int | None = None, per_flow: int = PER_FLOW, **kw: Any) -> None:
+    ``count_of(resource)`` is the number of objects a list of ``resource`` reads (as last seen);
+    it sets a list's width. Each dispatched request runs in a task of its own while it holds its
+    seats; at most ``concurrency`` are in flight in the control plane's level, fewer in others.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        per_flow: int = PER_FLOW,
+        count_of: Callable[[str], int] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(*args, **kw)
-        # users (not nodes, not the control plane) hold at most a quarter of the workers at once:
-        # a list of thousands of pods costs the event loop far more than a heartbeat does
-        reserved = reserved if reserved is not None else self.concurrency - max(1, self.concurrency // 4)
-        self.queues = FairQueues(
-            self.concurrency, min(reserved, self.concurrency - 1), per_flow, self.concurrency * 64
-        )
+        self.levels: dict[str, Level] = make_levels(self.concurrency, per_flow)
+        self.count_of = count_of or (lambda _resource: 0)
         self._ready = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
 
     def _refuse(self, msg: Msg, err: Exception) -> None:
         task = asyncio.ensure_future(self._reply(msg, {"error": err.to_status()}))  # type: ignore[attr-defined]
         self._refusals.add(task)
         task.add_done_callback(self._refusals.discard)
+
+    def _classify(self, msg: Msg, flow: str, is_system: bool) -> tuple[str, int]:
+        """(priority level, seats) of a request; a payload that does not decode is served (and
+        refused by the handler) as one seat of its flow's level."""
+        verb = msg.subject.rsplit(".", 1)[-1]
+        try:
+            payload = decode(msg.data)
+        except Exception:
+            payload = None
+        if not isinstance(payload, dict):
+            payload = {}
+        name = classify(flow, is_system, verb, payload)
+        resource = payload.get("resource")
+        objects = self.count_of(resource) if isinstance(resource, str) else 0
+        return name, width(verb, objects, self.levels[name].seats)
 
     def _enqueue(self, msg: Msg) -> None:
         if len(msg.data) > MAX_REQUEST_BYTES:  # before it takes a place in any queue
@@ -127,9 +114,10 @@ class FairResponder(Responder):
             )
             return
         flow, is_system = flow_of(msg, auth=bool(getattr(self.bus, "identity", None)))
-        refusal = self.queues.push(flow, msg, is_system)
+        name, seats = self._classify(msg, flow, is_system)
+        refusal = self.levels[name].push(flow, (msg, time.monotonic()), seats, is_system)
         if refusal:
-            log.info("api.throttled", flow=flow, why=refusal)
+            log.info("api.throttled", flow=flow, level=name, why=refusal)
             self._refuse(
                 msg,
                 TooManyRequests(
@@ -139,19 +127,55 @@ class FairResponder(Responder):
             return
         self._ready.set()
 
-    async def _worker(self) -> None:
+    async def run(self) -> None:
+        sub = await subscribe_direct(self.bus.nc, self.subject, self._enqueue, queue=self.queue or "")
+        await self.bus.nc.flush()
+        self.serving.set()
+        try:
+            await self._dispatch()
+        finally:
+            self.serving.clear()
+            for task in list(self._inflight):
+                task.cancel()
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+    async def _dispatch(self) -> None:
+        """Hands every request whose seats are free to a task of its own, level by level."""
         while True:
-            got = self.queues.pop()
-            if got is None:
-                self._ready.clear()
-                await self._ready.wait()
-                continue
-            msg, is_system = got
-            if not is_system:
-                self.queues.busy_users += 1
-            try:
-                await self.answer(msg)
-            finally:
-                if not is_system:
-                    self.queues.busy_users -= 1
-                    self._ready.set()  # a user's request may be waiting for this worker
+            self._ready.clear()
+            for level in self.levels.values():
+                while (got := level.pop()) is not None:
+                    (msg, queued_at), seats = got
+                    if time.monotonic() - queued_at > QUEUE_WAIT:
+                        # kube-apiserver's queue wait limit: a 429 now beats a client's timeout later
+                        level.release(seats)
+                        self._refuse(
+                            msg,
+                            TooManyRequests(
+                                f"the request waited over {QUEUE_WAIT:.0f} s in priority level "
+                                f"{level.name}; please try again later",
+                                details={"retryAfterSeconds": RETRY_AFTER},
+                            ),
+                        )
+                        continue
+                    task = asyncio.ensure_future(self._serve(level, msg, seats))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._inflight.discard)
+            await self._ready.wait()
+
+    async def _serve(self, level: Level, msg: Msg, seats: int) -> None:
+        try:
+            if past_deadline(msg.headers, time.time()):
+                self.expired += 1
+                log.warning("rpc.expired", subject=msg.subject, dropped=self.expired)
+                return
+            started = time.perf_counter()
+            await self.answer(msg)
+            if seats > 1 and level.name in RESTING_LEVELS:
+                # a wide request's seats stay taken a while after it (APF's additional latency):
+                # users' large lists take at most 1 / (1 + WIDE_REST) of the event loop's time
+                await asyncio.sleep(min(MAX_REST, (time.perf_counter() - started) * WIDE_REST))
+        finally:
+            level.release(seats)
+            self._ready.set()  # a request of this level may be waiting for these seats

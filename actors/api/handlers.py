@@ -29,6 +29,7 @@ import structlog
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
 from actors.api.fencing import check_fence
 from actors.api.limits import check_body, check_key_part
+from actors.api.listing import stream_page_source
 from actors.api.noderelay import NodeRelay
 from actors.api.paging import decode_continue, encode_continue, page, parse_limit
 from actors.api.podstatus import initial_pod_status
@@ -117,6 +118,8 @@ class Api:
         self.bus = bus if bus is not None else store.bus
         self.namespaces = namespaces
         self.relay = relay
+        # objects each resource's last full read held: a list's cost (actors/api/fairness_levels.py)
+        self.list_sizes: dict[str, int] = {}
         self.create_hooks: list[AdmitHook] = []
         self.update_hooks: list[AdmitHook] = []
         self.delete_hooks: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
@@ -253,7 +256,18 @@ class Api:
                 reqs = parse_field_selector(field_selector)
                 items = [e for e in items if matches_fields(e, reqs)]
         else:
-            items, revision = await self.store.list(info.plural, ns, label_selector, field_selector)
+            # streamed, keeping only what the page can use (actors/api/listing.py)
+            items, revision, read = await stream_page_source(
+                self.store,
+                info.plural,
+                ns,
+                label_selector,
+                field_selector,
+                limit=limit,
+                after=after[1] if after else None,
+            )
+            if ns is None:
+                self.list_sizes[info.plural] = read
         if after is not None:
             revision = after[0]
         items, last = page(

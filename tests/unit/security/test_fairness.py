@@ -1,5 +1,6 @@
-"""The api's fair queues as tables: round robin over flows, a depth per flow, a share of the
-workers reserved for system flows (nodes, control plane)."""
+"""The api's priority levels as tables: classification (Kubernetes' default FlowSchemas), a list's
+width by the objects it reads, round robin over flows within a level, a depth per user flow, and
+seats: a level never lends its seats, so a flood in one cannot take another's."""
 
 from __future__ import annotations
 
@@ -7,45 +8,119 @@ from types import SimpleNamespace
 
 import pytest
 
-from actors.api.fairness import FairQueues, flow_of
+from actors.api.fairness import flow_of
+from actors.api.fairness_levels import (
+    CATCH_ALL,
+    GLOBAL_DEFAULT,
+    LEADER_ELECTION,
+    MAX_WIDTH,
+    SYSTEM_NODES,
+    WORKLOAD_HIGH,
+    Level,
+    classify,
+    make_levels,
+    width,
+)
 
 
-def drain(q: FairQueues) -> list[str]:
+def drain(level: Level) -> list[str]:
     out = []
-    while (got := q.pop()) is not None:
+    while (got := level.pop()) is not None:
         out.append(got[0])
+        level.release(got[1])
     return out
 
 
 def test_round_robin_over_flows_not_first_come() -> None:
-    q = FairQueues(workers=4, reserved=1)
+    level = Level("global-default", seats=4)
     for i in range(5):
-        assert q.push("viewer", f"v{i}", False) is None
-    assert q.push("node-n1", "heartbeat", True) is None
-    assert q.push("bob", "b0", False) is None
-    assert drain(q) == ["v0", "heartbeat", "b0", "v1", "v2", "v3", "v4"]
+        assert level.push("viewer", f"v{i}", 1, False) is None
+    assert level.push("alice", "a0", 1, False) is None
+    assert level.push("bob", "b0", 1, False) is None
+    assert drain(level) == ["v0", "a0", "b0", "v1", "v2", "v3", "v4"]
 
 
 def test_a_flood_is_refused_at_its_flows_depth_only() -> None:
-    q = FairQueues(workers=4, reserved=1, per_flow=3)
-    assert [q.push("viewer", i, False) for i in range(4)] == [
+    level = Level("global-default", seats=4, per_flow=3)
+    assert [level.push("viewer", i, 1, False) for i in range(4)] == [
         None,
         None,
         None,
-        "3 requests of viewer are waiting",
+        "3 requests of viewer are waiting in priority level global-default",
     ]
-    assert q.push("node-n1", "hb", True) is None  # others are still queued
+    assert level.push("alice", "a", 1, False) is None  # others are still queued
 
 
-def test_reserved_workers_serve_only_system_flows() -> None:
-    q = FairQueues(workers=4, reserved=1)
-    q.busy_users = 3  # every unreserved worker is busy with users' requests
-    q.push("viewer", "v0", False)
-    q.push("node-n1", "hb", True)
-    assert q.pop() == ("hb", True)
-    assert q.pop() is None  # the viewer waits for an unreserved worker
-    q.busy_users = 2
-    assert q.pop() == ("v0", False)
+def test_a_level_serves_no_more_than_its_seats() -> None:
+    level = Level("global-default", seats=4)
+    for i in range(3):
+        level.push("viewer", f"list{i}", 4, False)  # each list takes every seat
+    assert level.pop() == ("list0", 4)
+    assert level.pop() is None  # the next list waits for the seats
+    level.release(4)
+    assert level.pop() == ("list1", 4)
+
+
+def test_a_wide_request_keeps_its_turn_before_narrow_ones() -> None:
+    level = Level("global-default", seats=4)
+    level.push("viewer", "get0", 1, False)
+    level.push("alice", "list", 4, False)
+    level.push("viewer", "get1", 1, False)
+    assert level.pop() == ("get0", 1)
+    assert level.pop() is None  # alice's list is next and needs all four seats
+    level.release(1)
+    assert level.pop() == ("list", 4)
+
+
+def test_a_viewers_flood_leaves_the_nodes_their_own_seats() -> None:
+    levels = make_levels(16)
+    users, nodes = levels[GLOBAL_DEFAULT], levels[SYSTEM_NODES]
+    for i in range(50):
+        users.push("viewer", f"list{i}", MAX_WIDTH, False)
+    while users.pop() is not None:
+        pass
+    assert users.in_use <= users.seats
+    for i in range(nodes.seats):
+        assert nodes.push(f"node-n{i}", f"renew{i}", 1, True) is None
+    assert [nodes.pop() is not None for _ in range(nodes.seats)] == [True] * nodes.seats
+
+
+NODE_LEASE = {"resource": "leases", "namespace": "kube-node-lease"}
+
+
+@pytest.mark.parametrize(
+    ("flow", "is_system", "verb", "payload", "level"),
+    [
+        ("node-n1", True, "update", {"resource": "nodes"}, SYSTEM_NODES),
+        ("node-n1", True, "update", NODE_LEASE, SYSTEM_NODES),
+        # the hollow fleet renews its nodes' Leases under the control plane's name
+        ("controlplane", True, "update", NODE_LEASE, SYSTEM_NODES),
+        ("controlplane", True, "update", {"resource": "leases", "namespace": "kube-system"}, LEADER_ELECTION),
+        ("controlplane", True, "list", {"resource": "pods"}, WORKLOAD_HIGH),
+        ("viewer", False, "list", {"resource": "pods"}, GLOBAL_DEFAULT),
+        # a user may not pass for a node by writing a node's Lease
+        ("viewer", False, "update", NODE_LEASE, GLOBAL_DEFAULT),
+        ("unknown", False, "get", {}, CATCH_ALL),
+    ],
+)
+def test_classify(flow: str, is_system: bool, verb: str, payload: dict, level: str) -> None:
+    assert classify(flow, is_system, verb, payload) == level
+
+
+@pytest.mark.parametrize(
+    ("verb", "objects", "seats", "expected"),
+    [
+        ("get", 10_000, 8, 1),
+        ("update", 0, 8, 1),
+        ("list", 0, 8, 1),
+        ("list", 150, 8, 2),
+        ("list", 10_000, 32, MAX_WIDTH),
+        ("list", 10_000, 4, 4),  # never more than the level has
+        ("watch", 10_000, 4, 4),  # a watch's initial list costs as a list
+    ],
+)
+def test_width_by_objects_read(verb: str, objects: int, seats: int, expected: int) -> None:
+    assert width(verb, objects, seats) == expected
 
 
 @pytest.mark.parametrize(
@@ -69,5 +144,7 @@ def test_with_auth_off_each_connection_is_a_flow_held_to_no_depth() -> None:
 
 
 def test_system_flows_are_held_only_to_the_total() -> None:
-    q = FairQueues(workers=4, reserved=1, per_flow=2, total=5)
-    assert [q.push("controlplane", i, True) for i in range(6)] == [None] * 5 + ["5 requests are waiting"]
+    level = Level("workload-high", seats=4, per_flow=2, total=5)
+    assert [level.push("controlplane", i, 1, True) for i in range(6)] == [None] * 5 + [
+        "5 requests are waiting in priority level workload-high"
+    ]

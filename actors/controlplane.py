@@ -41,6 +41,8 @@ class ControlPlaneSettings:
     runtime_config: str = ""  # kube-apiserver's --runtime-config (schemas/versions.py)
     storage_versions: str = ""  # kube-apiserver's --storage-versions
     hpa_sync_period: float = 15.0  # kube-controller-manager's --horizontal-pod-autoscaler-sync-period
+    cluster_cidr: str = "10.244.0.0/16"  # --cluster-cidr: the pod network, cut into node subnets
+    node_cidr_mask_size: int = 24  # --node-cidr-mask-size: each Node's spec.podCIDR prefix
 
 
 ControllerStarter = Callable[[Bus, Store, ControlPlaneSettings], Awaitable[Any]]
@@ -84,6 +86,7 @@ ALL_CONTROLLERS = (
     "horizontalpodautoscaling",
     "persistentvolume",
     "statefulset",
+    "nodeipam",
 )
 
 
@@ -98,6 +101,8 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
     from actors.gc.controller import GarbageCollector
     from actors.job.controller import JobController
     from actors.namespace.controller import NamespaceController
+    from actors.nodeipam.controller import NodeIpamController
+    from actors.nodeipam.pool import parse_pool
     from actors.nodelifecycle.controller import NodeLifecycleController
     from actors.nodelifecycle.decide import Settings as NodeSettings
     from actors.replication.controller import ReplicaSetController, ReplicationControllerManager
@@ -141,6 +146,12 @@ def build_controllers(bus: Bus, api: Any, informers: Any, settings: ControlPlane
             api, informers, recorder=rec("persistentvolume-controller")
         ),
         "statefulset": lambda: StatefulSetController(api, informers, recorder=rec("statefulset-controller")),
+        "nodeipam": lambda: NodeIpamController(
+            api,
+            informers,
+            parse_pool(settings.cluster_cidr, settings.node_cidr_mask_size),
+            recorder=rec("node-controller"),
+        ),
     }
     return [make() for name, make in makers.items() if name in wanted]
 

@@ -18,7 +18,14 @@ from cli.serving import (
     served,
     start_process,
 )
-from cli.up import APISERVER_PORT_OPT, RUNTIME_CONFIG_OPT, STORAGE_VERSIONS_OPT, default_data_dir
+from cli.up import (
+    APISERVER_PORT_OPT,
+    CLUSTER_CIDR_OPT,
+    NODE_CIDR_MASK_OPT,
+    RUNTIME_CONFIG_OPT,
+    STORAGE_VERSIONS_OPT,
+    default_data_dir,
+)
 from schemas.errors import JetkubeError
 
 
@@ -97,6 +104,8 @@ def controlplane(
     service_cluster_ip_range: Annotated[str, typer.Option("--service-cluster-ip-range")] = "10.96.0.0/12",
     lease_duration: Annotated[float, typer.Option("--lease-duration")] = 15.0,
     hpa_sync_period: Annotated[float, typer.Option("--horizontal-pod-autoscaler-sync-period")] = 15.0,
+    cluster_cidr: Annotated[str, CLUSTER_CIDR_OPT] = "10.244.0.0/16",
+    node_cidr_mask_size: Annotated[int, NODE_CIDR_MASK_OPT] = 24,
     log_level: LogLevelOpt = "info",
     memory_limit: MemoryLimitOpt = "",
     metrics_port: MetricsPortOpt = 0,
@@ -127,11 +136,13 @@ def controlplane(
     ] = "",
 ) -> None:
     """Run one control-plane replica (api, scheduler, controllers) against a NATS server."""
+    from actors.nodeipam.pool import parse_pool
     from schemas.versions import build as build_versions
 
     start_process(log_level, memory_limit)
     try:
         build_versions(runtime_config, storage_versions)  # bad flags: one line, before connecting
+        parse_pool(cluster_cidr, node_cidr_mask_size)
     except JetkubeError as err:
         typer.echo(err.cli_line(), err=True)
         raise typer.Exit(1) from None
@@ -147,6 +158,8 @@ def controlplane(
         "ingress_port": ingress_port,
         "encryption_key_file": encryption_key_file or None,
         "hpa_sync_period": hpa_sync_period,
+        "cluster_cidr": cluster_cidr,
+        "node_cidr_mask_size": node_cidr_mask_size,
     }
     with served(metrics_port, metrics_host):
         from bus.auth import url_with_credentials

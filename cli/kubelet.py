@@ -2,6 +2,7 @@
 
     jetkube kubelet --node-name n1 --server nats://10.0.0.1:4222 [--docker-host unix:///...]
         [--node-labels k=v,...] [--manifests-dir DIR] [--heartbeat-interval 10] [GC flags]
+        [--pod-network docker|flannel] [--flannel-backend vxlan|host-gw] [--flannel-iface IFACE]
 
 Several kubelets with different node names may share one Docker engine: each touches only the
 containers labelled with its node. SIGTERM stops it in order (running containers keep running; a
@@ -48,6 +49,23 @@ def parse_duration(text: str) -> float:
     for value, unit in parts:
         total += float(value) * units[unit]
     return total
+
+
+def pod_network_problem(pod_network: str, backend: str, cluster_cidr: str) -> str:
+    """What is wrong with the pod network flags, naming the flag; "" when nothing."""
+    import ipaddress
+
+    if pod_network not in ("docker", "flannel"):
+        return f'--pod-network: Unsupported value: "{pod_network}": supported values: "docker", "flannel"'
+    if backend not in ("vxlan", "host-gw"):
+        return f'--flannel-backend: Unsupported value: "{backend}": supported values: "vxlan", "host-gw"'
+    try:
+        net = ipaddress.ip_network(cluster_cidr, strict=True)
+    except ValueError as exc:
+        return f'--cluster-cidr: Invalid value: "{cluster_cidr}": must be a valid CIDR ({exc})'
+    if not isinstance(net, ipaddress.IPv4Network):
+        return f'--cluster-cidr: Invalid value: "{cluster_cidr}": must be an IPv4 CIDR'
+    return ""
 
 
 async def run_kubelet(server: str, node_name: str, options: dict) -> None:
@@ -148,6 +166,28 @@ def kubelet(
             "jetkube down of that dir removes them).",
         ),
     ] = "",
+    pod_network: Annotated[
+        str,
+        typer.Option(
+            "--pod-network",
+            help="docker: pods on the engine's default bridge (one host); flannel: pods on the Node's "
+            "spec.podCIDR, routed across hosts.",
+        ),
+    ] = "docker",
+    flannel_backend: Annotated[
+        str,
+        typer.Option("--flannel-backend", help="vxlan (UDP 8472 between hosts) or host-gw (one L2 network)."),
+    ] = "vxlan",
+    flannel_iface: Annotated[
+        str,
+        typer.Option("--flannel-iface", help="The interface between hosts (default: the default route's)."),
+    ] = "",
+    cluster_cidr: Annotated[
+        str,
+        typer.Option(
+            "--cluster-cidr", help="The pod network (the control plane's --cluster-cidr): not masqueraded."
+        ),
+    ] = "10.244.0.0/16",
 ) -> None:
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels
@@ -156,6 +196,10 @@ def kubelet(
     start_process(log_level, memory_limit)
     if not 0 <= image_gc_low_threshold <= image_gc_high_threshold <= 100:
         typer.echo("error: need 0 <= --image-gc-low-threshold <= --image-gc-high-threshold <= 100", err=True)
+        raise typer.Exit(2)
+    network_problem = pod_network_problem(pod_network, flannel_backend, cluster_cidr)
+    if network_problem:
+        typer.echo(f"error: {network_problem}", err=True)
         raise typer.Exit(2)
     options = {
         "docker_host": docker_host or None,
@@ -176,6 +220,10 @@ def kubelet(
         "cluster_dns": [ip.strip() for ip in cluster_dns.split(",") if ip.strip()] or None,
         "cluster_domain": cluster_domain,
         "cluster_id": cluster_id,
+        "pod_network": pod_network,
+        "flannel_backend": flannel_backend,
+        "flannel_iface": flannel_iface,
+        "cluster_cidr": cluster_cidr,
     }
     with served(metrics_port, metrics_host):
         from bus.auth import url_with_credentials

@@ -34,6 +34,10 @@ STORAGE_VERSIONS_OPT = typer.Option(
 APISERVER_PORT_OPT = typer.Option(
     "--apiserver-port", help="The Kubernetes API (HTTPS, for kubectl and client libraries) port; 0: none."
 )
+CLUSTER_CIDR_OPT = typer.Option(
+    "--cluster-cidr", help="The pod network; each Node gets a subnet of it in spec.podCIDR."
+)
+NODE_CIDR_MASK_OPT = typer.Option("--node-cidr-mask-size", help="The prefix length of each Node's subnet.")
 
 
 def default_data_dir() -> Path:
@@ -60,6 +64,8 @@ async def run_up(
     sync_interval: str = "always",
     hollow_nodes: int = 0,
     apiserver_port: int = 0,
+    cluster_cidr: str = "10.244.0.0/16",
+    node_cidr_mask_size: int = 24,
 ) -> None:
     from actors.controlplane import ControlPlaneSettings, start_control_plane
     from actors.runtime.memguard import start_watch
@@ -109,6 +115,8 @@ async def run_up(
             ingress_port=ingress_port,
             ingress_host=host,
             encryption_key_file=str(auth.key_file),
+            cluster_cidr=cluster_cidr,
+            node_cidr_mask_size=node_cidr_mask_size,
         )
         api_actor = start_control_plane(sup, bus, store, cp_settings)
         from actors.storage.localpath import ensure_default_class
@@ -322,6 +330,8 @@ def up(
         ),
     ] = "always",
     apiserver_port: Annotated[int, APISERVER_PORT_OPT] = 6443,
+    cluster_cidr: Annotated[str, CLUSTER_CIDR_OPT] = "10.244.0.0/16",
+    node_cidr_mask_size: Annotated[int, NODE_CIDR_MASK_OPT] = 24,
 ) -> None:
     """Run a local cluster: embedded NATS, control plane and a kubelet, in one process."""
     from cli.datadir import hold_data_dir
@@ -333,6 +343,9 @@ def up(
         from bus.embedded import check_sync_interval
 
         check_sync_interval(sync_interval)
+        from actors.nodeipam.pool import parse_pool
+
+        parse_pool(cluster_cidr, node_cidr_mask_size)  # BadRequest naming the flag
         if (tls_cert is None) != (tls_key is None):
             raise BadRequest("--tls-cert and --tls-key: give both, or neither")
         data_dir = data_dir or default_data_dir()
@@ -356,6 +369,8 @@ def up(
                 sync_interval=sync_interval,
                 hollow_nodes=hollow_nodes,
                 apiserver_port=apiserver_port,
+                cluster_cidr=cluster_cidr,
+                node_cidr_mask_size=node_cidr_mask_size,
             )
         )
 

@@ -42,6 +42,7 @@ from actors.admission.clusterip import (
     used_addresses,
 )
 from actors.admission.limitrange import apply_limit_ranges
+from actors.admission.nodecidr import check_node_update
 from actors.admission.quota import check_quota, compute_usage, resource_for_key
 from actors.admission.storage import admit_claim, admit_volume, check_update
 from actors.runtime.listwatch import StoreListWatcher
@@ -128,6 +129,8 @@ class Admission:
     ) -> dict[str, Any]:
         if resource in ("persistentvolumeclaims", "persistentvolumes", "statefulsets"):
             check_update(resource, obj, old)
+        if resource == "nodes":
+            check_node_update(obj, old)
         if resource == "services":
             obj = await self._allocate(obj, old)
         namespace = _ns_of(obj)

@@ -58,7 +58,7 @@ from actors.kubelet.types import (
     RuntimeEvent,
     SandboxInfo,
 )
-from schemas.errors import AlreadyExists, BadRequest, JetkubeError, NotFound, Timeout
+from schemas.errors import AlreadyExists, BadRequest, DockerError, JetkubeError, NotFound, Timeout
 
 log = structlog.get_logger(__name__)
 
@@ -66,6 +66,7 @@ DEFAULT_STATE_DIR = "/var/lib/jetkube/kubelet"
 DEFAULT_EVENT_ACTIONS = ("start", "die", "oom", "destroy")
 MAX_TERMINATION_MESSAGE = 4096  # bytes, as Kubernetes
 PULL_FAILURE_MEMORY = 60.0  # seconds a failed pull of a present image is not retried (policy Always)
+POD_NETWORK_WAIT = 10.0  # seconds a sandbox waits for the pod network (--pod-network flannel)
 
 
 class DockerRuntime:
@@ -85,6 +86,11 @@ class DockerRuntime:
         self.cluster_labels: dict[str, str] = {}  # put on every container made (io.jetkube.cluster)
         self._pull_failed_at: dict[str, float] = {}
         self._pause_ready = False  # the infra image was found or made (pause_image.py)
+        # the Docker network of pods without hostNetwork (None: the engine's default bridge);
+        # --pod-network flannel names its bridge here and clears the event until the bridge exists
+        self.pod_network: str | None = None
+        self.pod_network_ready = asyncio.Event()
+        self.pod_network_ready.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -238,6 +244,8 @@ class DockerRuntime:
         if not self._pause_ready:  # a fresh engine: the kubelet makes its own infra image
             await ensure_pause_image(self._docker, self.pause_image, self.engine)
             self._pause_ready = True
+        if network is None:
+            network = await self._pod_network()
         namespace, _, pod_name = pod_key.partition("/")
         name, config = sandbox_config(
             node=node_name,
@@ -265,6 +273,65 @@ class DockerRuntime:
         ip = await self.sandbox_ip(cid, network)
         log.debug("sandbox.created", pod=pod_key, id=cid[:12], ip=ip)
         return SandboxInfo(id=cid, ip=ip, name=name)
+
+    async def _pod_network(self) -> str | None:
+        if not self.pod_network_ready.is_set():
+            try:
+                await asyncio.wait_for(self.pod_network_ready.wait(), POD_NETWORK_WAIT)
+            except TimeoutError:
+                raise DockerError(
+                    "network is not ready: the pod network has no bridge yet (the Node has no "
+                    "spec.podCIDR: is the control plane's node IPAM running?)"
+                ) from None
+        return self.pod_network
+
+    async def ensure_bridge_network(
+        self, name: str, subnet: str, gateway: str, mtu: int, labels: Mapping[str, str] | None = None
+    ) -> None:
+        """A Docker bridge network ``name`` on ``subnet`` without Docker's masquerade (the pod
+        network does its own). One with another subnet or MTU is removed and made again (refused,
+        DockerError, while containers are attached to it)."""
+        options = {
+            "com.docker.network.bridge.enable_ip_masquerade": "false",
+            "com.docker.network.driver.mtu": str(mtu),
+        }
+        with docker_errors(f"inspect network {name}", self.engine):
+            try:
+                current = await self._docker.networks.get(name)
+                info = await current.show()
+            except aiodocker.DockerError as exc:
+                if exc.status != 404:
+                    raise
+                info = None
+        if info is not None:
+            configs = (info.get("IPAM") or {}).get("Config") or []
+            have = info.get("Options") or {}
+            same = any(c.get("Subnet") == subnet for c in configs) and all(
+                have.get(k) == v for k, v in options.items()
+            )
+            if same:
+                return
+            log.warning("pod_network.recreated", network=name, had=configs, subnet=subnet)
+            with docker_errors(f"remove network {name}", self.engine):
+                await current.delete()
+        body = {
+            "Name": name,
+            "Driver": "bridge",
+            "CheckDuplicate": True,
+            "IPAM": {"Driver": "default", "Config": [{"Subnet": subnet, "Gateway": gateway}]},
+            "Options": options,
+            "Labels": {**self.cluster_labels, **dict(labels or {})},
+        }
+        with docker_errors(f"create network {name}", self.engine):
+            await self._docker.networks.create(body)
+
+    async def remove_network(self, name: str) -> None:
+        with docker_errors(f"remove network {name}", self.engine):
+            try:
+                await (await self._docker.networks.get(name)).delete()
+            except aiodocker.DockerError as exc:
+                if exc.status != 404:
+                    raise
 
     async def sandbox_ip(self, sandbox_id: str, network: str | None = None) -> str:
         with docker_errors(f"inspect sandbox {sandbox_id[:12]}", self.engine):

@@ -103,6 +103,7 @@ class Kubelet:
         self.static: dict[str, Obj] = {}
         self.syncer = PodSyncer(self.ctx, self.desired, self.is_static)
         self.node = NodeAgent(self.ctx, node_labels, heartbeat_interval)
+        self.network_agent: Any = None  # --pod-network flannel: the actors.flannel agent
 
     # ------------------------------------------------------------------ the other helpers' surface
 

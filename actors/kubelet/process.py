@@ -58,6 +58,42 @@ def _optional(module: str) -> Any | None:
         raise
 
 
+def start_pod_network(
+    sup: Supervisor,
+    api: Any,
+    runtime: DockerRuntime,
+    node_name: str,
+    backend: str,
+    iface: str,
+    cluster_cidr: str,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """``--pod-network flannel``: pods wait for a Docker bridge on the Node's subnet, which the
+    flannel agent has made once the control plane allocated the subnet; the agent keeps the routes."""
+    import ipaddress
+
+    from actors.flannel.agent import FlannelAgent, FlannelSettings
+
+    network = f"jetkube-pods-{node_name}"
+    runtime.pod_network = network
+    runtime.pod_network_ready.clear()
+
+    async def on_subnet(subnet: ipaddress.IPv4Network, mtu: int) -> None:
+        gateway = str(subnet.network_address + 1)
+        await runtime.ensure_bridge_network(network, str(subnet), gateway, mtu, {L.NODE: node_name})
+        runtime.pod_network_ready.set()
+
+    settings = FlannelSettings(
+        backend=backend,  # type: ignore[arg-type]
+        iface=iface,
+        cluster_cidr=cluster_cidr,
+        **(options or {}),
+    )
+    agent = FlannelAgent(api, node_name, settings, on_subnet=on_subnet)
+    agent.start(sup)
+    return agent
+
+
 async def start_kubelet(
     sup: Supervisor,
     bus: Any,
@@ -76,11 +112,19 @@ async def start_kubelet(
     stats_interval: float = 10.0,
     log_stream: bool = True,
     cluster_id: str = "",
+    pod_network: str = "docker",
+    flannel_backend: str = "vxlan",
+    flannel_iface: str = "",
+    cluster_cidr: str = "10.244.0.0/16",
+    flannel_options: dict[str, Any] | None = None,
 ) -> Any:
     """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers.
 
     ``stats_interval``: seconds between CPU/memory samples for ``jetkube top`` (0: none);
-    ``log_stream``: publish the logs of opted-in namespaces' pods to JETKUBE_LOGS."""
+    ``log_stream``: publish the logs of opted-in namespaces' pods to JETKUBE_LOGS;
+    ``pod_network``: ``docker`` (pods on the engine's default bridge, one host) or ``flannel`` (pods
+    on a bridge with the Node's spec.podCIDR, routed to the other nodes by actors/flannel, with
+    ``flannel_backend`` over ``flannel_iface`` and masquerade outside ``cluster_cidr``)."""
     from actors.kubelet.kubelet import Kubelet
     from bus.client import ApiClient
 
@@ -116,6 +160,10 @@ async def start_kubelet(
     kubelet.syncer.cluster_domain = cluster_domain
     sup.spawn(f"kubelet:{node_name}:engine", hold_engine, restart=False)
     kubelet.start(sup)
+    if pod_network == "flannel":
+        kubelet.network_agent = start_pod_network(
+            sup, api, runtime, node_name, flannel_backend, flannel_iface, cluster_cidr, flannel_options
+        )
 
     stats = None
     if stats_interval > 0:

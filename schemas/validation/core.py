@@ -228,11 +228,34 @@ def node_errors(obj: dict[str, Any], out: list[FieldError]) -> None:
         if key in seen:
             out.append(duplicate(tp, f"{t['key']}:{t['effect']}"))
         seen.add(key)
+    _pod_cidrs(spec, out)
     status = obj.get("status") or {}
     for section in ("capacity", "allocatable"):
         for name, q in (status.get(section) or {}).items():
             if quantity.parse(q) < 0:
                 out.append(invalid(f"status.{section}[{name}]", q, NON_NEGATIVE))
+
+
+def _pod_cidrs(spec: dict[str, Any], out: list[FieldError]) -> None:
+    """spec.podCIDR and spec.podCIDRs: valid CIDRs, and podCIDRs[0] is podCIDR (Kubernetes' rule)."""
+    import ipaddress
+
+    def bad(path: str, value: Any) -> bool:
+        try:
+            ipaddress.ip_network(str(value), strict=False)
+        except ValueError:
+            out.append(invalid(path, value, "must be a valid CIDR, e.g. 10.244.1.0/24"))
+            return True
+        return False
+
+    single = spec.get("podCIDR")
+    if single:
+        bad("spec.podCIDR", single)
+    many = spec.get("podCIDRs") or []
+    for i, cidr in enumerate(many):
+        bad(f"spec.podCIDRs[{i}]", cidr)
+    if single and many and many[0] != single:
+        out.append(invalid("spec.podCIDRs", many, "the first element must equal spec.podCIDR"))
 
 
 def _resource_list(values: dict[str, Any] | None, path: str, out: list[FieldError]) -> None:

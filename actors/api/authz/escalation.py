@@ -121,7 +121,7 @@ def _labels(obj: Obj | None) -> dict[str, Any]:
 
 
 def node_restriction_refusal(node: str, new: Obj, old: Obj | None) -> str | None:
-    """NodeRestriction on a kubelet's own Node: the labels it may not set, and its taints."""
+    """NodeRestriction on a kubelet's own Node: the labels it may not set, its taints, its podCIDRs."""
     labels, before = _labels(new), _labels(old)
     for key in sorted(set(labels) | set(before)):
         restricted = key.startswith(RESTRICTED_LABEL_PREFIX) or (key == HOSTNAME_LABEL and old is not None)
@@ -129,7 +129,14 @@ def node_restriction_refusal(node: str, new: Obj, old: Obj | None) -> str | None
             return f"node {node!r} is not allowed to modify label {key!r} (NodeRestriction)"
     if old is not None and (new.get("spec") or {}).get("taints") != (old.get("spec") or {}).get("taints"):
         return f"node {node!r} is not allowed to modify taints (NodeRestriction)"
+    if old is not None and _pod_cidrs(new) != _pod_cidrs(old):  # the control plane's node IPAM sets them
+        return f"node {node!r} is not allowed to modify podCIDRs (NodeRestriction)"
     return None
+
+
+def _pod_cidrs(node: Obj) -> tuple[object, object]:
+    spec = node.get("spec") or {}
+    return spec.get("podCIDR"), spec.get("podCIDRs")
 
 
 def admission_refusal(user: UserInfo, plural: str, new: Obj, old: Obj | None, policy: Policy) -> str | None:

@@ -1,0 +1,243 @@
+"""The network agent of one node (``jetkube kubelet --pod-network flannel``).
+
+Lifecycle (:meth:`FlannelAgent.start` spawns two supervised tasks):
+
+- ``flannel:<node>:nodes``: an informer over every Node; its handlers only wake the agent.
+- ``flannel:<node>:agent``: waits for the own Node's ``spec.podCIDR`` (allocated by the control
+  plane's node IPAM), then sets the host up once: IPv4 forwarding, the vxlan device (vxlan backend),
+  the pods' bridge (``on_subnet``: the kubelet makes a Docker bridge network on the subnet), the
+  masquerade and forward chains, and the Node's flannel annotations (backend type, VtepMAC, public
+  IP; patched only when they differ). Then every change of any Node (and every ``resync_period``
+  seconds, to repair what someone else removed) it reads the host's routes, neighbour and fdb
+  entries, diffs them with plan.desired() and applies the difference: a joining node is routed to
+  as soon as its annotations arrive, a deleted node's entries go.
+
+Restarting over a configured host changes nothing (the device and its MAC survive; ``replace`` and
+``-C`` make every write idempotent). The agent never removes the own subnet's route (the bridge's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from actors.flannel import plan
+from actors.flannel.netlink import Host, Interface, NetworkCommandError
+from actors.runtime.informer import Informer
+from actors.runtime.supervisor import Supervisor
+from schemas.errors import JetkubeError
+
+log = structlog.get_logger(__name__)
+
+Obj = dict[str, Any]
+SubnetHook = Callable[[ipaddress.IPv4Network, int], Awaitable[None]]
+
+
+@dataclass
+class FlannelSettings:
+    backend: plan.Backend = "vxlan"
+    iface: str = ""  # "": the default route's interface
+    cluster_cidr: str = "10.244.0.0/16"
+    vxlan_device: str = plan.VXLAN_DEVICE
+    resync_period: float = 30.0
+    masquerade: bool = True
+    nat_chain: str = plan.NAT_CHAIN  # tests on a shared host name their own chains
+    forward_chain: str = plan.FORWARD_CHAIN
+
+
+class FlannelAgent:
+    def __init__(
+        self,
+        api: Any,
+        node_name: str,
+        settings: FlannelSettings | None = None,
+        host: Host | None = None,
+        *,
+        on_subnet: SubnetHook | None = None,
+        nodes: Informer | None = None,
+    ) -> None:
+        self.api = api
+        self.node_name = node_name
+        self.settings = settings or FlannelSettings()
+        if self.settings.backend not in plan.BACKENDS:
+            raise JetkubeError(f"--flannel-backend: must be one of {', '.join(plan.BACKENDS)}")
+        self.cluster = ipaddress.IPv4Network(self.settings.cluster_cidr)
+        self.host = host or Host()
+        self.on_subnet = on_subnet
+        self.nodes = nodes or Informer(api, "nodes")
+        self._own_nodes_informer = nodes is None
+        self._wake = asyncio.Event()
+        self.nodes.add_handler(
+            on_add=lambda _n: self._wake.set(),
+            on_update=lambda _o, _n: self._wake.set(),
+            on_delete=lambda _n: self._wake.set(),
+        )
+        self.iface: Interface | None = None
+        self.subnet: ipaddress.IPv4Network | None = None
+        self.vtep_mac: str | None = None
+        self.ready = asyncio.Event()  # set up, and routed to every peer known at that moment
+        self.syncs = 0
+        self.last_errors: list[str] = []
+
+    def start(self, sup: Supervisor) -> None:
+        if self._own_nodes_informer:
+            sup.spawn(f"flannel:{self.node_name}:nodes", self.nodes.run)
+        sup.spawn(f"flannel:{self.node_name}:agent", self.run)
+
+    # ------------------------------------------------------------------ set-up
+
+    async def _wait_subnet(self) -> ipaddress.IPv4Network:
+        await self.nodes.wait_synced()
+        while True:
+            node = self.nodes.get(self.node_name)
+            subnet = plan.node_subnet(node) if node else None
+            if subnet is not None:
+                if not subnet.subnet_of(self.cluster):
+                    log.warning(
+                        "flannel.subnet_outside_cluster", subnet=str(subnet), cluster=str(self.cluster)
+                    )
+                return subnet
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), 5.0)
+            except TimeoutError:
+                log.info("flannel.waiting_for_pod_cidr", node=self.node_name)
+
+    async def setup(self) -> None:
+        s = self.settings
+        self.subnet = await self._wait_subnet()
+        iface_name = s.iface or await self.host.default_iface()
+        self.iface = await self.host.interface(iface_name)
+        await self.host.ensure_forwarding()
+        mtu = plan.pod_mtu(s.backend, self.iface.mtu)
+        if s.backend == "vxlan":
+            self.vtep_mac = await self.host.ensure_vxlan(
+                s.vxlan_device,
+                vni=plan.VXLAN_VNI,
+                port=plan.VXLAN_PORT,
+                local_ip=self.iface.ip,
+                iface=self.iface.name,
+                address=str(self.subnet.network_address),
+                mtu=mtu,
+            )
+        else:
+            await self.host.delete_link(s.vxlan_device)  # switched from vxlan: its routes go with it
+        await self._publish()  # first: the other nodes route to this one as soon as they see it
+        if self.on_subnet is not None:
+            await self.on_subnet(self.subnet, mtu)
+        await self._ensure_rules()
+        log.info(
+            "flannel.ready",
+            node=self.node_name,
+            backend=s.backend,
+            subnet=str(self.subnet),
+            iface=self.iface.name,
+            public_ip=self.iface.ip,
+            mtu=mtu,
+        )
+
+    async def _ensure_rules(self) -> None:
+        assert self.subnet is not None
+        s = self.settings
+        if s.masquerade:
+            rules = plan.masquerade_rules(self.cluster, self.subnet, s.nat_chain)
+            await self.host.ensure_chain("nat", s.nat_chain, rules, "POSTROUTING")
+        rules = plan.forward_rules(self.cluster, s.forward_chain)
+        await self.host.ensure_chain("filter", s.forward_chain, rules, "FORWARD")
+
+    async def teardown(self) -> None:
+        """Remove what the agent made on the host: its chains, and the vxlan device (its routes go
+        with it) or the host-gw routes. The kubelet does not call it when it stops: pods keep their
+        network while the kubelet restarts."""
+        s = self.settings
+        await self.host.remove_chain("nat", s.nat_chain, "POSTROUTING")
+        await self.host.remove_chain("filter", s.forward_chain, "FORWARD")
+        if s.backend == "vxlan":
+            await self.host.delete_link(s.vxlan_device)
+            return
+        state = await self.host.read(self.cluster, None)
+        mine = plan.managed_routes(state.routes, self.cluster, self.subnet).routes
+        await self.host.apply(
+            plan.Changes(del_routes=sorted(r for r in mine if r.dev == s.iface or not s.iface))
+        )
+
+    async def _publish(self) -> None:
+        assert self.iface is not None
+        want = plan.annotations(self.settings.backend, self.iface.ip, self.vtep_mac)
+        node = self.nodes.get(self.node_name) or await self.api.get("nodes", self.node_name)
+        have = (node.get("metadata") or {}).get("annotations") or {}
+        if all(have.get(k) == v for k, v in want.items()):
+            return
+        await self.api.patch("nodes", self.node_name, {"metadata": {"annotations": want}})
+
+    # ------------------------------------------------------------------ routes
+
+    def desired(self) -> plan.State:
+        assert self.iface is not None
+        s = self.settings
+        return plan.desired(
+            s.backend,
+            plan.peers(self.nodes.list(), self.node_name),
+            iface=self.iface.name,
+            device=s.vxlan_device,
+            own=self.subnet,
+        )
+
+    async def sync(self, want: plan.State | None = None) -> plan.Changes:
+        """Make the host's entries match the Nodes once; returns what was changed."""
+        s = self.settings
+        device = s.vxlan_device if s.backend == "vxlan" else None
+        want = want if want is not None else self.desired()
+        self.last_errors = []
+        current = await self.host.read(self.cluster, device)
+        have = plan.State(
+            plan.managed_routes(current.routes, self.cluster, self.subnet).routes,
+            current.neighs,
+            current.fdbs,
+        )
+        changes = plan.diff(want, have)
+        if changes:
+            self.last_errors = await self.host.apply(changes)
+            for err in self.last_errors:
+                log.warning("flannel.apply_failed", node=self.node_name, error=err)
+            log.info(
+                "flannel.routes",
+                node=self.node_name,
+                added=[r.dst for r in changes.add_routes],
+                removed=[r.dst for r in changes.del_routes],
+            )
+        self.syncs += 1
+        return changes
+
+    async def run(self) -> None:
+        await self.setup()
+        last_full = time.monotonic()
+        applied: plan.State | None = None
+        while True:
+            self._wake.clear()
+            try:
+                want = self.desired()
+                full = time.monotonic() - last_full >= self.settings.resync_period
+                # most Node events are heartbeats: the host is read only when the peers changed
+                # (or every resync_period, to repair what someone else removed)
+                if want != applied or full:
+                    await self.sync(want)
+                    applied = want if not self.last_errors else None
+                if full:
+                    await self._ensure_rules()
+                    await self._publish()
+                    last_full = time.monotonic()
+            except NetworkCommandError as exc:
+                applied = None
+                log.warning("flannel.sync_failed", node=self.node_name, error=exc.message)
+            self.ready.set()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.resync_period)
+            except TimeoutError:
+                pass

@@ -1,0 +1,2 @@
+"""Node IPAM: each Node gets a subnet of the cluster CIDR in ``spec.podCIDR`` (kube-controller-manager's
+``--allocate-node-cidrs``). pool.py decides, controller.py writes."""

@@ -1,14 +1,18 @@
 """``jetkube testbed up|down|status``: the multi-node test bed of compose.yaml.
 
 The bed is a docker-compose project named ``jetkube-testbed``: three NATS servers (one JetStream
-cluster), two control planes, the cluster DNS and three nodes (see compose.yaml). Each node is a
-host of its own: a container ``nodeN-host`` running its own Docker engine and service proxy, and
-the kubelet's container ``nodeN`` in that host's network namespace, on that host's engine. ``up``
-builds the images it runs (``images/build.py``, cached), starts the node hosts, loads the images
-the pods use into each host's engine (``docker save | docker load``: built once, on the machine's
-engine), starts the rest and waits for the three nodes to be Ready; ``down`` removes the project
-with its volumes (the node hosts' engines and everything in them) and the Secrets key;
+cluster), two control planes and three nodes (see compose.yaml). ``up`` builds the images it runs
+(``images/build.py``, cached), creates the kubelets' state dirs, starts the project and waits for
+the three nodes to be Ready; ``down`` removes the project with its volumes, every container and
+volume the bed's kubelets made on the engine (by the ``io.jetkube.node`` label) and the state dirs;
 ``status`` shows the containers and ``jetkube get nodes`` against the bed.
+
+``--node-engines`` (opt-in) runs compose.node-engines.yaml instead: every node a host of its own,
+a container ``nodeN-host`` with its own Docker engine, service proxy and network namespace, the
+kubelet's container ``nodeN`` in that namespace on that engine, pods on the Flannel pod network
+(vxlan) across the hosts, the cluster DNS on the compose network. ``up`` then starts the hosts
+first and loads the images the pods use into each host's engine (``docker save | docker load``:
+built once, on the machine's engine) before the rest.
 
 Point the CLI at the bed with ``--context admin@testbed`` (``up`` writes the contexts
 ``admin@testbed`` and ``viewer@testbed`` into the client config): the first NATS server's client
@@ -75,10 +79,13 @@ def testbed_authorization() -> str:
 
 
 def prepare_host() -> None:
-    """The Secrets key file both control planes mount (created before they start, so they never
-    race to make two different keys). The kubelets' state dirs are volumes of their node hosts."""
+    """The kubelets' state dirs (of the default bed; the node-engines bed keeps them in volumes),
+    and the Secrets key file both control planes mount (created before they start, so they never
+    race to make two different keys)."""
     from actors.api.encryption import KeyRing
 
+    for node in NODES.values():
+        (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
     KeyRing.load_or_create(KEY_FILE)
 
 
@@ -104,12 +111,18 @@ def write_contexts() -> Path:
     return cfg.save(data)
 
 
-def find_compose_file() -> Path:
-    """compose.yaml of the checkout this module runs from, else of the working directory up."""
+NODE_ENGINES_FILE = "compose.node-engines.yaml"
+NODE_IMAGES = ("node-base", "node")  # images/build.py's names of the node-engines bed's own images
+
+
+def find_compose_file(node_engines: bool = False) -> Path:
+    """compose.yaml (compose.node-engines.yaml) of the checkout this module runs from, else of the
+    working directory up."""
+    name = NODE_ENGINES_FILE if node_engines else "compose.yaml"
     candidates = [Path(__file__).resolve().parent.parent, *[Path.cwd(), *Path.cwd().parents]]
     for d in candidates:
-        if (d / "compose.yaml").is_file() and (d / "images" / "build.py").is_file():
-            return d / "compose.yaml"
+        if (d / name).is_file() and (d / "images" / "build.py").is_file():
+            return d / name
     raise ServiceUnavailable("compose.yaml not found: run from a jetkube checkout or pass --file")
 
 
@@ -133,8 +146,13 @@ class Testbed:
     project: str = PROJECT
 
     @classmethod
-    def find(cls, compose_file: Path | None = None) -> Testbed:
-        return cls(compose_file or find_compose_file())
+    def find(cls, compose_file: Path | None = None, node_engines: bool = False) -> Testbed:
+        return cls(compose_file or find_compose_file(node_engines))
+
+    @property
+    def node_engines(self) -> bool:
+        """Whether this bed's nodes are hosts with engines of their own (compose.node-engines.yaml)."""
+        return self.compose_file.name == NODE_ENGINES_FILE
 
     @property
     def root(self) -> Path:
@@ -177,25 +195,47 @@ class Testbed:
     # ------------------------------------------------------------------ lifecycle
 
     def build_images(self) -> list[Any]:
-        """Every image the bed runs or its pods use (images/build.py, cached by recipe hash)."""
+        """Every image the bed runs or its pods use (images/build.py, cached by recipe hash); the
+        node images only for the node-engines bed."""
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
-        from images.build import ensure_images
+        from images.build import IMAGES, ensure_images
 
+        names = None if self.node_engines else [n for n in IMAGES if n not in NODE_IMAGES]
         try:
-            return ensure_images(None)
+            return ensure_images(names)
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             raise ServiceUnavailable(f"building the test bed's images failed: {exc}") from exc
 
     def up(self, *, build: bool = True) -> None:
-        """Start the bed: the node hosts first, their engines loaded with the pods' images, then the
-        rest (the kubelets find the images in place when the first pods come)."""
+        """Start the bed. With node engines: the node hosts first, their engines loaded with the pods'
+        images, then the rest (the kubelets find the images in place when the first pods come)."""
         if build:
             self.build_images()
         prepare_host()
+        if not self.node_engines:
+            self.compose("up", "-d", "--remove-orphans")
+            self.attach_nodes_to_bridge()
+            return
         self.compose("up", "-d", "--remove-orphans", *NODE_HOSTS.values())
         self.load_images()
         self.compose("up", "-d", "--remove-orphans")
+
+    def attach_nodes_to_bridge(self) -> None:
+        """Connect each node container (default bed) to the engine's default bridge as well.
+
+        The kubelets put their pods' sandboxes on the default bridge of the host's engine, and
+        Docker drops traffic from a user-defined network (the compose network) to that bridge. A
+        kubelet's HTTP and TCP probes reach pod IPs, so the node needs an address on the bridge
+        itself; the compose network stays its only way to NATS, so `docker network disconnect
+        jetkube-testbed <node>` still cuts a node off from the cluster."""
+        for service in NODES:
+            cid = self.container_id(service)
+            if not cid:
+                continue
+            nets = docker("inspect", "-f", "{{json .NetworkSettings.Networks}}", cid)
+            if '"bridge"' not in nets:
+                docker("network", "connect", "bridge", cid)
 
     def host_container(self, service: str) -> str:
         """The id of the node host of a kubelet service ("node1" -> node1-host's running container;
@@ -269,15 +309,23 @@ class Testbed:
             return dict(zip(chosen, pool.map(load, chosen), strict=True))
 
     def down(self) -> None:
-        """Remove the project with its volumes (the node hosts' engines, so every pod container goes
-        with them), containers an older bed left on the machine's engine, and the Secrets key."""
+        """Remove the project, its volumes (with node engines: the hosts' engines and every pod
+        container in them), the kubelets' containers and volumes on the machine's engine (default
+        bed), and the state dirs."""
+        self.compose("stop", "-t", "5", check=False)
+        self.remove_pod_containers()
         self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False)
         self.remove_pod_containers()
+        # the other bed's node-host volumes, when it ran last (down -v removes this file's only)
+        vols = [f"{self.project}_{s}-{v}" for s in NODES for v in ("docker", "run", "kubelet")]
+        have = set(docker("volume", "ls", "-q", check=False).split())
+        if left := [v for v in vols if v in have]:
+            docker("volume", "rm", "-f", *left, check=False)
         shutil.rmtree(STATE_ROOT, ignore_errors=True)
 
     def remove_pod_containers(self, nodes: Sequence[str] | None = None) -> int:
         """Remove every container and volume labelled with one of the bed's node names from the
-        machine's engine (what a bed from before the node hosts had its pods run there)."""
+        machine's engine (where the default bed's kubelets run their pods)."""
         removed = 0
         for node in nodes or list(NODES.values()):
             ids = docker("ps", "-aq", "--filter", f"label={node_container_label(node)}").split()
@@ -337,6 +385,14 @@ async def wait_nodes_ready(server: str, count: int, timeout: float) -> list[dict
 # ---------------------------------------------------------------------------------- commands
 
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="compose.yaml of the test bed")]
+NodeEnginesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--node-engines",
+        help="Nodes as hosts: each its own Docker engine, proxy and network namespace, pods on the "
+        "Flannel pod network (compose.node-engines.yaml).",
+    ),
+]
 
 testbed_app = typer.Typer(
     name="testbed",
@@ -353,6 +409,7 @@ def _fail(err: JetkubeError) -> NoReturn:
 @testbed_app.command("up")
 def up_cmd(
     file: FileOpt = None,
+    node_engines: NodeEnginesOpt = False,
     build: Annotated[bool, typer.Option("--build/--no-build", help="Build the images first.")] = True,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for 3 Ready nodes.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes.")] = 180.0,
@@ -370,7 +427,7 @@ def up_cmd(
         from bus.embedded import check_sync_interval
 
         os.environ["JETKUBE_SYNC_INTERVAL"] = check_sync_interval(sync_interval)  # compose reads it
-        bed = Testbed.find(file)
+        bed = Testbed.find(file, node_engines)
         if build:
             for r in bed.build_images():
                 if r.action != "cached":
@@ -388,20 +445,20 @@ def up_cmd(
 
 
 @testbed_app.command("down")
-def down_cmd(file: FileOpt = None) -> None:
+def down_cmd(file: FileOpt = None, node_engines: NodeEnginesOpt = False) -> None:
     """Stop and remove the test bed: containers, volumes, its kubelets' pods, state dirs."""
     try:
-        Testbed.find(file).down()
+        Testbed.find(file, node_engines).down()
     except JetkubeError as err:
         _fail(err)
     typer.echo(f"test bed {PROJECT} removed")
 
 
 @testbed_app.command("status")
-def status_cmd(file: FileOpt = None) -> None:
+def status_cmd(file: FileOpt = None, node_engines: NodeEnginesOpt = False) -> None:
     """Show the test bed's containers and its nodes (`jetkube get nodes` against it)."""
     try:
-        rows = Testbed.find(file).containers()
+        rows = Testbed.find(file, node_engines).containers()
     except JetkubeError as err:
         _fail(err)
     if not rows:

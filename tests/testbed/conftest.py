@@ -30,10 +30,8 @@ ORDER = (
     "test_nats_fault",
     "test_controlplane_failover",
     "test_seed_e2e",
-    "test_pod_network",
     "test_node_stop",
     "test_node_partition",
-    "test_pod_network_faults",
     "test_restart",
 )
 

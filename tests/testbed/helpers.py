@@ -14,7 +14,7 @@ import nats
 
 from bus.client import ApiClient
 from bus.connection import Bus
-from cli.testbed import NODE_LABEL, NODES, SERVERS, Testbed, node_ready
+from cli.testbed import NODE_LABEL, NODES, SERVERS, Testbed, docker, node_ready
 from schemas.errors import JetkubeError
 
 T = TypeVar("T")
@@ -98,7 +98,7 @@ async def ready_nodes(api: ApiClient) -> set[str]:
     return {name for name, n in (await nodes_by_name(api)).items() if node_ready(n)}
 
 
-BED_SERVICES = 12  # compose.yaml: 3 NATS servers, 2 control planes, the DNS, 3 node hosts, 3 kubelets
+BED_SERVICES = 10  # compose.yaml: 3 NATS servers, 2 control planes, 3 nodes, the proxy and the DNS
 
 
 async def wait_bed_whole(bed: Testbed, timeout: float = 120.0) -> None:
@@ -123,22 +123,16 @@ async def wait_bed_whole(bed: Testbed, timeout: float = 120.0) -> None:
         raise AssertionError(f"{err}; {why}") from None
 
 
-SERVICE_OF = {node: service for service, node in NODES.items()}
-
-
-def engine_containers(node: str, *, running_only: bool = True, labelled: bool = True) -> list[Obj]:
-    """The containers a node's own engine holds (on its host, nodeN-host) for that node: id, pod
-    namespace/name/uid, type, state. ``labelled=False``: every container of that engine."""
-    bed = Testbed.find()
-    service = SERVICE_OF[node]
-    args = ["ps", "-q", *(["--filter", f"label={NODE_LABEL}={node}"] if labelled else [])]
+def engine_containers(node: str, *, running_only: bool = True) -> list[Obj]:
+    """The containers the engine holds for one node: id, pod namespace/name/uid, type, state."""
+    args = ["ps", "-q", "--filter", f"label={NODE_LABEL}={node}"]
     if not running_only:
         args.insert(1, "-a")
-    ids = bed.node_docker(service, *args).split()
+    ids = docker(*args).split()
     if not ids:
         return []
     out = []
-    for item in json.loads(bed.node_docker(service, "inspect", *ids, check=False) or "[]"):
+    for item in json.loads(docker("inspect", *ids, check=False) or "[]"):
         labels = item["Config"].get("Labels") or {}
         out.append(
             {
@@ -147,7 +141,6 @@ def engine_containers(node: str, *, running_only: bool = True, labelled: bool = 
                 "pod": labels.get("io.jetkube.pod.name", ""),
                 "uid": labels.get("io.jetkube.pod.uid", ""),
                 "type": labels.get("io.jetkube.type", ""),
-                "node": labels.get(NODE_LABEL, ""),
                 "running": bool(item["State"].get("Running")),
             }
         )

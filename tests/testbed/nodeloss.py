@@ -89,7 +89,7 @@ def by_node(items: list[Obj]) -> dict[str, list[Obj]]:
 
 
 def running_rc_pods_on_engine(namespace: str) -> set[str]:
-    """Uids of the RC's pods that have a running app container on any node's engine."""
+    """Uids of the RC's pods that have a running app container anywhere on the engine."""
     return {
         c["uid"]
         for node in NODES.values()

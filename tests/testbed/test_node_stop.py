@@ -1,9 +1,8 @@
 """A node container stopped: NotReady after the grace period, its RC pods recreated on the other
 nodes and its DaemonSet pod not; started again, it rejoins and its stale containers are removed.
 
-Stopping the node container (the kubelet's, ``node1``) stops its kubelet only: the pods' containers
-run on the engine of the node's host (``node1-host``) and keep running, as a node's would when its
-kubelet dies. They are the stale containers the
+Stopping the node container stops its kubelet only: the pods' containers run on the host's engine
+and keep running, as a node's would when its kubelet dies. They are the stale containers the
 kubelet must remove when it comes back and finds their pods gone."""
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.testbed import NODE_HOSTS, SERVER, Testbed
+from cli.testbed import SERVER, Testbed
 from tests.testbed.helpers import wait_bed_whole
 
 pytestmark = [pytest.mark.testbed, pytest.mark.docker]
@@ -46,25 +46,12 @@ def test_seed_examples_and_node_maintenance(testbed: Testbed) -> None:
 
 
 def _proxy_state(testbed: Testbed) -> str:
-    """What each node's service proxy (on its host, nodeN-host) last said and the nat table it
-    wrote there, and the DNS's last words: for a failed check."""
-    out = []
-    for host in NODE_HOSTS.values():
-        cid = testbed.container_id(host)
-        logs = subprocess.run(
-            ["docker", "logs", "--tail", "20", cid], capture_output=True, text=True, check=False
-        )
-        nat = subprocess.run(
-            ["docker", "exec", cid, "iptables-save", "-t", "nat"], capture_output=True, text=True, check=False
-        )
-        out.append(
-            f"{host} log (last 20 lines):\n{logs.stdout}{logs.stderr}\n{host} nat table:\n{nat.stdout}"
-        )
-    dns = subprocess.run(
-        ["docker", "logs", "--tail", "20", testbed.container_id("dns")],
-        capture_output=True,
-        text=True,
-        check=False,
+    """What the bed's service proxy last said and the nat chain it wrote: for a failed check."""
+    cid = testbed.container_id("proxy")
+    logs = subprocess.run(
+        ["docker", "logs", "--tail", "40", cid], capture_output=True, text=True, check=False
     )
-    out.append(f"dns log (last 20 lines):\n{dns.stdout}{dns.stderr}")
-    return "\n".join(out)
+    chain = subprocess.run(
+        ["iptables", "-t", "nat", "-S", "JETKUBE-TESTBED"], capture_output=True, text=True, check=False
+    )
+    return f"proxy log (last 40 lines):\n{logs.stdout}{logs.stderr}\nnat chain:\n{chain.stdout}{chain.stderr}"

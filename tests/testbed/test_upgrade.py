@@ -98,7 +98,7 @@ async def test_rolling_upgrade_to_a_new_build_keeps_pods_in_their_containers(
             await api.create("namespaces", NAMESPACE)
         await api.create("deployments", DEPLOYMENT, NS)
         pods = await poll(lambda: running_pods(api), 90, "3 Running pods of the deployment")
-        containers = await asyncio.to_thread(pod_containers)  # docker exec on each node: off the loop
+        containers = await asyncio.to_thread(pod_containers)
         assert sum(len(ids) for ids in containers.values()) == 2 * REPLICAS  # an infra + an app each
 
         before = await gather(api.bus, timeout=3, expect={process_id(s) for s in services})
@@ -112,6 +112,8 @@ async def test_rolling_upgrade_to_a_new_build_keeps_pods_in_their_containers(
             stop = asyncio.Event()
             prober = guarded_task(f"probe-api-{service}", api_answers(api, misses, stop), log_errors=False)
             await asyncio.to_thread(testbed.compose, "up", "-d", "--no-deps", service)
+            if service in NODES:
+                await asyncio.to_thread(testbed.attach_nodes_to_bridge)
             pid = process_id(service)
 
             async def upgraded(pid: str = pid) -> dict[str, Any] | None:

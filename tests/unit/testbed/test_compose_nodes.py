@@ -1,4 +1,5 @@
-"""compose.yaml's nodes are hosts: each kubelet runs on its own host's engine, never the machine's.
+"""compose.node-engines.yaml's nodes are hosts: each kubelet runs on its own host's engine, never
+the machine's, with the Flannel pod network between them.
 
 Read from the file as docker-compose reads it (PyYAML, with its anchors merged), no Docker needed."""
 
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def services() -> dict[str, Any]:
-    return dict(yaml.safe_load((REPO / "compose.yaml").read_text())["services"])
+    return dict(yaml.safe_load((REPO / "compose.node-engines.yaml").read_text())["services"])
 
 
 def node_socket() -> str:
@@ -43,6 +44,7 @@ def test_each_kubelet_shares_its_hosts_network_and_talks_to_its_engine_only() ->
         assert kubelet["image"].startswith("jetkube/node:")  # jetkube with ip and bridge (pod network)
         assert f"--node-name={node}" in kubelet["command"]
         assert f"--docker-host={socket}" in kubelet["command"]
+        assert "--pod-network=flannel" in kubelet["command"]
         assert host_svc["hostname"] == node
         # the socket's folder is one volume of both containers; so is the kubelet's state dir
         shared = {v.split(":")[0] for v in kubelet["volumes"]} & {

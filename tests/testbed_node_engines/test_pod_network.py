@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 
 from cli.testbed import NODE_LABEL, NODES, Testbed, docker
-from tests.testbed.helpers import bed_api, engine_containers, nodes_by_name, pods, poll, running
-from tests.testbed.podnet import (
+from tests.testbed.helpers import bed_api, nodes_by_name, pods, poll, running
+from tests.testbed_node_engines.podnet import (
     busybox_pod,
     cli,
     drop_namespace,
     echo_from,
     echo_pod,
+    engine_containers,
     exec_in,
     in_subnet,
     make_namespace,

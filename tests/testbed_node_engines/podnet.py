@@ -1,5 +1,6 @@
-"""What the pod-network tests share: pods pinned to nodes, a small TCP and UDP server that answers
-with the address it saw the client come from, and `jetkube exec` against the bed.
+"""What the node-engines bed's tests share: each node's own engine, the bed whole again, pods
+pinned to nodes, a small TCP and UDP server that answers with the address it saw the client come
+from, and `jetkube exec` against the bed.
 
 The server and the client are perl one-liners in the ``perl`` image (Debian with perl): the server
 answers ``tcp from <peer IP>`` on TCP 5000 and ``udp from <peer IP>`` on UDP 5001, so the receiver's
@@ -11,16 +12,65 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from bus.client import ApiClient
-from cli.testbed import SERVER
-from tests.testbed.helpers import Obj, poll, running
+from cli.testbed import NODE_LABEL, NODES, SERVER, Testbed
+from tests.testbed.helpers import Obj, bed_api, poll, ready_nodes, running
 
 REPO = Path(__file__).resolve().parents[2]
+BED_SERVICES = 12  # compose.node-engines.yaml: 3 NATS, 2 control planes, the DNS, 3 hosts, 3 kubelets
+SERVICE_OF = {node: service for service, node in NODES.items()}
+
+
+def bed() -> Testbed:
+    return Testbed.find(REPO / "compose.node-engines.yaml")
+
+
+def engine_containers(node: str, *, running_only: bool = True, labelled: bool = True) -> list[Obj]:
+    """The containers a node's own engine holds (``docker exec nodeN-host docker ps``): id, pod
+    namespace/name/uid, type, node label, state. ``labelled=False``: every container of that engine."""
+    b = bed()
+    service = SERVICE_OF[node]
+    args = ["ps", "-q", *(["--filter", f"label={NODE_LABEL}={node}"] if labelled else [])]
+    if not running_only:
+        args.insert(1, "-a")
+    ids = b.node_docker(service, *args).split()
+    if not ids:
+        return []
+    out = []
+    for item in json.loads(b.node_docker(service, "inspect", *ids, check=False) or "[]"):
+        labels = item["Config"].get("Labels") or {}
+        out.append(
+            {
+                "id": item["Id"],
+                "namespace": labels.get("io.jetkube.pod.namespace", ""),
+                "pod": labels.get("io.jetkube.pod.name", ""),
+                "type": labels.get("io.jetkube.type", ""),
+                "node": labels.get(NODE_LABEL, ""),
+                "running": bool(item["State"].get("Running")),
+            }
+        )
+    return out
+
+
+async def wait_bed_whole(testbed: Testbed, timeout: float = 120.0) -> None:
+    """Every container of the bed running and the three nodes Ready."""
+
+    async def whole() -> bool:
+        states = {r["service"]: r["state"] for r in await asyncio.to_thread(testbed.containers)}
+        if len(states) < BED_SERVICES or any(s != "running" for s in states.values()):
+            return False
+        async with bed_api() as api:
+            return await ready_nodes(api) == set(NODES.values())
+
+    await poll(whole, timeout, f"the bed whole again ({BED_SERVICES} containers running, 3 nodes Ready)")
+
+
 TCP_PORT = 5000
 UDP_PORT = 5001
 

@@ -13,8 +13,8 @@ import asyncio
 import pytest
 
 from cli.testbed import NETWORK, NODE_HOSTS, NODES, Testbed, docker
-from tests.testbed.helpers import bed_api, poll, ready_nodes, wait_bed_whole
-from tests.testbed.podnet import (
+from tests.testbed.helpers import bed_api, poll, ready_nodes
+from tests.testbed_node_engines.podnet import (
     drop_namespace,
     echo_from,
     echo_pod,
@@ -23,6 +23,7 @@ from tests.testbed.podnet import (
     node_subnets,
     pod_ip,
     running_pods,
+    wait_bed_whole,
 )
 
 pytestmark = [pytest.mark.testbed, pytest.mark.docker]

@@ -7,6 +7,13 @@ the three nodes to be Ready; ``down`` removes the project with its volumes, ever
 volume the bed's kubelets made on the engine (by the ``io.jetkube.node`` label) and the state dirs;
 ``status`` shows the containers and ``jetkube get nodes`` against the bed.
 
+``--node-engines`` (opt-in) runs compose.node-engines.yaml instead: every node a host of its own,
+a container ``nodeN-host`` with its own Docker engine, service proxy and network namespace, the
+kubelet's container ``nodeN`` in that namespace on that engine, pods on the Flannel pod network
+(vxlan) across the hosts, the cluster DNS on the compose network. ``up`` then starts the hosts
+first and loads the images the pods use into each host's engine (``docker save | docker load``:
+built once, on the machine's engine) before the rest.
+
 Point the CLI at the bed with ``--context admin@testbed`` (``up`` writes the contexts
 ``admin@testbed`` and ``viewer@testbed`` into the client config): the first NATS server's client
 port, 127.0.0.1:14222, published on loopback only (14223 and 14224 are the others).
@@ -46,8 +53,10 @@ NETWORK = "jetkube-testbed"
 PLAIN_SERVERS = ("nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224")
 NATS_SERVICES = ("nats1", "nats2", "nats3")
 CONTROLPLANES = ("controlplane1", "controlplane2")
-# compose service -> node name (also the kubelet's container label io.jetkube.node)
+# compose service of the kubelet -> node name (also the kubelet's container label io.jetkube.node)
 NODES = {"node1": "testbed-node1", "node2": "testbed-node2", "node3": "testbed-node3"}
+# compose service of the kubelet -> that of its host (the engine, the network namespace, the proxy)
+NODE_HOSTS = {service: f"{service}-host" for service in NODES}
 STATE_ROOT = Path("/var/lib/jetkube/testbed")
 KEY_FILE = STATE_ROOT / "keys" / "encryption.json"
 NODE_LABEL = "io.jetkube.node"
@@ -70,13 +79,25 @@ def testbed_authorization() -> str:
 
 
 def prepare_host() -> None:
-    """The kubelets' state dirs, and the Secrets key file both control planes mount (created
-    before they start, so they never race to make two different keys)."""
+    """The kubelets' state dirs (of the default bed; the node-engines bed keeps them in volumes),
+    and the Secrets key file both control planes mount (created before they start, so they never
+    race to make two different keys)."""
     from actors.api.encryption import KeyRing
 
     for node in NODES.values():
         (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
     KeyRing.load_or_create(KEY_FILE)
+
+
+def pod_images() -> list[str]:
+    """The tags of the images the bed's pods use (the examples' and tests' images of
+    ``images/build.py``, not the bed's own), as present on the machine's engine."""
+    from actors.kubelet.image_catalog import BUILDABLE, normalize
+
+    tags = sorted({normalize(t) for tags in BUILDABLE.values() for t in tags})
+    present = docker("image", "inspect", "-f", "{{range .RepoTags}}{{.}} {{end}}", *tags, check=False)
+    have = set(present.split())
+    return [t for t in tags if t in have]
 
 
 def write_contexts() -> Path:
@@ -90,12 +111,18 @@ def write_contexts() -> Path:
     return cfg.save(data)
 
 
-def find_compose_file() -> Path:
-    """compose.yaml of the checkout this module runs from, else of the working directory up."""
+NODE_ENGINES_FILE = "compose.node-engines.yaml"
+NODE_IMAGES = ("node-base", "node")  # images/build.py's names of the node-engines bed's own images
+
+
+def find_compose_file(node_engines: bool = False) -> Path:
+    """compose.yaml (compose.node-engines.yaml) of the checkout this module runs from, else of the
+    working directory up."""
+    name = NODE_ENGINES_FILE if node_engines else "compose.yaml"
     candidates = [Path(__file__).resolve().parent.parent, *[Path.cwd(), *Path.cwd().parents]]
     for d in candidates:
-        if (d / "compose.yaml").is_file() and (d / "images" / "build.py").is_file():
-            return d / "compose.yaml"
+        if (d / name).is_file() and (d / "images" / "build.py").is_file():
+            return d / name
     raise ServiceUnavailable("compose.yaml not found: run from a jetkube checkout or pass --file")
 
 
@@ -119,8 +146,13 @@ class Testbed:
     project: str = PROJECT
 
     @classmethod
-    def find(cls, compose_file: Path | None = None) -> Testbed:
-        return cls(compose_file or find_compose_file())
+    def find(cls, compose_file: Path | None = None, node_engines: bool = False) -> Testbed:
+        return cls(compose_file or find_compose_file(node_engines))
+
+    @property
+    def node_engines(self) -> bool:
+        """Whether this bed's nodes are hosts with engines of their own (compose.node-engines.yaml)."""
+        return self.compose_file.name == NODE_ENGINES_FILE
 
     @property
     def root(self) -> Path:
@@ -163,25 +195,34 @@ class Testbed:
     # ------------------------------------------------------------------ lifecycle
 
     def build_images(self) -> list[Any]:
-        """Every image the bed runs or its pods use (images/build.py, cached by recipe hash)."""
+        """Every image the bed runs or its pods use (images/build.py, cached by recipe hash); the
+        node images only for the node-engines bed."""
         if str(self.root) not in sys.path:
             sys.path.insert(0, str(self.root))
-        from images.build import ensure_images
+        from images.build import IMAGES, ensure_images
 
+        names = None if self.node_engines else [n for n in IMAGES if n not in NODE_IMAGES]
         try:
-            return ensure_images(None)
+            return ensure_images(names)
         except (RuntimeError, subprocess.CalledProcessError) as exc:
             raise ServiceUnavailable(f"building the test bed's images failed: {exc}") from exc
 
     def up(self, *, build: bool = True) -> None:
+        """Start the bed. With node engines: the node hosts first, their engines loaded with the pods'
+        images, then the rest (the kubelets find the images in place when the first pods come)."""
         if build:
             self.build_images()
         prepare_host()
+        if not self.node_engines:
+            self.compose("up", "-d", "--remove-orphans")
+            self.attach_nodes_to_bridge()
+            return
+        self.compose("up", "-d", "--remove-orphans", *NODE_HOSTS.values())
+        self.load_images()
         self.compose("up", "-d", "--remove-orphans")
-        self.attach_nodes_to_bridge()
 
     def attach_nodes_to_bridge(self) -> None:
-        """Connect each node container to the engine's default bridge as well.
+        """Connect each node container (default bed) to the engine's default bridge as well.
 
         The kubelets put their pods' sandboxes on the default bridge of the host's engine, and
         Docker drops traffic from a user-defined network (the compose network) to that bridge. A
@@ -196,16 +237,95 @@ class Testbed:
             if '"bridge"' not in nets:
                 docker("network", "connect", "bridge", cid)
 
+    def host_container(self, service: str) -> str:
+        """The id of the node host of a kubelet service ("node1" -> node1-host's running container;
+        found by the compose labels with one `docker ps`, quicker than `docker-compose ps`)."""
+        host = NODE_HOSTS[service]
+        cid = docker(
+            "ps", "-q",
+            "--filter", f"label=com.docker.compose.project={self.project}",
+            "--filter", f"label=com.docker.compose.service={host}",
+        ).split()  # fmt: skip
+        if not cid:
+            raise ServiceUnavailable(f"the test bed's {host} is not running (is the bed up?)")
+        return cid[0]
+
+    def node_docker(self, service: str, *args: str, check: bool = True, timeout: float = 120) -> str:
+        """``docker ARGS`` against the engine of a node's host (``docker exec nodeN-host docker ...``)."""
+        return docker("exec", self.host_container(service), "docker", *args, check=check, timeout=timeout)
+
+    def restart_node(self, service: str) -> None:
+        """Restart a node as a machine reboots: its host (the engine, whose pods stop with it), then
+        its kubelet, which shares the host's network namespace and must join the new one."""
+        docker("restart", "-t", "5", self.host_container(service))
+        self.compose("restart", "-t", "5", service)
+
+    def load_images(self, services: Sequence[str] | None = None) -> dict[str, list[str]]:
+        """Copy the pods' images from the machine's engine into each node host's engine, those it
+        lacks or holds at another id, with ``docker save | docker load`` (one save, one stream per
+        node, in parallel). Returns node service -> the tags it was sent."""
+        tags = pod_images()
+        if not tags:
+            return {}
+        want = {
+            t: i
+            for t, i in zip(tags, docker("image", "inspect", "-f", "{{.Id}}", *tags).split(), strict=True)
+        }
+
+        def missing(service: str) -> list[str]:
+            have = self.node_docker(service, "image", "inspect", "-f", "{{.Id}}", *tags, check=False).split()
+            # inspect prints the ids of the images it finds, in order, and skips the missing ones
+            if len(have) == len(tags) and have == [want[t] for t in tags]:
+                return []
+            return [t for t in tags if want[t] not in have]
+
+        def load(service: str) -> list[str]:
+            send = missing(service)
+            if not send:
+                return []
+            host = self.host_container(service)
+            with subprocess.Popen(["docker", "save", *send], stdout=subprocess.PIPE) as save:
+                proc = subprocess.run(
+                    ["docker", "exec", "-i", host, "docker", "load", "-q"],
+                    stdin=save.stdout,
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                    check=False,
+                )
+                assert save.stdout is not None
+                save.stdout.close()
+                save.wait(timeout=60)
+            if proc.returncode != 0 or save.returncode != 0:
+                raise ServiceUnavailable(
+                    f"loading images into {NODE_HOSTS[service]}: {proc.stderr.strip()[-800:]}"
+                )
+            return send
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        chosen = list(services or NODES)
+        with ThreadPoolExecutor(max_workers=len(chosen)) as pool:
+            return dict(zip(chosen, pool.map(load, chosen), strict=True))
+
     def down(self) -> None:
-        """Remove the project, its volumes, the kubelets' containers and volumes, and state dirs."""
+        """Remove the project, its volumes (with node engines: the hosts' engines and every pod
+        container in them), the kubelets' containers and volumes on the machine's engine (default
+        bed), and the state dirs."""
         self.compose("stop", "-t", "5", check=False)
         self.remove_pod_containers()
         self.compose("down", "-v", "--remove-orphans", "-t", "5", check=False)
         self.remove_pod_containers()
+        # the other bed's node-host volumes, when it ran last (down -v removes this file's only)
+        vols = [f"{self.project}_{s}-{v}" for s in NODES for v in ("docker", "run", "kubelet")]
+        have = set(docker("volume", "ls", "-q", check=False).split())
+        if left := [v for v in vols if v in have]:
+            docker("volume", "rm", "-f", *left, check=False)
         shutil.rmtree(STATE_ROOT, ignore_errors=True)
 
     def remove_pod_containers(self, nodes: Sequence[str] | None = None) -> int:
-        """Remove every container and volume labelled with one of the bed's node names."""
+        """Remove every container and volume labelled with one of the bed's node names from the
+        machine's engine (where the default bed's kubelets run their pods)."""
         removed = 0
         for node in nodes or list(NODES.values()):
             ids = docker("ps", "-aq", "--filter", f"label={node_container_label(node)}").split()
@@ -265,6 +385,14 @@ async def wait_nodes_ready(server: str, count: int, timeout: float) -> list[dict
 # ---------------------------------------------------------------------------------- commands
 
 FileOpt = Annotated[Path | None, typer.Option("--file", "-f", help="compose.yaml of the test bed")]
+NodeEnginesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--node-engines",
+        help="Nodes as hosts: each its own Docker engine, proxy and network namespace, pods on the "
+        "Flannel pod network (compose.node-engines.yaml).",
+    ),
+]
 
 testbed_app = typer.Typer(
     name="testbed",
@@ -281,6 +409,7 @@ def _fail(err: JetkubeError) -> NoReturn:
 @testbed_app.command("up")
 def up_cmd(
     file: FileOpt = None,
+    node_engines: NodeEnginesOpt = False,
     build: Annotated[bool, typer.Option("--build/--no-build", help="Build the images first.")] = True,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for 3 Ready nodes.")] = True,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes.")] = 180.0,
@@ -298,7 +427,7 @@ def up_cmd(
         from bus.embedded import check_sync_interval
 
         os.environ["JETKUBE_SYNC_INTERVAL"] = check_sync_interval(sync_interval)  # compose reads it
-        bed = Testbed.find(file)
+        bed = Testbed.find(file, node_engines)
         if build:
             for r in bed.build_images():
                 if r.action != "cached":
@@ -316,20 +445,20 @@ def up_cmd(
 
 
 @testbed_app.command("down")
-def down_cmd(file: FileOpt = None) -> None:
+def down_cmd(file: FileOpt = None, node_engines: NodeEnginesOpt = False) -> None:
     """Stop and remove the test bed: containers, volumes, its kubelets' pods, state dirs."""
     try:
-        Testbed.find(file).down()
+        Testbed.find(file, node_engines).down()
     except JetkubeError as err:
         _fail(err)
     typer.echo(f"test bed {PROJECT} removed")
 
 
 @testbed_app.command("status")
-def status_cmd(file: FileOpt = None) -> None:
+def status_cmd(file: FileOpt = None, node_engines: NodeEnginesOpt = False) -> None:
     """Show the test bed's containers and its nodes (`jetkube get nodes` against it)."""
     try:
-        rows = Testbed.find(file).containers()
+        rows = Testbed.find(file, node_engines).containers()
     except JetkubeError as err:
         _fail(err)
     if not rows:

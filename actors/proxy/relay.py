@@ -135,6 +135,9 @@ class TcpRelay:
             up.peer, client.peer = client, up
             for chunk in up.pending:
                 client.transport.write(chunk)
+            for chunk in client.pending:  # anything the client sent before the link (none while paused)
+                up.transport.write(chunk)  # type: ignore[union-attr]
+            client.pending.clear()
             client.transport.resume_reading()
             return
         log.info("proxy.no_backend", service=self.name, client=client_ip, tried=len(tried))

@@ -94,7 +94,7 @@ async def test_api_scheduler_and_workqueue_metrics_over_http(
 ) -> None:
     api = cluster
     created = before("jetkube_api_requests_total", verb="create", resource="replicasets", code="201")
-    missing = before("jetkube_api_requests_total", verb="get", resource="configmaps", code="404")
+    missing = before("jetkube_api_requests_total", verb="get", resource="limitranges", code="404")
     scheduled = before("jetkube_scheduler_schedule_attempts_total", result="scheduled")
     rs_adds = before("jetkube_workqueue_adds_total", name="replicaset-controller")
     pod_creates = before("jetkube_api_request_duration_seconds_count", verb="create", resource="pods")
@@ -118,7 +118,7 @@ async def test_api_scheduler_and_workqueue_metrics_over_http(
         },
     )
     with pytest.raises(NotFound):
-        await api.get("configmaps", "nope", "default")
+        await api.get("limitranges", "nope", "default")
 
     async def bound() -> bool:
         pods = (await api.list("pods", "default", label_selector="app=metered"))["items"]
@@ -137,7 +137,7 @@ async def test_api_scheduler_and_workqueue_metrics_over_http(
         == created + 1
     )
     assert (
-        value(samples, "jetkube_api_requests_total", verb="get", resource="configmaps", code="404")
+        value(samples, "jetkube_api_requests_total", verb="get", resource="limitranges", code="404")
         == missing + 1
     )
     assert (

@@ -121,9 +121,8 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
     assert again["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "www-web-1"
 
     # scale down: web-2 goes first, web-1 next; their claims stay
-    sts = await api.get("statefulsets", "web", "default")
-    sts["spec"]["replicas"] = 1
-    await api.update("statefulsets", sts, namespace="default")
+    # (a patch: the controller's status writes move the resourceVersion under a read-then-update)
+    await api.patch("statefulsets", "web", {"spec": {"replicas": 1}}, namespace="default")
     gone: list[str] = []
 
     async def scaled() -> bool:
@@ -186,9 +185,12 @@ async def test_rolling_update_respects_the_partition(cluster: Any) -> None:
     await wait_for(
         lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:1", "db-2": "busybox:1"}), 30, "3 pods"
     )
-    current = await api.get("statefulsets", "db", "default")
-    current["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2"
-    await api.update("statefulsets", current, namespace="default")
+    await api.patch(
+        "statefulsets",
+        "db",
+        {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}}},
+        namespace="default",
+    )
     await wait_for(
         lambda: all_at({"db-0": "busybox:1", "db-1": "busybox:2", "db-2": "busybox:2"}),
         30,
@@ -237,9 +239,7 @@ async def test_retention_policy_delete_removes_claims_with_their_pods_and_set(
 
     await wait_for(lambda: _eq(ready_pods, ["cache-0", "cache-1"]), 30, "2 pods")
     assert await claims() == ["www-cache-0", "www-cache-1"]
-    current = await api.get("statefulsets", "cache", "default")
-    current["spec"]["replicas"] = 1
-    await api.update("statefulsets", current, namespace="default")
+    await api.patch("statefulsets", "cache", {"spec": {"replicas": 1}}, namespace="default")
     await wait_for(lambda: _eq(claims, ["www-cache-0"]), 30, "the scaled-away pod's claim deleted")
     await api.delete("statefulsets", "cache", namespace="default")
     await wait_for(lambda: _eq(claims, []), 30, "the set's claims deleted with it")

@@ -34,6 +34,7 @@ from actors.runtime.supervisor import Supervisor
 from schemas.errors import JetkubeError
 
 log = structlog.get_logger(__name__)
+ADDRESS_CHECK = 5.0  # seconds between reads of the interface's address (it may change under us)
 
 Obj = dict[str, Any]
 SubnetHook = Callable[[ipaddress.IPv4Network, int], Awaitable[None]]
@@ -117,15 +118,7 @@ class FlannelAgent:
         await self.host.ensure_forwarding()
         mtu = plan.pod_mtu(s.backend, self.iface.mtu)
         if s.backend == "vxlan":
-            self.vtep_mac = await self.host.ensure_vxlan(
-                s.vxlan_device,
-                vni=plan.VXLAN_VNI,
-                port=plan.VXLAN_PORT,
-                local_ip=self.iface.ip,
-                iface=self.iface.name,
-                address=str(self.subnet.network_address),
-                mtu=mtu,
-            )
+            await self._ensure_vtep(mtu)
         else:
             await self.host.delete_link(s.vxlan_device)  # switched from vxlan: its routes go with it
         await self._publish()  # first: the other nodes route to this one as soon as they see it
@@ -141,6 +134,34 @@ class FlannelAgent:
             public_ip=self.iface.ip,
             mtu=mtu,
         )
+
+    async def _ensure_vtep(self, mtu: int) -> None:
+        assert self.iface is not None and self.subnet is not None
+        s = self.settings
+        self.vtep_mac = await self.host.ensure_vxlan(
+            s.vxlan_device,
+            vni=plan.VXLAN_VNI,
+            port=plan.VXLAN_PORT,
+            local_ip=self.iface.ip,
+            iface=self.iface.name,
+            address=str(self.subnet.network_address),
+            mtu=mtu,
+        )
+
+    async def _follow_address(self) -> bool:
+        """The interface's address read again: a host whose address changed (its network
+        reconnected, a new DHCP lease) moves its vxlan endpoint to it and republishes its public-ip,
+        so the other nodes route to where it is now. True when it changed."""
+        assert self.iface is not None
+        now = await self.host.interface(self.iface.name)
+        if now.ip == self.iface.ip:
+            return False
+        log.warning("flannel.address_changed", node=self.node_name, was=self.iface.ip, now=now.ip)
+        self.iface = now
+        if self.settings.backend == "vxlan":
+            await self._ensure_vtep(plan.pod_mtu(self.settings.backend, now.mtu))
+        await self._publish()
+        return True
 
     async def _ensure_rules(self) -> None:
         assert self.subnet is not None
@@ -222,6 +243,8 @@ class FlannelAgent:
         while True:
             self._wake.clear()
             try:
+                if await self._follow_address():
+                    applied = None  # a recreated vxlan device took its routes with it
                 want = self.desired()
                 full = time.monotonic() - last_full >= self.settings.resync_period
                 # most Node events are heartbeats: the host is read only when the peers changed
@@ -238,6 +261,6 @@ class FlannelAgent:
                 log.warning("flannel.sync_failed", node=self.node_name, error=exc.message)
             self.ready.set()
             try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.resync_period)
+                await asyncio.wait_for(self._wake.wait(), min(self.settings.resync_period, ADDRESS_CHECK))
             except TimeoutError:
                 pass

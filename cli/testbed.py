@@ -218,6 +218,7 @@ class Testbed:
             self.attach_nodes_to_bridge()
             return
         self.compose("up", "-d", "--remove-orphans", *NODE_HOSTS.values())
+        self.wait_engines()
         self.load_images()
         self.compose("up", "-d", "--remove-orphans")
 
@@ -259,6 +260,22 @@ class Testbed:
         its kubelet, which shares the host's network namespace and must join the new one."""
         docker("restart", "-t", "5", self.host_container(service))
         self.compose("restart", "-t", "5", service)
+
+    def wait_engines(self, timeout: float = 120) -> None:
+        """Until every node host's engine answers (docker-compose 1.29's ``up -d`` does not wait for
+        the hosts' healthchecks); ServiceUnavailable naming the host after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        for service in NODE_HOSTS:
+            while True:
+                try:
+                    self.node_docker(service, "version", "-f", "{{.Server.Version}}", timeout=10)
+                    break
+                except (ServiceUnavailable, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                    if time.monotonic() >= deadline:
+                        raise ServiceUnavailable(
+                            f"the engine of {NODE_HOSTS[service]} did not answer within {timeout:g}s"
+                        ) from None
+                    time.sleep(1)
 
     def load_images(self, services: Sequence[str] | None = None) -> dict[str, list[str]]:
         """Copy the pods' images from the machine's engine into each node host's engine, those it

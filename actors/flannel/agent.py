@@ -149,17 +149,27 @@ class FlannelAgent:
         )
 
     async def _follow_address(self) -> bool:
-        """The interface's address read again: a host whose address changed (its network
-        reconnected, a new DHCP lease) moves its vxlan endpoint to it and republishes its public-ip,
-        so the other nodes route to where it is now. True when it changed."""
+        """The interface between hosts looked up again: a host whose interface changed (its network
+        reconnected: a new device, maybe a new address; a new DHCP lease) moves its vxlan endpoint
+        onto it (the old device went with the old interface) and republishes its public-ip, so the
+        other nodes route to where it is now. True when something changed."""
         assert self.iface is not None
-        now = await self.host.interface(self.iface.name)
-        if now.ip == self.iface.ip:
+        s = self.settings
+        now = await self.host.interface(s.iface or await self.host.default_iface())
+        moved = (now.name, now.ip) != (self.iface.name, self.iface.ip)
+        lost = s.backend == "vxlan" and not await self.host.exists(s.vxlan_device)
+        if not moved and not lost:
             return False
-        log.warning("flannel.address_changed", node=self.node_name, was=self.iface.ip, now=now.ip)
+        log.warning(
+            "flannel.interface_changed",
+            node=self.node_name,
+            was=f"{self.iface.name} {self.iface.ip}",
+            now=f"{now.name} {now.ip}",
+            vxlan_device_lost=lost,
+        )
         self.iface = now
-        if self.settings.backend == "vxlan":
-            await self._ensure_vtep(plan.pod_mtu(self.settings.backend, now.mtu))
+        if s.backend == "vxlan":
+            await self._ensure_vtep(plan.pod_mtu(s.backend, now.mtu))
         await self._publish()
         return True
 

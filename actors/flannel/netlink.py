@@ -117,7 +117,7 @@ class Host:
         differ. Returns its MAC (kept while the device lives, so a restarted agent keeps it)."""
         links = (
             await self.json("ip", "-j", "-d", "link", "show", "dev", device)
-            if await self._exists(device)
+            if await self.exists(device)
             else []
         )
         if links:
@@ -153,7 +153,7 @@ class Host:
         link = (await self.json("ip", "-j", "link", "show", "dev", device))[0]
         return str(link.get("address") or "").lower()
 
-    async def _exists(self, device: str) -> bool:
+    async def exists(self, device: str) -> bool:
         rc, _, _ = await self.run("ip", "link", "show", "dev", device, check=False)
         return rc == 0
 
@@ -167,7 +167,7 @@ class Host:
         ]
 
     async def delete_link(self, device: str) -> None:
-        if await self._exists(device):
+        if await self.exists(device):
             await self.run("ip", "link", "del", device)
 
     # ------------------------------------------------------------------ routes, neighbours, fdb
@@ -187,7 +187,7 @@ class Host:
             )
         neighs: set[Neigh] = set()
         fdbs: set[Fdb] = set()
-        if vxlan_device and await self._exists(vxlan_device):
+        if vxlan_device and await self.exists(vxlan_device):
             for n in await self.json("ip", "-j", "neigh", "show", "dev", vxlan_device):
                 if n.get("lladdr") and "PERMANENT" in (n.get("state") or ()):
                     neighs.add(Neigh(str(n["dst"]), str(n["lladdr"]).lower(), vxlan_device))

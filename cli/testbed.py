@@ -59,6 +59,8 @@ NODES = {"node1": "testbed-node1", "node2": "testbed-node2", "node3": "testbed-n
 NODE_HOSTS = {service: f"{service}-host" for service in NODES}
 STATE_ROOT = Path("/var/lib/jetkube/testbed")
 KEY_FILE = STATE_ROOT / "keys" / "encryption.json"
+PKI_ROOT = STATE_ROOT / "keys" / "pki"  # <control plane>/ca.crt, ca.key: one CA for both gateways
+CONTROL_PLANES = ("controlplane1", "controlplane2")
 NODE_LABEL = "io.jetkube.node"
 TESTBED_PASSWORDS = {
     user: f"testbed-{user}" for user in (ADMIN, CONTROLPLANE, VIEWER, *(node_user(n) for n in NODES.values()))
@@ -80,13 +82,26 @@ def testbed_authorization() -> str:
 
 def prepare_host() -> None:
     """The kubelets' state dirs (of the default bed; the node-engines bed keeps them in volumes),
-    and the Secrets key file both control planes mount (created before they start, so they never
-    race to make two different keys)."""
+    and what both control planes mount, made before they start so they never race to make two: the
+    Secrets key file, and one cluster CA in each control plane's pki dir (each makes its own serving
+    certificate with it; with a CA each, the ConfigMap kube-root-ca.crt would change with the
+    leader)."""
     from actors.api.encryption import KeyRing
+    from actors.gateway.pki import Pki, make_ca
+    from bus.auth import write_private
 
     for node in NODES.values():
         (STATE_ROOT / node).mkdir(parents=True, exist_ok=True)
     KeyRing.load_or_create(KEY_FILE)
+    pkis = [Pki.at(PKI_ROOT / cp) for cp in CONTROL_PLANES]
+    if not all(p.ca_cert.exists() and p.ca_key.exists() for p in pkis):
+        cert, key = make_ca()
+        for pki in pkis:
+            pki.ca_cert.parent.mkdir(parents=True, exist_ok=True)
+            for stale in (pki.serving_cert, pki.serving_key):  # signed by another CA
+                stale.unlink(missing_ok=True)
+            write_private(pki.ca_key, key)
+            pki.ca_cert.write_text(cert)
 
 
 def pod_images() -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -104,23 +105,31 @@ async def show(page: Page, view: str) -> None:
     await page.wait_for(f"!document.querySelector('[data-testid=view-{view}]').hidden", 5, f"the {view} view")
 
 
-async def chart_has_line(page: Page, selector: str, path: Path) -> None:
-    """A screenshot, cropped to the chart's box: the CPU line's colour is drawn in it."""
-    box = await page.evaluate(
-        f"(() => {{ const r = document.querySelector('{selector}').getBoundingClientRect();"
-        " return [r.left, r.top, r.width, r.height]; })()"
-    )
-    png = await page.screenshot()
-    await asyncio.to_thread(path.write_bytes, png)
-    left, top, width, height = (round(v) for v in box)
-    chart = Image.open(io.BytesIO(png)).convert("RGB").crop((left, top, left + width, top + height))
-    colours = dict((c, n) for n, c in chart.getcolors(maxcolors=width * height) or [])
+async def chart_has_line(page: Page, selector: str, path: Path, timeout: float = 20) -> None:
+    """A screenshot, cropped to the chart's box: the CPU line's colour is drawn in it (screenshots
+    taken again until it is, up to ``timeout`` seconds: a chart just shown may not be painted yet)."""
 
     def near(c: tuple[int, int, int]) -> bool:
         return all(abs(a - b) < 40 for a, b in zip(c, ACCENT, strict=True))
 
-    drawn = sum(n for c, n in colours.items() if near(c))
-    assert drawn >= 10, f"{path.name}: only {drawn} pixels of the line's colour in the chart at {box}"
+    deadline = time.monotonic() + timeout
+    while True:
+        box = await page.evaluate(
+            f"(() => {{ const r = document.querySelector('{selector}').getBoundingClientRect();"
+            " return [r.left, r.top, r.width, r.height]; })()"
+        )
+        png = await page.screenshot()
+        await asyncio.to_thread(path.write_bytes, png)
+        left, top, width, height = (round(v) for v in box)
+        chart = Image.open(io.BytesIO(png)).convert("RGB").crop((left, top, left + width, top + height))
+        colours = dict((c, n) for n, c in chart.getcolors(maxcolors=width * height) or [])
+        drawn = sum(n for c, n in colours.items() if near(c))
+        if drawn >= 10:
+            return
+        assert time.monotonic() < deadline, (
+            f"{path.name}: only {drawn} pixels of the line's colour in the chart at {box}"
+        )
+        await asyncio.sleep(0.5)
 
 
 async def test_charts_have_points_and_grow_live_and_hpa_shows_replicas(

@@ -126,8 +126,11 @@ async def test_seed_cephfs_pod_runs_and_two_nodes_share_a_volume(
         # two pods on two nodes share one volume: each writes, each sees the other's write
         share = cephfs(path="/")
         script = (
-            f"mkdir -p /mnt/cephfs/{ns} && echo from-$ME > /mnt/cephfs/{ns}/$ME && "
-            f"until [ -f /mnt/cephfs/{ns}/$PEER ]; do sleep 0.2; done; cat /mnt/cephfs/{ns}/$PEER"
+            # written under another name and renamed once closed: the peer never sees the file
+            # before its bytes (a file created empty, then written, can be seen empty)
+            f"mkdir -p /mnt/cephfs/{ns} && echo from-$ME > /mnt/cephfs/{ns}/.$ME && "
+            f"mv /mnt/cephfs/{ns}/.$ME /mnt/cephfs/{ns}/$ME && "
+            f"until [ -s /mnt/cephfs/{ns}/$PEER ]; do sleep 0.2; done; cat /mnt/cephfs/{ns}/$PEER"
         )
         for me, peer, node in (("a", "b", node_name("a")), ("b", "a", node_name("b"))):
             p = pod(f"share-{me}", node, f"ME={me} PEER={peer}; {script}", {"cephfs": share})

@@ -29,13 +29,13 @@ from tests.waiting import wait_for
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("e2e-networking")]
 
 
-async def running_pod(net: Net, name: str) -> dict[str, Any]:
+async def running_pod(net: Net, name: str, timeout: float = 60) -> dict[str, Any]:
     async def up() -> dict[str, Any] | None:
         p = await get(net.api, "pods", name)
         conds = {c["type"]: c["status"] for c in (p or {}).get("status", {}).get("conditions") or []}
         return p if conds.get("Ready") == "True" else None
 
-    return await wait_for(up, 60, f"pod {name} Ready")
+    return await wait_for(up, timeout, f"pod {name} Ready")
 
 
 _client_lock = asyncio.Lock()
@@ -257,7 +257,9 @@ async def test_dns_names_srv_headless_and_env(net: Net) -> None:
 async def test_seed_dns_proxy_pod_answers_on_port_53(net: Net) -> None:
     code, _out, err = await jetkube(net.url, "apply", "-f", str(SEED_EXAMPLES / "pod-dns-proxy.yaml"))
     assert code == 0, err
-    await running_pod(net, "dns-proxy")
+    # proxy-to-service resolves kube-dns.default when it starts and exits if that fails, so under
+    # load it may go through a crash-loop back-off or two before it is Ready
+    await running_pod(net, "dns-proxy", timeout=180)
     q = DNSRecord.question("kube-dns.kube-system.svc.cluster.local", "A")
 
     async def ask(tcp: bool) -> set[str] | None:

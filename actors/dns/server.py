@@ -23,6 +23,7 @@ import structlog
 from dnslib import RCODE, DNSRecord
 
 from actors.dns.records import DEFAULT_DOMAIN, resolve
+from actors.runtime.pktinfo import pktinfo_udp_socket, recv_with_destination, send_from
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor, guarded_task
 from bus.cancelsafe import wait_for
@@ -156,9 +157,6 @@ class DnsServer:
             writer.close()
 
 
-IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python has the name from 3.12
-
-
 class _UdpServer:
     """UDP on a plain socket that answers each query *from* the address it was sent to
     (IP_PKTINFO). Bound to 0.0.0.0, a reply would otherwise leave from the address the route to the
@@ -170,14 +168,7 @@ class _UdpServer:
         self.sock: socket.socket | None = None
 
     def listen(self, host: str, port: int) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_IP, IP_PKTINFO, 1)
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = pktinfo_udp_socket(host, port)
         self.sock = sock
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
 
@@ -185,24 +176,19 @@ class _UdpServer:
         assert self.sock is not None
         for _ in range(64):  # a bounded batch, then let others run
             try:
-                data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(12))
+                data, addr, local = recv_with_destination(self.sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue
-            local = b""
-            for level, kind, value in anc:
-                if level == socket.SOL_IP and kind == IP_PKTINFO and len(value) >= 12:
-                    local = value[8:12]
             guarded_task("dns:query", self._reply(data, addr, local))
 
     async def _reply(self, data: bytes, addr: tuple[str, int], local: bytes) -> None:
         out = await self.handle(data)
         if out is None or self.sock is None:
             return
-        anc = [(socket.SOL_IP, IP_PKTINFO, struct.pack("=I4s4s", 0, local, bytes(4)))] if local else []
         try:
-            self.sock.sendmsg([out], anc, 0, addr)
+            send_from(self.sock, out, addr, local)
         except OSError as exc:
             log.info("dns.reply_failed", client=addr[0], error=str(exc))
 

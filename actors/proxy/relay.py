@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import struct
 import time
 from collections.abc import Callable
 
 import structlog
 
 from actors.proxy.plan import Backend
+from actors.runtime.pktinfo import pktinfo_udp_socket, recv_with_destination, send_from
 from actors.runtime.supervisor import guarded_task
 from bus.cancelsafe import wait_for
 
@@ -37,7 +37,6 @@ Forget = Callable[[str], None]
 CONNECT_TIMEOUT = 1.0
 MAX_TRIES = 4
 HIGH_WATER = 256 * 1024
-IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python has the name from 3.12
 
 
 class _Half(asyncio.Protocol):
@@ -151,7 +150,7 @@ class TcpRelay:
 
 
 class _UdpSession:
-    def __init__(self, sock: socket.socket, backend: Backend, local: str) -> None:
+    def __init__(self, sock: socket.socket, backend: Backend, local: bytes) -> None:
         self.sock = sock
         self.backend = backend
         self.local = local  # the address the client sent to (after NAT): replies come from it
@@ -177,14 +176,7 @@ class UdpRelay:
 
     async def listen(self, host: str, port: int) -> int:
         loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setsockopt(socket.SOL_IP, IP_PKTINFO, 1)
-            sock.bind((host, port))
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
+        sock = pktinfo_udp_socket(host, port)
         self.sock = sock
         loop.add_reader(sock.fileno(), self._readable)
         self._sweeper = loop.call_later(self.timeout, self._sweep)
@@ -194,18 +186,14 @@ class UdpRelay:
         assert self.sock is not None
         for _ in range(64):  # a bounded batch, then let others run
             try:
-                data, anc, _flags, addr = self.sock.recvmsg(65535, socket.CMSG_SPACE(12))
+                data, addr, local = recv_with_destination(self.sock)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue
-            local = ""
-            for level, kind, value in anc:
-                if level == socket.SOL_IP and kind == IP_PKTINFO and len(value) >= 12:
-                    local = socket.inet_ntoa(value[8:12])
             self._received(data, addr, local)
 
-    def _received(self, data: bytes, addr: tuple[str, int], local: str) -> None:
+    def _received(self, data: bytes, addr: tuple[str, int], local: bytes) -> None:
         sess = self.sessions.get(addr)
         if sess is None:
             sess = self._open(addr, local)
@@ -219,7 +207,7 @@ class UdpRelay:
             self._close(addr)
             self.forget(addr[0])
 
-    def _open(self, addr: tuple[str, int], local: str) -> _UdpSession | None:
+    def _open(self, addr: tuple[str, int], local: bytes) -> _UdpSession | None:
         backend = self.pick(addr[0], frozenset())
         if backend is None:
             return None
@@ -248,17 +236,8 @@ class UdpRelay:
             sess.last = time.monotonic()
             if self.sock is None:
                 return
-            anc = []
-            if sess.local:
-                anc = [
-                    (
-                        socket.SOL_IP,
-                        IP_PKTINFO,
-                        struct.pack("=I4s4s", 0, socket.inet_aton(sess.local), bytes(4)),
-                    )
-                ]
             try:
-                self.sock.sendmsg([data], anc, 0, addr)
+                send_from(self.sock, data, addr, sess.local)
             except OSError as exc:
                 log.info("proxy.udp_reply_failed", service=self.name, client=addr[0], error=str(exc))
 

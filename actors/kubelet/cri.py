@@ -62,6 +62,7 @@ class ContainerRuntime(Protocol):
         *,
         attempt: int = 0,
         extra_labels: Mapping[str, str] | None = None,
+        ip: str | None = None,
     ) -> SandboxInfo: ...
     async def sandbox_ip(self, sandbox_id: str, network: str | None = None) -> str: ...
 

@@ -38,8 +38,10 @@ def sandbox_config(
     attempt: int = 0,
     image: str = PAUSE_IMAGE,
     extra_labels: Mapping[str, str] | None = None,
+    ip: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """(container name, create body) for a pod's infra container."""
+    """(container name, create body) for a pod's infra container. ``ip``: the address to ask the
+    network for (only on a user-defined network: Docker's default bridge refuses one)."""
     name = naming.container_name(node, namespace, pod_name, L.SANDBOX_CONTAINER_NAME, pod_uid, attempt)
     labels = {**(extra_labels or {}), **L.sandbox_labels(node, namespace, pod_name, pod_uid, attempt)}
     net = network or "bridge"
@@ -62,6 +64,8 @@ def sandbox_config(
                 host["DnsSearch"] = list(dns.searches)
             if dns.options:
                 host["DnsOptions"] = list(dns.options)
+        if ip and net not in ("bridge", "none") and not net.startswith("container:"):
+            config["NetworkingConfig"] = {"EndpointsConfig": {net: {"IPAMConfig": {"IPv4Address": ip}}}}
     return name, config
 
 

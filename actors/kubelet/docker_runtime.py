@@ -237,12 +237,15 @@ class DockerRuntime:
         *,
         attempt: int = 0,
         extra_labels: Mapping[str, str] | None = None,
+        ip: str | None = None,
     ) -> SandboxInfo:
         """Create and start the pod's infra container; return its id and the pod's IP.
 
         ``pod_key`` is ``namespace/name``. A start failure (a hostPort already taken, say) removes
         the half-made sandbox and raises DockerError with the engine's message. AlreadyExists if
-        this sandbox (same pod uid and attempt) exists: list and adopt it instead."""
+        this sandbox (same pod uid and attempt) exists: list and adopt it instead. ``ip``: the
+        address the pod had (a sandbox made again after its node restarted), asked of a
+        user-defined network; when the network cannot give it, the sandbox gets any address."""
         if not self._pause_ready:  # a fresh engine: the kubelet makes its own infra image
             await ensure_pause_image(self._docker, self.pause_image, self.engine)
             self._pause_ready = True
@@ -261,7 +264,23 @@ class DockerRuntime:
             attempt=attempt,
             image=self.pause_image,
             extra_labels=extra_labels,
+            ip=ip,
         )
+        try:
+            cid = await self._start_sandbox(name, config)
+        except DockerError as exc:
+            if "NetworkingConfig" not in config:
+                raise
+            # the old address is taken, or no longer in the network's subnet: any address will do
+            log.info("sandbox.address_not_kept", pod=pod_key, ip=ip, error=exc.message)
+            anywhere = {k: v for k, v in config.items() if k != "NetworkingConfig"}
+            cid = await self._start_sandbox(name, anywhere)
+        ip = await self.sandbox_ip(cid, network)
+        log.debug("sandbox.created", pod=pod_key, id=cid[:12], ip=ip)
+        return SandboxInfo(id=cid, ip=ip, name=name)
+
+    async def _start_sandbox(self, name: str, config: dict[str, Any]) -> str:
+        """Create and start the infra container; a start that fails removes it."""
         try:
             cid = await self._create(name, config)
         except NotFound:  # e.g. the infra image went away (docker rmi): make it again, once
@@ -272,9 +291,7 @@ class DockerRuntime:
         except JetkubeError:
             await self.remove(cid)
             raise
-        ip = await self.sandbox_ip(cid, network)
-        log.debug("sandbox.created", pod=pod_key, id=cid[:12], ip=ip)
-        return SandboxInfo(id=cid, ip=ip, name=name)
+        return cid
 
     async def _pod_network(self) -> str | None:
         if not self.pod_network_ready.is_set():

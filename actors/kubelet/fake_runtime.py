@@ -260,6 +260,7 @@ class FakeRuntime:
         *,
         attempt: int = 0,
         extra_labels: Mapping[str, str] | None = None,
+        ip: str | None = None,
     ) -> SandboxInfo:
         namespace, _, pod_name = pod_key.partition("/")
         labels = {

@@ -333,6 +333,8 @@ class PodSyncer:
                 dns=pod_dns(pod, self.cluster_dns, self.cluster_domain),
                 network=network,
                 attempt=attempt,
+                # a pod whose sandbox is made again (its node restarted) asks for the address it had
+                ip=str((pod.get("status") or {}).get("podIP") or "") or None,
             )
             POD_STARTS.labels(self.ctx.node_name).inc()
             return sandbox

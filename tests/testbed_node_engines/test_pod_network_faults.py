@@ -9,9 +9,11 @@ The cut is short (under the bed's 10 s + 15 s to evict), so the pods on the cut 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
+from bus.client import ApiClient
 from cli.testbed import NETWORK, NODE_HOSTS, NODES, Testbed, docker
 from tests.testbed.helpers import bed_api, poll, ready_nodes
 from tests.testbed_node_engines.podnet import (
@@ -50,8 +52,11 @@ async def test_a_restarted_node_keeps_its_subnet_and_its_pods_their_ips(testbed:
             lambda: reaches(ns, "here", ips["there"], ips["here"]), 60, "here -> there before the restart"
         )
 
+        restarted = datetime.now(UTC)
         await asyncio.to_thread(testbed.restart_node, "node2")
         await poll(lambda: _ready(N2), 90, f"{N2} Ready after its restart")
+        # the status read before the kubelet reported the new sandbox would still show the old IP
+        await poll(lambda: _started_since(api, ns, "there", restarted), 120, "there running again")
         after = await running_pods(api, ns, ["here", "there"], timeout=120)
         assert (await node_subnets(api))[N2] == subnet, f"{N2}'s subnet changed in the restart"
         assert pod_ip(after["there"]) == ips["there"], (
@@ -65,6 +70,16 @@ async def test_a_restarted_node_keeps_its_subnet_and_its_pods_their_ips(testbed:
         )
         await drop_namespace(api, ns)
     await wait_bed_whole(testbed)
+
+
+async def _started_since(api: ApiClient, ns: str, name: str, since: datetime) -> bool:
+    """The pod's container running, started at or after ``since`` (in a sandbox made again)."""
+    pod = await api.get("pods", name, namespace=ns)
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        started = ((cs.get("state") or {}).get("running") or {}).get("startedAt")
+        if started and datetime.fromisoformat(started.replace("Z", "+00:00")) >= since.replace(microsecond=0):
+            return True
+    return False
 
 
 async def _ready(node: str) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -149,12 +150,28 @@ class StreamWriter:
             await self.session.drain()
 
 
+Relay = Callable[[Bus, str, dict[str, Any], asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
 class PortForwardSession:
-    def __init__(self, ws: web.WebSocketResponse, bus: Bus, node: str, pod: dict[str, Any]) -> None:
+    """``relay`` is ``forward_connection`` (tests pass their own); ``reset_grace``: RESET_GRACE."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        bus: Bus,
+        node: str,
+        pod: dict[str, Any],
+        *,
+        relay: Relay = forward_connection,
+        reset_grace: float = RESET_GRACE,
+    ) -> None:
         self.ws = ws
         self.bus = bus
         self.node = node
         self.pod = pod  # {namespace, pod, uid}
+        self.relay = relay
+        self.reset_grace = reset_grace
         self.frames = spdy.FrameReader()
         self.inflate = spdy.HeaderDecompressor()
         self.deflate = spdy.HeaderCompressor()
@@ -285,7 +302,7 @@ class PortForwardSession:
         stream.inbox.close()
         pair = self.pairs.get(stream.request_id)
         if pair is not None and pair.relay is not None and not pair.relay.done():
-            asyncio.get_running_loop().call_later(RESET_GRACE, pair.relay.cancel)
+            asyncio.get_running_loop().call_later(self.reset_grace, pair.relay.cancel)
 
     # ------------------------------------------------------------------ one forwarded connection
 
@@ -298,7 +315,7 @@ class PortForwardSession:
             payload = {**self.pod, "port": port}
             writer = StreamWriter(self, data)
             pair.relay = asyncio.ensure_future(
-                forward_connection(
+                self.relay(
                     self.bus,
                     self.node,
                     payload,

@@ -20,6 +20,7 @@ Lifecycle: one ``PortForwardSession`` per WebSocket. Its reader (the handler's t
 dispatches them; one named sender task writes every outgoing frame in order (header compression
 needs that order); one named task per stream pair runs the relay. A RST_STREAM of a data stream is
 the end of the client's bytes; the relay gets ``RESET_GRACE`` seconds to finish, then is cancelled.
+A stream whose partner has not come after ``PAIR_TIMEOUT`` seconds is reset, as the kubelet does.
 Closing the WebSocket (or a GOAWAY) cancels every relay. Like spdystream, reading stops while one
 stream has ``INBOX_LIMIT`` bytes waiting for its kubelet: backpressure for the whole connection.
 """
@@ -50,6 +51,7 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 FRAME_DATA = 32 * 1024  # bytes per DATA frame sent
 INBOX_LIMIT = 1024 * 1024
 RESET_GRACE = 2.0
+PAIR_TIMEOUT = 30.0  # the kubelet's streamCreationTimeout: a stream whose partner never comes is reset
 FLUSH_TIMEOUT = 5.0
 
 
@@ -154,7 +156,8 @@ Relay = Callable[[Bus, str, dict[str, Any], asyncio.StreamReader, asyncio.Stream
 
 
 class PortForwardSession:
-    """``relay`` is ``forward_connection`` (tests pass their own); ``reset_grace``: RESET_GRACE."""
+    """``relay`` is ``forward_connection`` (tests pass their own); ``reset_grace`` and
+    ``pair_timeout`` default to RESET_GRACE and PAIR_TIMEOUT."""
 
     def __init__(
         self,
@@ -165,6 +168,7 @@ class PortForwardSession:
         *,
         relay: Relay = forward_connection,
         reset_grace: float = RESET_GRACE,
+        pair_timeout: float = PAIR_TIMEOUT,
     ) -> None:
         self.ws = ws
         self.bus = bus
@@ -172,6 +176,7 @@ class PortForwardSession:
         self.pod = pod  # {namespace, pod, uid}
         self.relay = relay
         self.reset_grace = reset_grace
+        self.pair_timeout = pair_timeout
         self.frames = spdy.FrameReader()
         self.inflate = spdy.HeaderDecompressor()
         self.deflate = spdy.HeaderCompressor()
@@ -265,7 +270,10 @@ class PortForwardSession:
             log.info("portforward.stream_refused", stream_type=kind, request_id=request_id)
             self.send(spdy.rst_stream(syn.stream_id, spdy.PROTOCOL_ERROR))
             return
-        pair = self.pairs.setdefault(request_id, Pair(request_id))
+        pair = self.pairs.get(request_id)
+        if pair is None:
+            pair = self.pairs[request_id] = Pair(request_id)
+            asyncio.get_running_loop().call_later(self.pair_timeout, self.expire, pair)
         if getattr(pair, kind) is not None or pair.task is not None:
             self.send(spdy.rst_stream(syn.stream_id, spdy.PROTOCOL_ERROR))
             return
@@ -280,6 +288,20 @@ class PortForwardSession:
             pair.task = task
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+
+    def expire(self, pair: Pair) -> None:
+        """A pair still incomplete after ``pair_timeout``: reset the stream that came."""
+        if pair.task is not None or self.pairs.get(pair.request_id) is not pair:
+            return
+        log.info("portforward.pair_timeout", request=pair.request_id)
+        del self.pairs[pair.request_id]
+        for stream in (pair.error, pair.data):
+            if stream is not None:
+                self.streams.pop(stream.id, None)
+                stream.inbox.close()
+                if not stream.local_done:
+                    stream.local_done = True
+                    self.send(spdy.rst_stream(stream.id, spdy.CANCEL))
 
     async def on_data(self, frame: spdy.DataFrame) -> None:
         stream = self.streams.get(frame.stream_id)

@@ -96,7 +96,13 @@ async def session() -> AsyncIterator[tuple[FakeWebSocket, Client, asyncio.Task[N
         await relays["relay"](*args)
 
     s = PortForwardSession(
-        cast(web.WebSocketResponse, ws), cast(Bus, None), "node-1", POD, relay=relay, reset_grace=0.1
+        cast(web.WebSocketResponse, ws),
+        cast(Bus, None),
+        "node-1",
+        POD,
+        relay=relay,
+        reset_grace=0.1,
+        pair_timeout=0.5,
     )
     task = asyncio.create_task(s.run(), name="test-session")
     ws.relays = relays  # type: ignore[attr-defined]
@@ -209,3 +215,22 @@ async def test_bytes_that_are_not_spdy3_end_the_session_with_goaway(session: Any
     await asyncio.wait_for(task, 10)
     assert [spdy.parse_goaway(f) for f in controls(ws.frames, spdy.GOAWAY)] == [(0, spdy.PROTOCOL_ERROR)]
     assert ws.closed
+
+
+async def test_a_stream_whose_partner_never_comes_is_reset(session: Any) -> None:
+    ws, client, _ = session
+    client.open(1, "error", "80", "0")
+
+    async def reset() -> bool:
+        return bool(controls(ws.frames, spdy.RST_STREAM))
+
+    await wait_for(reset, 10, what="the lonely stream reset")
+    assert [spdy.parse_rst_stream(f) for f in controls(ws.frames, spdy.RST_STREAM)] == [(1, spdy.CANCEL)]
+    client.open(3, "data", "80", "0")  # too late: a new pair of its own, which waits again
+    ws.client_sends(spdy.encode_data(3, b"x", fin=True))
+
+    async def reset_again() -> bool:
+        return len(controls(ws.frames, spdy.RST_STREAM)) == 2
+
+    await wait_for(reset_again, 10, what="the late stream reset too")
+    assert not [f for f in ws.frames if isinstance(f, spdy.DataFrame)]

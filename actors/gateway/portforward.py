@@ -117,6 +117,7 @@ class Pair:
     data: Stream | None = None
     relay: asyncio.Future[None] | None = None
     task: asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None  # expires a pair still incomplete
 
 
 class StreamWriter:
@@ -230,9 +231,12 @@ class PortForwardSession:
                     break
         finally:
             for pair in self.pairs.values():
-                if pair.task is not None:
-                    pair.task.cancel()
+                if pair.timer is not None:
+                    pair.timer.cancel()
+            for task in list(self.tasks):
+                task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
+            self.pairs.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outgoing.join(), FLUSH_TIMEOUT)
             sender.cancel()
@@ -273,7 +277,7 @@ class PortForwardSession:
         pair = self.pairs.get(request_id)
         if pair is None:
             pair = self.pairs[request_id] = Pair(request_id)
-            asyncio.get_running_loop().call_later(self.pair_timeout, self.expire, pair)
+            pair.timer = asyncio.get_running_loop().call_later(self.pair_timeout, self.expire, pair)
         if getattr(pair, kind) is not None or pair.task is not None:
             self.send(spdy.rst_stream(syn.stream_id, spdy.PROTOCOL_ERROR))
             return
@@ -284,6 +288,8 @@ class PortForwardSession:
         setattr(pair, kind, stream)
         self.send(spdy.syn_reply(stream.id, self.deflate.compress({})))
         if pair.error is not None and pair.data is not None:
+            if pair.timer is not None:
+                pair.timer.cancel()
             task = asyncio.create_task(self.forward(pair), name=f"gateway-portforward-{request_id}")
             pair.task = task
             self.tasks.add(task)

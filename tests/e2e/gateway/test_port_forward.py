@@ -1,12 +1,13 @@
-"""The real ``kubectl port-forward`` (SPDY over WebSocket) through the gateway to a busybox httpd
-pod that a real kubelet runs on the local Docker engine: a pod's two ports at once, a Service's
-port, two connections open together, a 1.3 MB body whole, a port nothing listens on (the kubelet's
-error, printed by kubectl, which then stops as against Kubernetes), an unknown pod (NotFound) and
-a user without ``create pods/portforward`` (403)."""
+"""The real ``kubectl port-forward`` (SPDY over WebSocket) through the gateway to a busybox pod
+that a real kubelet runs on the local Docker engine: a pod's three ports at once, a Service's port,
+two connections open together, a 1.3 MB body whole, 3 MiB echoed back (both ways at once), a port
+nothing listens on (the kubelet's error, printed by kubectl, which then stops as against
+Kubernetes), an unknown pod (NotFound) and a user without ``create pods/portforward`` (403)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,6 +35,7 @@ def two_port_pod(node: str) -> dict[str, Any]:
             "echo second-port > /alt/index.html",
             "seq 1 200000 > /www/big",
             "httpd -p 8081 -h /alt",
+            "(nc -ll -p 9000 -e cat &)",  # an echo server: what comes in goes back, until eof
             "exec httpd -f -p 80 -h /www",
         ]
     )
@@ -87,6 +89,24 @@ async def http_get(port: int, path: str = "/") -> bytes:
         writer.close()
 
 
+async def echo(port: int, payload: bytes) -> bytes:
+    """Send ``payload`` to the pod's echo server while reading its answer, then half-close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def send() -> None:
+        writer.write(payload)
+        await writer.drain()
+        writer.write_eof()
+
+    try:
+        sending = asyncio.ensure_future(send())
+        answer = await asyncio.wait_for(reader.read(), 60)
+        await sending
+        return answer
+    finally:
+        writer.close()
+
+
 def body(response: bytes) -> str:
     head, _, rest = response.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], response[:200]
@@ -135,9 +155,9 @@ async def port_forward(cluster: Cluster, *args: str) -> PortForward:
 async def test_kubectl_port_forward_two_ports_a_service_and_concurrent_connections(
     cluster: Cluster, control_plane: str
 ) -> None:
-    pf = await port_forward(cluster, f"pod/{POD}", ":80", ":8081")
+    pf = await port_forward(cluster, f"pod/{POD}", ":80", ":8081", ":9000")
     try:
-        await pf.ready(2)
+        await pf.ready(3)
 
         async def answers() -> bool:  # running, but httpd may not listen yet
             try:
@@ -148,6 +168,8 @@ async def test_kubectl_port_forward_two_ports_a_service_and_concurrent_connectio
         await wait_for(answers, 30, what="httpd answering through kubectl port-forward")
         assert body(await http_get(pf.ports[8081])).strip() == "second-port"
         assert body(await http_get(pf.ports[80], "/big")) == BIG
+        payload = os.urandom(3 * 1024 * 1024)  # both ways at once, past the gateway's 1 MiB inbox
+        assert await echo(pf.ports[9000], payload) == payload
 
         # Two connections open at once: the second is answered while the first waits.
         first_r, first_w = await asyncio.open_connection("127.0.0.1", pf.ports[80])

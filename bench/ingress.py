@@ -1,11 +1,14 @@
-"""HTTP requests/s to an nginx pod: straight to its IP, through the ingress proxy, and through
-``jetkube port-forward`` (measured with wrk; nothing is asserted).
+"""HTTP requests/s to an nginx pod: straight to its IP, through the ingress proxy, through
+``jetkube port-forward`` and through ``kubectl port-forward`` against the gateway (measured with
+wrk; nothing is asserted).
 
     python -m bench.ingress [--seconds 10] [--connections 32]
 
 Setup: ``jetkube up`` in a child process with a kubelet on the local Docker engine (a node of its
 own name) and the ingress on a free port; two nginx pods behind a Service, one Ingress rule for
-host ``bench.local``; ``jetkube port-forward pod/<first> :80`` as a subprocess. Each figure is one
+host ``bench.local``; ``jetkube port-forward pod/<first> :80`` as a subprocess, then kubectl's
+(SPDY in WebSocket to the gateway, whose kubeconfig ``up`` writes; skipped without kubectl),
+which ends in the same kubelet relay. Each figure is one
 wrk run (2 threads, keep-alive connections) after a 2 s warm-up. The pods are deleted at the end
 and their containers removed.
 """
@@ -21,11 +24,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from bench.common import cluster_process, print_table, write_results
+from bench.common import print_table, write_results
 from bus.embedded import free_port
 from schemas.errors import NotFound
 
@@ -122,7 +128,10 @@ async def setup(url: str, node: str) -> list[str]:
             await api.create(resource, obj)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            ep = await api.get("endpoints", "ingress-bench", "default")
+            try:
+                ep = await api.get("endpoints", "ingress-bench", "default")
+            except NotFound:  # the endpoints controller has not made it yet
+                ep = {}
             ips = [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
             if len(ips) == 2:
                 return sorted(ips)
@@ -146,13 +155,24 @@ async def teardown(url: str) -> None:
         await bus.close()
 
 
-def start_port_forward(url: str) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "port-forward", "--server", url, "pod/ingress-bench-1", ":80"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
+def start_port_forward(url: str, kubeconfig: Path | None = None) -> tuple[subprocess.Popen[str], int]:
+    """``jetkube port-forward`` over NATS, or with ``kubeconfig`` kubectl's through the gateway."""
+    if kubeconfig is None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "port-forward",
+            "--server",
+            url,
+            "pod/ingress-bench-1",
+            ":80",
+        ]
+        env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    else:
+        cmd = ["kubectl", "port-forward", "pod/ingress-bench-1", ":80"]
+        env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()
     found = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) -> 80", line)
@@ -160,6 +180,20 @@ def start_port_forward(url: str) -> tuple[subprocess.Popen[str], int]:
         proc.kill()
         raise SystemExit(f"port-forward did not start: {line!r}")
     return proc, int(found.group(1))
+
+
+@contextlib.contextmanager
+def cluster_with_gateway(*extra: str) -> Iterator[tuple[str, Path]]:
+    """bench.common's ``cluster_process`` with a kubelet and the gateway on a free port; yields the
+    NATS URL and the kubeconfig ``up`` wrote."""
+    from cli.localcluster import LocalCluster
+
+    with tempfile.TemporaryDirectory(prefix="jetkube-bench-") as tmp:
+        data = Path(tmp)
+        with LocalCluster(
+            data, kubelet=True, extra_args=extra, log_level="warning", apiserver_port=free_port()
+        ) as cluster:
+            yield cluster.url, data / "kubeconfig"
 
 
 def main() -> None:
@@ -175,7 +209,7 @@ def main() -> None:
     node = f"bench-ingress-{uuid.uuid4().hex[:6]}"
     port = free_port()
     results: dict[str, float] = {}
-    with cluster_process("--ingress-port", str(port), "--node-name", node, kubelet=True) as url:
+    with cluster_with_gateway("--ingress-port", str(port), "--node-name", node) as (url, kubeconfig):
         try:
             ips = asyncio.run(setup(url, node))
             results["direct"] = wrk(f"http://{ips[0]}:80/", args.seconds, args.connections)
@@ -188,6 +222,15 @@ def main() -> None:
             finally:
                 proc.send_signal(signal.SIGINT)
                 proc.wait(timeout=20)
+            if shutil.which("kubectl") is not None:
+                proc, local = start_port_forward(url, kubeconfig)
+                try:
+                    results["kubectl port-forward"] = wrk(
+                        f"http://127.0.0.1:{local}/", args.seconds, args.connections
+                    )
+                finally:
+                    proc.send_signal(signal.SIGINT)
+                    proc.wait(timeout=20)
         finally:
             asyncio.run(teardown(url))
             subprocess.run(

@@ -185,6 +185,9 @@ def _entries(info: ResourceInfo, preferred: bool = True) -> list[dict[str, Any]]
         out.append({"name": "pods/exec", **sub, "kind": "PodExecOptions", "verbs": ["create", "get"]})
         out.append({"name": "pods/attach", **sub, "kind": "PodAttachOptions", "verbs": ["create", "get"]})
         out.append(
+            {"name": "pods/portforward", **sub, "kind": "PodPortForwardOptions", "verbs": ["create", "get"]}
+        )
+        out.append(
             {
                 "name": "pods/eviction",
                 **sub,

@@ -3,6 +3,7 @@
 * ``scale`` reads the object and answers an ``autoscaling/v1`` Scale; a PUT or PATCH of the Scale
   becomes an update of the object's ``spec.replicas`` at the revision read (compare-and-set: a
   Scale that carries a stale resourceVersion is a Conflict).
+* ``pods/portforward`` is SPDY over WebSocket to the pod's kubelet (portforward.py).
 * ``pods/log`` asks the pod's kubelet over NATS (actors/kubelet/server_client.py), as
   ``jetkube logs`` does, after the api has authorized ``get`` on ``pods/log`` for the user.
   Follow streams the lines as they come (chunked text).
@@ -129,6 +130,10 @@ class Subresources:
             if request.headers.get("Upgrade", "").lower() != "websocket":
                 raise BadRequest("pods/attach is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
             return await attach_websocket(request, self.bus, api, target)
+        if plural == "pods" and sub == "portforward" and verb in ("get", "create"):
+            from actors.gateway.portforward import portforward_websocket
+
+            return await portforward_websocket(request, self.bus, api, target)
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":

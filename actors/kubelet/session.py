@@ -224,25 +224,28 @@ async def relay(
                 return
 
     async def receiver() -> None:
+        taking_input = options.stdin
         while True:
             body, msg = await incoming.receive(settings.silence_limit)
             if body.get("detach"):
                 await ack(msg)
                 raise PeerGone("the client detached")
-            if "stdin" in body:
-                data = body["stdin"]
-                if not isinstance(data, bytes):
-                    raise InternalError("malformed session chunk: stdin must be bytes")
-                if options.stdin:
-                    await engine.write(data)
-            if "resize" in body and options.tty:
-                try:
+            if "stdin" in body and not isinstance(body["stdin"], bytes):
+                raise InternalError("malformed session chunk: stdin must be bytes")
+            try:
+                if body.get("stdin") and taking_input:
+                    await engine.write(body["stdin"])
+                if "resize" in body and options.tty:
                     width, height = terminal_size(body["resize"])
                     await engine.resize(width, height)
-                except JetkubeError as err:  # a resize as the process ends: not worth ending for
-                    log.debug("session.resize_failed", why=str(err))
-            if body.get("close") and options.stdin:
-                await engine.close_stdin()
+                if body.get("close") and taking_input:
+                    taking_input = False
+                    await engine.close_stdin()
+            except JetkubeError as err:
+                # the process ended under its input (or a resize): the output side reports the
+                # end; the rest of the input is dropped
+                log.debug("session.input_failed", why=str(err))
+                taking_input = False
             await ack(msg)
 
     async def then_cancel(coro: Any, *others: asyncio.Task[Any]) -> None:

@@ -45,6 +45,7 @@ class Session:
         self._sender: Sender | None = None
         self._task: asyncio.Task[None] | None = None
         self._send_error: BaseException | None = None
+        self._ended = False  # the kubelet sent its last chunk: nothing to tell it at the close
 
     def _start(self, peer: str) -> None:
         self._sender = Sender(self.bus, peer, self.settings.ack_timeout)
@@ -110,20 +111,23 @@ class Session:
                 yield frame
             await ack(msg)  # after the caller dealt with the frames: flow control
             if "exit" in body:
+                self._ended = True
                 code = body["exit"]
                 if type(code) is not int:
                     raise InternalError(f"malformed session end from node {self.node}: exit {code!r}")
                 self.exit_code = code
                 return
             if body.get("eof"):
+                self._ended = True
                 return
             if "error" in body:
+                self._ended = True
                 raise from_status(body["error"])
 
     async def close(self) -> None:
         task, self._task = self._task, None
         if task is not None:
-            if self._send_error is None and not task.done():
+            if self._send_error is None and not self._ended and not task.done():
                 with contextlib.suppress(asyncio.QueueFull):
                     # tell the kubelet at once; a full queue means it hears of it by silence
                     self._outgoing.put_nowait({"detach": True})

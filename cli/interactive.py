@@ -46,7 +46,7 @@ def raw_terminal(fd: int, on: bool) -> Iterator[None]:
         return
     saved = termios.tcgetattr(fd)
     try:
-        ttymod.setraw(fd)
+        ttymod.setraw(fd, termios.TCSANOW)  # not TCSAFLUSH: what was typed already is kept
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

@@ -27,7 +27,7 @@ def exec_(
     stdin: Annotated[bool, typer.Option("--stdin", "-i", help="Pass stdin to the container")] = False,
     tty: Annotated[bool, typer.Option("--tty", "-t", help="Stdin is a TTY")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds the command may run before the exec gives up (not with -i/-t)")
+        float, typer.Option("--timeout", help="Seconds the command may run (not with -i/-t)")
     ] = 300.0,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,

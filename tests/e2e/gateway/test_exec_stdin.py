@@ -74,6 +74,16 @@ async def test_attach_i_sends_stdin_to_the_main_process(cluster: Cluster, pod: t
 
 async def test_jetkube_exec_i_and_t(cluster: Cluster, pod: tuple[Any, str]) -> None:
     kubelets, name = pod
+    jetkube = [sys.executable, "-m", "cli.main", "--server", kubelets.url]
+    async with terminal(
+        dict(os.environ, PYTHONPATH=os.getcwd()), *jetkube, "exec", "-it", name, "-c", "shell", "--", "sh"
+    ) as term:
+        term.type("stty size; echo jk-$((6*7))\n")
+        await term.expect("jk-42", "the shell's answer through jetkube exec -it")
+        await term.expect("40 100", "the terminal's size")
+        term.type("exit 6\n")
+        assert await term.wait() == 6
+
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -98,15 +108,10 @@ async def test_jetkube_exec_i_and_t(cluster: Cluster, pod: tuple[Any, str]) -> N
     assert (proc.returncode, out) == (4, b"via nats\n"), err
     assert b"command terminated with exit code 4" in err
 
-    jetkube = [sys.executable, "-m", "cli.main", "--server", kubelets.url]
-    async with terminal(
-        dict(os.environ, PYTHONPATH=os.getcwd()), *jetkube, "exec", "-it", name, "-c", "shell", "--", "sh"
-    ) as term:
-        term.type("stty size; echo jk-$((6*7))\n")
-        await term.expect("jk-42", "the shell's answer through jetkube exec -it")
-        await term.expect("40 100", "the terminal's size")
-        term.type("exit 6\n")
-        assert await term.wait() == 6
+
+def _wake(ready: asyncio.Future[None]) -> None:
+    if not ready.done():
+        ready.set_result(None)
 
 
 class Terminal:
@@ -135,9 +140,20 @@ class Terminal:
         self._reader = asyncio.ensure_future(self._read())
 
     async def _read(self) -> None:
+        """Collect the terminal's output (the loop watches the master side: no thread)."""
+        loop = asyncio.get_running_loop()
+        os.set_blocking(self.master, False)
         while True:
+            ready: asyncio.Future[None] = loop.create_future()
+            loop.add_reader(self.master, _wake, ready)
             try:
-                data = await asyncio.to_thread(os.read, self.master, 4096)
+                await ready
+            finally:
+                loop.remove_reader(self.master)
+            try:
+                data = os.read(self.master, 4096)
+            except BlockingIOError:
+                continue
             except OSError:
                 return
             if not data:
@@ -158,10 +174,10 @@ class Terminal:
         return True
 
     async def expect(self, text: str, what: str, timeout: float = 30) -> None:
-        async def seen() -> bool:
-            return text.encode() in self.output
-
-        await wait_for(seen, timeout, f"{what}; the terminal shows {self.output[-400:]!r}")
+        if not await self.shows(text, timeout):
+            pytest.fail(
+                f"timed out after {timeout}s waiting for {what}; the terminal shows {self.output[-400:]!r}"
+            )
 
     async def wait(self, timeout: float = 30) -> int:
         assert self.proc is not None

@@ -2,10 +2,10 @@
 with the pod's kubelet (actors/kubelet/session_protocol.py).
 
 Standard input is read as it becomes readable (a regular file is read straight through) and sent;
-its end closes the process's stdin. With ``-t`` and a terminal on stdin, the terminal is put in raw
+its end closes the process's stdin. With ``-i -t`` and a terminal on stdin, the terminal is put in raw
 mode for the session (restored after, whatever happens), its size is sent first and again on each
 SIGWINCH, and the process's output (one stream on a tty) is written as it comes. Without a terminal
-``-t`` is dropped with kubectl's warning.
+``-t`` is dropped with kubectl's warning, and without ``-i`` silently (as kubectl does).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def run_session(
     bus: Any, node: str, verb: str, payload: dict[str, Any], *, stdin: bool, tty: bool
 ) -> int:
     """Run an exec (``payload`` has a command) or an attach to its end; the exit code (0 for attach)."""
-    use_tty = terminal_wanted(tty)
+    use_tty = stdin and terminal_wanted(tty)  # as kubectl: -t without -i gets no terminal
     payload = {**payload, "stdin": stdin, "stdout": True, "stderr": not use_tty, "tty": use_tty}
     loop = asyncio.get_running_loop()
     outs = {1: sys.stdout.buffer, 2: sys.stderr.buffer}

@@ -227,9 +227,13 @@ async def _bridge(
     try:
         await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         if writer.done():
-            return writer.result()  # the kubelet's error is raised here
-        if reader.exception() is not None:
-            raise reader.exception()  # type: ignore[misc]
+            try:
+                return writer.result()  # the kubelet's error is raised here
+            except ConnectionError:  # the client went while its output was being written
+                return None
+        failure = reader.exception()
+        if failure is not None and not isinstance(failure, ConnectionError):
+            raise failure  # the session was lost under the client's input
         return None  # the client closed the WebSocket
     finally:
         for task in (reader, writer):

@@ -246,3 +246,42 @@ async def test_attach_it_reaches_the_main_shell_on_its_terminal(
             return await term.shows("33 111", 2)
 
         await wait_for(resized, 30, "the container's terminal resized")
+
+
+async def test_a_client_that_goes_ends_the_session_and_the_processes_stdin(
+    cluster: Cluster, pod: tuple[Any, str]
+) -> None:
+    _, name = pod
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        "exec",
+        "-i",
+        name,
+        "-c",
+        "shell",
+        "--",
+        "sh",
+        "-c",
+        "echo started; exec cat > /tmp/held",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cluster.env,
+    )
+
+    async def cats() -> list[str]:
+        ps = await cluster.ok("exec", name, "-c", "shell", "--", "ps", "-o", "comm")
+        return [word for word in ps.split() if word == "cat"]
+
+    try:
+        assert proc.stdout is not None
+        assert b"started" in await asyncio.wait_for(proc.stdout.readline(), 30)
+        assert await cats() == ["cat"]
+    finally:
+        proc.kill()  # no close of stdin: the connection just goes
+        await proc.wait()
+
+    async def cat_gone() -> bool:  # the kubelet closed the exec's stream, so cat read its EOF
+        return not await cats()
+
+    await wait_for(cat_gone, 60, "the exec's process to end once its client went")

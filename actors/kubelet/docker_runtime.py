@@ -39,6 +39,7 @@ import structlog
 from aiodocker.jsonstream import json_stream_stream
 from aiodocker.volumes import DockerVolume
 
+from actors.kubelet import docker_session
 from actors.kubelet import labels as L
 from actors.kubelet.docker_config import PAUSE_IMAGE, container_config, sandbox_config
 from actors.kubelet.docker_errors import ImageNeverPull, ImagePullError, docker_errors, translate, unreachable
@@ -554,6 +555,22 @@ class DockerRuntime:
                     raise Timeout(f"{what}: the exec did not report an exit code")
                 await asyncio.sleep(0.01)
         return int(info["ExitCode"]), b"".join(chunks).decode(errors="replace")
+
+    async def open_exec(
+        self, container_id: str, cmd: Sequence[str], *, stdin: bool, stdout: bool, stderr: bool, tty: bool
+    ) -> docker_session.EngineSession:
+        """Start ``cmd`` in the container with its streams attached (docker_session.py)."""
+        return await docker_session.open_exec(
+            self._docker, self.engine, container_id, cmd, stdin=stdin, stdout=stdout, stderr=stderr, tty=tty
+        )
+
+    async def open_attach(
+        self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool
+    ) -> docker_session.EngineSession:
+        """Attach to the container's main process (docker_session.py)."""
+        return await docker_session.open_attach(
+            self._docker, self.engine, container_id, stdin=stdin, stdout=stdout, stderr=stderr
+        )
 
     async def logs(
         self,

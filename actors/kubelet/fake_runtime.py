@@ -426,6 +426,18 @@ class FakeRuntime:
             raise NotFound(f"container {container_id[:12]} is not running")
         return self.exec_results.get(container_id, (0, ""))
 
+    async def open_exec(
+        self, container_id: str, cmd: Sequence[str], *, stdin: bool, stdout: bool, stderr: bool, tty: bool
+    ) -> FakeSession:
+        """An interactive exec: the output and code of ``exec_results``; its input is dropped."""
+        code, output = await self.exec(container_id, cmd)
+        return FakeSession([(1, output.encode())] if output else [], code)
+
+    async def open_attach(self, container_id: str, *, stdin: bool, stdout: bool, stderr: bool) -> FakeSession:
+        """An attach to a process that prints nothing more: it ends when the session does."""
+        self._get(container_id)
+        return FakeSession(None, None)
+
     async def logs(
         self,
         container_id: str,
@@ -493,3 +505,38 @@ class FakeRuntime:
 
     async def remove_volumes(self, node_name: str, pod_uid: str) -> None:
         return None
+
+
+class FakeSession:
+    """The engine side of an interactive session (docker_session.EngineSession's surface):
+    ``frames`` then the end (None: no end until closed), and ``code`` as the exit code."""
+
+    def __init__(self, frames: list[tuple[int, bytes]] | None, code: int | None) -> None:
+        self._frames = list(frames or [])
+        self._endless = frames is None
+        self._closed = asyncio.Event()
+        self.code = code
+        self.stdin = bytearray()
+        self.resizes: list[tuple[int, int]] = []
+
+    async def read(self) -> tuple[int, bytes] | None:
+        if self._frames:
+            return self._frames.pop(0)
+        if self._endless:
+            await self._closed.wait()
+        return None
+
+    async def write(self, data: bytes) -> None:
+        self.stdin += data
+
+    async def close_stdin(self) -> None:
+        pass
+
+    async def resize(self, width: int, height: int) -> None:
+        self.resizes.append((width, height))
+
+    async def exit_code(self) -> int | None:
+        return self.code
+
+    async def close(self) -> None:
+        self._closed.set()

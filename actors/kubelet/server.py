@@ -20,6 +20,10 @@ exec request::
 reply ``{"exitCode": n, "output": "..."}``: stdout and stderr combined, in the order the engine
 delivered them, as ``kubectl exec`` without ``-t`` prints them to one terminal. No stdin, no tty.
 
+An exec request with ``stream`` (an inbox), and every ``attach`` request, opens an interactive
+session instead: stdin, a tty, resizes and the exit code, both ways over NATS
+(session_protocol.py has the protocol, session.py the kubelet's side).
+
 portforward request ``{namespace, pod, uid?, port, stream}``: a TCP connection to the pod's port,
 relayed over NATS (portforward.py has the protocol).
 
@@ -119,8 +123,12 @@ class KubeletServer:
         self.check_requester(msg)
         if verb == "logs":
             return await self.logs(payload)
+        if verb == "exec" and payload.get("stream"):
+            return await self.session(payload, msg, attach=False)
         if verb == "exec":
             return await self.exec(payload)
+        if verb == "attach":
+            return await self.session(payload, msg, attach=True)
         if verb == "portforward":  # the protocol is in portforward.py
             from actors.kubelet.portforward import open_forward
 
@@ -130,7 +138,8 @@ class KubeletServer:
                 raise ServiceUnavailable(f"the kubelet of node {self.node_name} does not collect stats")
             return self.stats.summary()
         raise BadRequest(
-            f"unknown request {verb!r} on {msg.subject}: the kubelet serves logs, exec and stats"
+            f"unknown request {verb!r} on {msg.subject}: the kubelet serves logs, exec, attach, "
+            "portforward and stats"
         )
 
     def check_requester(self, msg: Msg) -> None:
@@ -217,3 +226,29 @@ class KubeletServer:
         if truncated:
             output = encoded[-MAX_REPLY_BYTES:].decode(errors="replace")
         return {"exitCode": code, "output": output, "truncated": truncated}
+
+    # ------------------------------------------------------------------ sessions
+
+    async def session(self, payload: dict[str, Any], msg: Msg, *, attach: bool) -> dict[str, Any]:
+        """An interactive exec or attach (session.py): start it in the engine, relay it."""
+        from actors.kubelet.session import open_session
+        from actors.kubelet.session_protocol import session_options
+
+        options = session_options(payload, attach=attach)
+        inst = await self.find(payload)
+        if not inst.running:
+            raise BadRequest(f'unable to upgrade connection: container not found ("{inst.container_name}")')
+        if options.command is not None:
+            engine = await self.runtime.open_exec(
+                inst.id,
+                options.command,
+                stdin=options.stdin,
+                stdout=options.stdout,
+                stderr=options.stderr,
+                tty=options.tty,
+            )
+        else:
+            engine = await self.runtime.open_attach(
+                inst.id, stdin=options.stdin, stdout=options.stdout, stderr=options.stderr
+            )
+        return await open_session(self.bus, engine, options, payload, msg, self.node_name, self._streams)

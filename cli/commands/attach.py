@@ -1,8 +1,10 @@
-"""``jetkube attach (POD | TYPE/NAME) [-c CONTAINER]``: the running process's output from now on,
-until it ends or the user interrupts (kubectl's attach without ``-i``).
+"""``jetkube attach (POD | TYPE/NAME) [-c CONTAINER] [-i] [-t]``: the running process's output from
+now on, until it ends or the user interrupts.
 
-The kubelet keeps no stdin open for containers, so ``-i``/``-t`` are refused with a line that says
-so rather than accepted and ignored; ``exec`` runs a new command instead.
+``-i`` sends this process's stdin to the container's main process (the container must have
+``stdin: true``; with ``stdinOnce`` the end of the input closes its stdin), ``-t`` with a terminal
+(the container must have ``tty: true``); both through an interactive session with the kubelet
+(cli/interactive.py), as ``kubectl attach -it``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.commands.logs import container_of, pod_request, resolve_pod
-from cli.context import NamespaceOpt, ServerOpt, fail, run, settings
+from cli.context import NamespaceOpt, ServerOpt, run, settings
 from schemas.errors import BadRequest
 
 
@@ -21,16 +23,14 @@ def attach(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="POD or TYPE/NAME")],
     container: Annotated[str | None, typer.Option("--container", "-c", help="The container")] = None,
-    stdin: Annotated[bool, typer.Option("--stdin", "-i", help="Not supported: refused")] = False,
-    tty: Annotated[bool, typer.Option("--tty", "-t", help="Not supported: refused")] = False,
+    stdin: Annotated[bool, typer.Option("--stdin", "-i", help="Pass stdin to the container")] = False,
+    tty: Annotated[bool, typer.Option("--tty", "-t", help="Stdin is a TTY")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the container's output")] = False,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
     """Attach to a running container: print its output as it comes."""
     opts = settings(ctx, server, namespace)
-    if stdin or tty:
-        fail(BadRequest("attach -i/-t is not supported: jetkube's kubelet keeps no stdin for containers"))
 
     async def work(api: Any) -> int:
         from actors.kubelet.server_client import node_logs
@@ -43,6 +43,21 @@ def attach(
         node = (pod.get("spec") or {}).get("nodeName")
         if not node or phase != "Running":
             raise BadRequest(f"pod {pod['metadata']['name']} is not running yet (phase {phase or 'Pending'})")
+        if stdin or tty:
+            from cli.interactive import run_session
+
+            spec = next((c for c in pod["spec"]["containers"] if c.get("name") == name), {})
+            if stdin and not spec.get("stdin"):
+                pod_name = pod["metadata"]["name"]
+                raise BadRequest(
+                    f"cannot attach -i: container {name} of pod {pod_name} has no stdin "
+                    "(spec.containers[].stdin must be true)"
+                )
+            use_tty = tty and bool(spec.get("tty"))
+            if tty and not use_tty:
+                typer.echo(f"Unable to use a TTY - container {name} did not allocate one", err=True)
+            request = pod_request(pod, name)
+            return await run_session(api.bus, node, "attach", request, stdin=stdin, tty=use_tty)
         payload = {
             **pod_request(pod, name),
             "tail": 0,

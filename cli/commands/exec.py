@@ -3,7 +3,9 @@
 Asks the pod's node on ``jetkube.node.<node>.exec``, prints what the command wrote (stdout and
 stderr together, in the order the engine delivered them) and exits with the command's exit code,
 printing kubectl's ``command terminated with exit code N`` on stderr when it is not 0.
-``-i``/``-t`` are accepted and not honoured: there is no stdin and no terminal (a warning says so).
+``-i`` streams this process's stdin to the command (its end closes the command's stdin) and ``-t``
+gives it a terminal of this one's size (cli/interactive.py): both open an interactive session with
+the kubelet, whose output comes as it is written, stdout and stderr apart.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ def exec_(
     ctx: typer.Context,
     args: Annotated[list[str], typer.Argument(help="POD -- COMMAND [args...]")],
     container: Annotated[str | None, typer.Option("--container", "-c", help="The container")] = None,
-    stdin: Annotated[bool, typer.Option("--stdin", "-i", help="Not supported: ignored")] = False,
-    tty: Annotated[bool, typer.Option("--tty", "-t", help="Not supported: ignored")] = False,
+    stdin: Annotated[bool, typer.Option("--stdin", "-i", help="Pass stdin to the container")] = False,
+    tty: Annotated[bool, typer.Option("--tty", "-t", help="Stdin is a TTY")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds the command may run before the exec gives up")
+        float, typer.Option("--timeout", help="Seconds the command may run (not with -i/-t)")
     ] = 300.0,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
@@ -35,8 +37,6 @@ def exec_(
     if len(args) < 2:
         fail(BadRequest("you must specify at least one command for the container"))
     target, command = args[0], list(args[1:])
-    if stdin or tty:
-        typer.echo("Unable to use a TTY or stdin: jetkube exec runs without them", err=True)
 
     async def work(api: Any) -> int:
         from actors.kubelet.server_client import node_exec
@@ -51,12 +51,18 @@ def exec_(
             err = BadRequest(f"pod {pod['metadata']['name']} does not have a host assigned")
             err.from_server = True
             raise err
-        reply = await node_exec(
-            api.bus, node, {**pod_request(pod, name), "command": command, "timeout": timeout}
-        )
-        sys.stdout.write(str(reply.get("output") or ""))
-        sys.stdout.flush()
-        code = int(reply.get("exitCode") or 0)
+        if stdin or tty:
+            from cli.interactive import run_session
+
+            payload = {**pod_request(pod, name), "command": command}
+            code = await run_session(api.bus, node, "exec", payload, stdin=stdin, tty=tty)
+        else:
+            reply = await node_exec(
+                api.bus, node, {**pod_request(pod, name), "command": command, "timeout": timeout}
+            )
+            sys.stdout.write(str(reply.get("output") or ""))
+            sys.stdout.flush()
+            code = int(reply.get("exitCode") or 0)
         if code:
             typer.echo(f"command terminated with exit code {code}", err=True)
         return code

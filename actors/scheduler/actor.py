@@ -33,6 +33,13 @@ see :mod:`.queue`).
 Leadership: handlers run in every replica (a standby keeps a warm cache and a full queue); the loop
 runs only while this replica holds the ``kube-scheduler`` lease. Losing it cancels the loop and
 the in-flight binds, and every unconfirmed assumption is forgotten and requeued.
+
+Fencing: the loop may run on for a while after the lease is lost (a leader frozen past its lease
+wakes up mid-batch, and its renewer notices only at its next renewal), so every write (binds,
+Unschedulable statuses, claims' selected node) is preceded by :meth:`SchedulerActor._fence_refusal`:
+the elector's own clock, then the stored lease's holder and epoch. The scheduler writes to the
+store, not through the api, so this check is the api's ``check_fence`` made here; a refused bind is
+counted (``stats["fenced"]``), forgotten and requeued, and nothing is written.
 """
 
 from __future__ import annotations
@@ -51,6 +58,8 @@ from actors.metrics.instruments import (
     SCHEDULE_ATTEMPTS,
     SCHEDULE_BATCH,
 )
+from actors.runtime.fencecheck import check_fence
+from actors.runtime.fencing import Fence
 from actors.runtime.informer import Informer
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 from actors.runtime.listwatch import StoreListWatcher
@@ -70,7 +79,7 @@ from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
 from actors.scheduler.volumes import ClaimCheck, check_claims, claim_names, select_node, with_volume_affinity
-from schemas.errors import Conflict, JetkubeError, NotFound
+from schemas.errors import Conflict, JetkubeError, LeaseLost, NotFound
 from schemas.status import now_rfc3339
 
 CLAIM_RETRY = 5.0  # s: a pod whose claims are being provisioned is tried again after this at the latest
@@ -116,6 +125,7 @@ class SchedulerActor:
         classes: Informer | None = None,
     ) -> None:
         self.store = store
+        self.fence = Fence()  # bound to the kube-scheduler lease's elector by whoever runs us under it
         self.claims, self.volumes, self.classes = claims, volumes, classes
         self.pods = pods
         self.nodes = nodes
@@ -315,6 +325,10 @@ class SchedulerActor:
                 try:
                     claim = await self.store.get("persistentvolumeclaims", namespace, name)
                     new = select_node(claim, node)
+                    if new is not None and await self._fence_refusal() is not None:
+                        self.stats["fenced"] += 1
+                        log.warning("scheduler.select_node_fenced", claim=f"{namespace}/{name}")
+                        return
                     if new is not None:
                         await self.store.update("persistentvolumeclaims", new, old=claim)
                     break
@@ -355,8 +369,12 @@ class SchedulerActor:
         self, pairs: list[tuple[Obj, Obj]], entered: dict[str, float | None] | None = None
     ) -> None:
         started = time.perf_counter()
+        refused = await self._fence_refusal()
         try:
-            results = await self.store.update_batch("pods", pairs)
+            if refused is not None:
+                results: list[Any] = [refused] * len(pairs)
+            else:
+                results = await self.store.update_batch("pods", pairs)
         except JetkubeError as err:
             results = [err] * len(pairs)
         BINDING_LATENCY.observe(time.perf_counter() - started)
@@ -377,10 +395,15 @@ class SchedulerActor:
             if isinstance(result, Conflict | NotFound):
                 self.stats["conflicts"] += 1
                 loop.call_later(CONFLICT_RETRY, self._requeue, key)
+            elif isinstance(result, LeaseLost):
+                self.stats["fenced"] += 1  # the elector stops this loop soon; a new leader binds it
+                loop.call_later(ERROR_RETRY, self._requeue, key)
             else:
                 self.stats["bind_errors"] += 1
                 log.warning("scheduler.bind_failed", pod=key, node=new["spec"]["nodeName"], error=str(result))
                 loop.call_later(ERROR_RETRY, self._requeue, key)
+        if refused is not None:
+            log.warning("scheduler.binds_fenced", pods=len(pairs), error=str(refused))
         if bound:
             SCHEDULE_ATTEMPTS.labels("scheduled").inc(len(bound))
         if len(bound) < len(pairs):
@@ -399,8 +422,26 @@ class SchedulerActor:
         if pod is not None and is_pending(pod, self.scheduler_name):
             self.queue.add(key)
 
+    async def _fence_refusal(self) -> LeaseLost | None:
+        """Why our writes must not go out now (``None``: they may). Checked before every write, as
+        a controller's are (actors/runtime/fencing.py): by our own clock (the lease surely renewed
+        within the renew deadline), then against the lease as stored (its holder and epoch are
+        still ours), since the scheduler writes to the store directly, not through the api."""
+        try:
+            token = self.fence.token()
+            if token is not None:
+                await check_fence(self.store, token)
+        except LeaseLost as err:
+            return err
+        return None
+
     async def _report(self, failed: list[tuple[Obj, str]], now: str) -> None:
         writes = [(new, pod) for pod, msg in failed if (new := unschedulable_pod(pod, msg, now)) is not None]
+        refused = await self._fence_refusal()
+        if refused is not None:  # no status write, no event: a leader's, not ours
+            self.stats["fenced"] += len(writes)
+            log.warning("scheduler.status_fenced", pods=len(writes), error=str(refused))
+            return
         if writes:
             results = await self.store.update_batch("pods", writes)
             for (new, _), result in zip(writes, results, strict=True):
@@ -455,6 +496,7 @@ async def run_scheduler(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
     )
+    actor.fence.bind(elector)  # every bind and status write is fenced by the lease
     try:
         await elector.run(actor.run)
     finally:

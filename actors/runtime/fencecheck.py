@@ -5,17 +5,24 @@ itself, checks its own before each batch of binds.
 
 The token ``{"lease": "<namespace>/<name>", "holder": <identity>, "epoch": <leaseTransitions>}``
 is checked against the lease as stored, read from the stream leader (``Store.get``), just before
-the write. A check and a write are two steps: a write could still land if this api replica froze
-between them for longer than a lease; the request's deadline (bus/rpc.py), checked on arrival and
-again here, narrows that to the time of one store write.
+the write. By default a check and a write are two steps: a write could still land if this api
+replica froze between them for longer than a lease; the request's deadline (bus/rpc.py), checked on
+arrival and again here, narrows that to the time of one store write. With ``JETKUBE_ATOMIC_FENCE=1``
+(:func:`fenced_write`, bus/conditional.py) the write is stored only if the lease is still at the
+revision the check read, in one atomic batch: no window, at the price of a slower write.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+from bus.conditional import ConditionMoved, write_condition
 from schemas.errors import BadRequest, LeaseLost, NotFound
+
+T = TypeVar("T")
+MOVED_RETRIES = 5  # the lease moved under an atomic write this often (renewals): give up, LeaseLost
 
 
 def parse_token(token: Any) -> tuple[str, str, str, int]:
@@ -48,8 +55,9 @@ def fence_refusal(lease: dict[str, Any] | None, holder: str, epoch: int) -> str 
     return None
 
 
-async def check_fence(store: Any, token: Any, deadline: float | None = None) -> None:
-    """Raise :class:`LeaseLost` unless the token's lease still names its holder and epoch."""
+async def check_fence(store: Any, token: Any, deadline: float | None = None) -> int:
+    """Raise :class:`LeaseLost` unless the token's lease still names its holder and epoch; the
+    lease's revision as read."""
     namespace, name, holder, epoch = parse_token(token)
     try:
         lease = await store.get("leases", namespace, name)
@@ -60,3 +68,24 @@ async def check_fence(store: Any, token: Any, deadline: float | None = None) -> 
         why = "the request's deadline passed while the lease was checked"
     if why is not None:
         raise LeaseLost(f"lease {namespace}/{name}: {why}; the write was refused")
+    return int(((lease or {}).get("metadata") or {}).get("resourceVersion") or 0)
+
+
+async def fenced_write(
+    store: Any, token: Any, write: Callable[[], Awaitable[T]], deadline: float | None = None
+) -> T:
+    """``write()`` under the token's lease: refused (:class:`LeaseLost`) unless the lease names the
+    token's holder and epoch. With ``store.atomic_fences`` the store's writes inside ``write`` are
+    stored only while the lease is still at the revision checked (bus/conditional.py); a lease that
+    moved meanwhile (a renewal, or a takeover) is checked again and the write retried."""
+    namespace, name, _holder, _epoch = parse_token(token)
+    for _attempt in range(MOVED_RETRIES):
+        revision = await check_fence(store, token, deadline)
+        if not getattr(store, "atomic_fences", False):
+            return await write()
+        try:
+            with write_condition(store.condition("leases", namespace, name, revision)):
+                return await write()
+        except ConditionMoved:
+            continue
+    raise LeaseLost(f"lease {namespace}/{name}: it kept moving while the write was made; nothing was written")

@@ -36,8 +36,8 @@ the in-flight binds, and every unconfirmed assumption is forgotten and requeued.
 
 Fencing: the loop may run on for a while after the lease is lost (a leader frozen past its lease
 wakes up mid-batch, and its renewer notices only at its next renewal), so every write (binds,
-Unschedulable statuses, claims' selected node) is preceded by :meth:`SchedulerActor._fence_refusal`:
-the elector's own clock, then the stored lease's holder and epoch. The scheduler writes to the
+Unschedulable statuses, claims' selected node) goes through :meth:`SchedulerActor._fenced`: the
+elector's own clock, then the stored lease's holder and epoch. The scheduler writes to the
 store, not through the api, so this check is the api's ``check_fence`` made here; a refused bind is
 counted (``stats["fenced"]``), forgotten and requeued, and nothing is written.
 """
@@ -48,7 +48,8 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 
@@ -58,7 +59,7 @@ from actors.metrics.instruments import (
     SCHEDULE_ATTEMPTS,
     SCHEDULE_BATCH,
 )
-from actors.runtime.fencecheck import check_fence
+from actors.runtime.fencecheck import fenced_write
 from actors.runtime.fencing import Fence
 from actors.runtime.informer import Informer
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
@@ -85,6 +86,7 @@ from schemas.status import now_rfc3339
 CLAIM_RETRY = 5.0  # s: a pod whose claims are being provisioned is tried again after this at the latest
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 Obj = dict[str, Any]
 LEASE_NAME = "kube-scheduler"  # the name actors/controlplane.py elects the scheduler under
@@ -325,13 +327,17 @@ class SchedulerActor:
                 try:
                     claim = await self.store.get("persistentvolumeclaims", namespace, name)
                     new = select_node(claim, node)
-                    if new is not None and await self._fence_refusal() is not None:
-                        self.stats["fenced"] += 1
-                        log.warning("scheduler.select_node_fenced", claim=f"{namespace}/{name}")
-                        return
                     if new is not None:
-                        await self.store.update("persistentvolumeclaims", new, old=claim)
+                        await self._fenced(
+                            lambda new=new, claim=claim: self.store.update(
+                                "persistentvolumeclaims", new, old=claim
+                            )
+                        )
                     break
+                except LeaseLost:
+                    self.stats["fenced"] += 1
+                    log.warning("scheduler.select_node_fenced", claim=f"{namespace}/{name}")
+                    return
                 except Conflict:
                     continue
                 except NotFound:
@@ -369,12 +375,12 @@ class SchedulerActor:
         self, pairs: list[tuple[Obj, Obj]], entered: dict[str, float | None] | None = None
     ) -> None:
         started = time.perf_counter()
-        refused = await self._fence_refusal()
+        refused: LeaseLost | None = None
         try:
-            if refused is not None:
-                results: list[Any] = [refused] * len(pairs)
-            else:
-                results = await self.store.update_batch("pods", pairs)
+            results: list[Any] = await self._fenced(lambda: self.store.update_batch("pods", pairs))
+        except LeaseLost as err:
+            refused = err
+            results = [err] * len(pairs)
         except JetkubeError as err:
             results = [err] * len(pairs)
         BINDING_LATENCY.observe(time.perf_counter() - started)
@@ -422,28 +428,30 @@ class SchedulerActor:
         if pod is not None and is_pending(pod, self.scheduler_name):
             self.queue.add(key)
 
-    async def _fence_refusal(self) -> LeaseLost | None:
-        """Why our writes must not go out now (``None``: they may). Checked before every write, as
-        a controller's are (actors/runtime/fencing.py): by our own clock (the lease surely renewed
-        within the renew deadline), then against the lease as stored (its holder and epoch are
-        still ours), since the scheduler writes to the store directly, not through the api."""
-        try:
-            token = self.fence.token()
-            if token is not None:
-                await check_fence(self.store, token)
-        except LeaseLost as err:
-            return err
-        return None
+    async def _fenced(self, write: Callable[[], Awaitable[T]]) -> T:
+        """``write()`` only while the lease is ours (:class:`LeaseLost` otherwise, nothing written):
+        by our own clock (renewed within the renew deadline), then by the lease as stored (its
+        holder and epoch still ours), as the api checks a controller's writes; the scheduler writes
+        to the store itself, not through the api. With ``JETKUBE_ATOMIC_FENCE=1`` the check and the
+        write are one atomic batch (actors/runtime/fencecheck.py)."""
+        token = self.fence.token()
+        if token is None:  # not under a lease (tests, benchmarks)
+            return await write()
+        return await fenced_write(self.store, token, write)
 
     async def _report(self, failed: list[tuple[Obj, str]], now: str) -> None:
         writes = [(new, pod) for pod, msg in failed if (new := unschedulable_pod(pod, msg, now)) is not None]
-        refused = await self._fence_refusal()
-        if refused is not None:  # no status write, no event: a leader's, not ours
+
+        async def write() -> list[Any]:
+            return await self.store.update_batch("pods", writes) if writes else []
+
+        try:
+            results = await self._fenced(write)
+        except LeaseLost as err:  # no status write, no event: those are a leader's
             self.stats["fenced"] += len(writes)
-            log.warning("scheduler.status_fenced", pods=len(writes), error=str(refused))
+            log.warning("scheduler.status_fenced", pods=len(writes), error=str(err))
             return
         if writes:
-            results = await self.store.update_batch("pods", writes)
             for (new, _), result in zip(writes, results, strict=True):
                 if isinstance(result, JetkubeError) and not isinstance(result, Conflict | NotFound):
                     log.warning("scheduler.status_failed", pod=pod_key(new), error=str(result))

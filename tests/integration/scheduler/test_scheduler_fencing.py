@@ -17,12 +17,16 @@ import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 from actors.runtime.listwatch import StoreListWatcher
 from actors.runtime.shared import SharedInformers
 from actors.runtime.supervisor import Supervisor, guarded_task
 from actors.scheduler.actor import LEASE_NAME, SchedulerActor
+from bus.codec import decode
 from bus.connection import Bus
+from bus.groupcommit import enable_atomic_batches
 from bus.store import Store
 from schemas.errors import Conflict
 from tests.unit.scheduler.helpers import node, pod
@@ -69,9 +73,12 @@ async def hand_lease_to(store: Store, holder: str) -> dict[str, Any]:
     raise AssertionError("the lease kept changing under 50 compare-and-set attempts")
 
 
+@pytest.mark.parametrize("atomic", [False, True], ids=["check-then-write", "atomic"])
 async def test_a_scheduler_that_lost_its_lease_binds_nothing_and_no_pod_is_bound_twice(
-    bus: Bus, store: Store
+    bus: Bus, store: Store, atomic: bool
 ) -> None:
+    if atomic:  # JETKUBE_ATOMIC_FENCE=1: binds in atomic batches with the lease's check
+        store.atomic_fences = await enable_atomic_batches(bus.js, store.stream)
     await store.create("nodes", node("node-a"))
     await store.create("nodes", node("node-b"))
     history: dict[str, list[str]] = {}  # pod -> nodeName of each write that had one
@@ -112,6 +119,11 @@ async def test_a_scheduler_that_lost_its_lease_binds_nothing_and_no_pod_is_bound
         recorder.cancel()
         await asyncio.gather(recorder, return_exceptions=True)
     assert a.stats["bound"] == 1  # "before" only
+    if atomic:  # the binds went with their check: its message is the lease's last fenced write
+        check = await bus.js.get_msg(
+            store.stream, subject=f"{store.prefix}fencechecks.kube-system.{LEASE_NAME}"
+        )
+        assert decode(check.data)["key"] == f"leases.kube-system.{LEASE_NAME}"
     for name in ["before", *names]:
         nodes = history.get(name) or []
         assert nodes and len(set(nodes)) == 1, f"{name} bound to {nodes} over time"

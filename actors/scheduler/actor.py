@@ -442,11 +442,11 @@ class SchedulerActor:
     async def _report(self, failed: list[tuple[Obj, str]], now: str) -> None:
         writes = [(new, pod) for pod, msg in failed if (new := unschedulable_pod(pod, msg, now)) is not None]
 
-        async def write() -> list[Any]:
-            return await self.store.update_batch("pods", writes) if writes else []
-
         try:
-            results = await self._fenced(write)
+            if writes:
+                results = await self._fenced(lambda: self.store.update_batch("pods", writes))
+            else:
+                self.fence.token()  # events only: our own clock is check enough (no store read)
         except LeaseLost as err:  # no status write, no event: those are a leader's
             self.stats["fenced"] += len(writes)
             log.warning("scheduler.status_fenced", pods=len(writes), error=str(err))

@@ -248,7 +248,7 @@ def start_control_plane(sup: Supervisor, bus: Bus, store: Store, settings: Contr
             volumes=informers.informer("persistentvolumes"),
             classes=informers.informer("storageclasses"),
         )
-        singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run)
+        singleton(sup, bus, store, settings, "kube-scheduler", scheduler.run, scheduler.fence)
     if settings.ingress_port:
         from actors.ingress import start_ingress
 

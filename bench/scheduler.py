@@ -163,6 +163,7 @@ async def start_scheduler(url: str, identity: str, scheduled_events: bool = True
     )
     informers.start(sup)
     elector = LeaderElector(StoreLeaseBackend(store), LEASE_NAME, identity)
+    actor.fence.bind(elector)  # fenced binds, as in the control plane
     sup.spawn("scheduler", lambda: elector.run(actor.run))
     await informers.wait_synced(timeout=120)
     deadline = time.monotonic() + 120

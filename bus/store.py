@@ -47,6 +47,15 @@ import structlog
 from nats.js import api as jsapi
 
 from bus.codec import decode, encode
+from bus.conditional import (
+    CHECKS,
+    MAX_WRITES,
+    Condition,
+    ConditionMoved,
+    current_condition,
+    make_condition,
+    publish_conditional,
+)
 from bus.connection import Bus
 from bus.gcpause import pause_gc, resume_gc
 from bus.groupcommit import committer_for, enable_atomic_batches
@@ -152,6 +161,9 @@ class Store:
         # Group commit (bus/groupcommit.py): with JETKUBE_GROUP_COMMIT=1, once Store.open has
         # allowed atomic batches on the bucket's stream.
         self.group_commit = False
+        # Fenced writes atomic with their lease check (bus/conditional.py): with
+        # JETKUBE_ATOMIC_FENCE=1, once Store.open has allowed atomic batches on the bucket's stream.
+        self.atomic_fences = False
 
     @property
     def versions(self) -> ApiVersions | None:
@@ -197,7 +209,41 @@ class Store:
             raise _translate(err, "open bucket") from err
         if os.environ.get("JETKUBE_GROUP_COMMIT") == "1":  # opt-in: see bus/groupcommit.py for why
             store.group_commit = await enable_atomic_batches(bus.js, store.stream)
+        if os.environ.get("JETKUBE_ATOMIC_FENCE") == "1":  # opt-in: see bus/conditional.py for why
+            store.atomic_fences = await enable_atomic_batches(bus.js, store.stream)
         return store
+
+    def condition(self, resource: str, namespace: str | None, name: str, revision: int) -> Condition:
+        """Writes conditional on the object ``resource/namespace/name`` being at ``revision``
+        (used with :func:`bus.conditional.write_condition`; honoured when ``atomic_fences``)."""
+        key = object_key(resource, namespace, name)
+        return make_condition(self.prefix, key, f"{CHECKS}.{key.split('.', 1)[1]}", revision)
+
+    async def _condition_moved(self, condition: Condition) -> bool:
+        last = await self._last(condition.subject)
+        return last is None or int(last.seq or 0) != condition.revision
+
+    async def _conditional(
+        self, condition: Condition, writes: builtins.list[tuple[str, bytes, dict[str, str]]]
+    ) -> builtins.list[int | WrongLastSequence]:
+        """``writes`` stored atomically with ``condition``'s check: each one's sequence, or
+        WrongLastSequence for a compare-and-set that lost; ConditionMoved when the condition failed."""
+        try:
+            last = await publish_conditional(self.bus.nc, condition, writes, self.js_timeout)
+        except WrongLastSequence:
+            if await self._condition_moved(condition):
+                raise ConditionMoved(
+                    f"{condition.subject[len(self.prefix) :]} moved past revision {condition.revision} "
+                    "before the write was stored; nothing was written"
+                ) from None
+            if len(writes) == 1:
+                return [WrongLastSequence()]
+            half = len(writes) // 2  # all or nothing, and the server does not say which lost
+            return [
+                *await self._conditional(condition, writes[:half]),
+                *await self._conditional(condition, writes[half:]),
+            ]
+        return [last - (len(writes) - 1 - i) for i in range(len(writes))]
 
     # ------------------------------------------------------------------ reads
 
@@ -427,6 +473,12 @@ class Store:
         # The connection's pipelined-ack inbox rather than js.publish: no inbox future, timeout
         # task and generic response parsing per write (bus/pipeline.py).
         try:
+            condition = current_condition() if self.atomic_fences else None
+            if condition is not None:  # atomic with a fence's lease check (bus/conditional.py)
+                (result,) = await self._conditional(condition, [(subject, payload, headers)])
+                if isinstance(result, WrongLastSequence):
+                    raise result
+                return result
             if self.group_commit:  # concurrent writes share one fsync (bus/groupcommit.py)
                 return await committer_for(self.bus.nc).write(subject, payload, headers, self.js_timeout)
             pipeline = pipeline_for(self.bus.nc)
@@ -500,6 +552,9 @@ class Store:
         Used where throughput matters (the scheduler's binds, hollow nodes' heartbeats). Up to
         ``window`` writes are in flight on one reply inbox (:class:`bus.pipeline.AckPipeline`); a
         write not acknowledged within ``timeout`` seconds is a :class:`Timeout`, never a hang."""
+        condition = current_condition() if self.atomic_fences else None
+        if condition is not None:
+            return await self._update_batch_on(condition, resource, list(pairs))
         pipeline = pipeline_for(self.bus.nc)
         items = list(pairs)
         results: list[dict[str, Any] | JetkubeError] = []
@@ -533,6 +588,42 @@ class Store:
                     slots[slot] = ack
             results.extend(s for s in slots if s is not None)
         return results
+
+    async def _update_batch_on(
+        self, condition: Condition, resource: str, items: builtins.list[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> builtins.list[dict[str, Any] | JetkubeError]:
+        """update_batch's writes in atomic batches with ``condition``'s check (bus/conditional.py)."""
+        slots: list[dict[str, Any] | JetkubeError | None] = []
+        sent: list[tuple[int, dict[str, Any], str]] = []
+        writes: list[tuple[str, bytes, dict[str, str]]] = []
+        for new, old in items:
+            meta = new["metadata"]
+            name = meta.get("name", "")
+            rv = str(meta.get("resourceVersion") or "")
+            if rv != str(old["metadata"].get("resourceVersion")):
+                slots.append(conflict(resource, name))
+                continue
+            stored = _prepare_update(new, old)
+            subject = self._subject(resource, meta.get("namespace"), name)
+            sent.append((len(slots), stored, name))
+            headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
+            writes.append((subject, encode(self._stored_form(stored)), headers))
+            slots.append(None)
+        acks: list[int | WrongLastSequence] = []
+        try:
+            for i in range(0, len(writes), MAX_WRITES):
+                acks.extend(await self._conditional(condition, writes[i : i + MAX_WRITES]))
+        except JetkubeError:
+            raise
+        except Exception as err:
+            raise _translate(err, "update") from err
+        for (slot, stored, name), ack in zip(sent, acks, strict=True):
+            if isinstance(ack, int):
+                stored["metadata"]["resourceVersion"] = str(ack)
+                slots[slot] = stored
+            else:
+                slots[slot] = conflict(resource, name)
+        return [s for s in slots if s is not None]
 
     async def delete(
         self,

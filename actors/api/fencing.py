@@ -1,60 +1,7 @@
-"""The api's side of fenced writes (actors/runtime/fencing.py): a write that carries a fencing token
-is made only while the token's lease still names its holder and epoch.
+"""The api's side of fenced writes: a write that carries a fencing token (``fence`` in the request)
+is made only while the token's lease still names its holder and epoch. The check itself lives in
+actors/runtime/fencecheck.py, shared with the scheduler (which writes to the store directly)."""
 
-The token ``{"lease": "<namespace>/<name>", "holder": <identity>, "epoch": <leaseTransitions>}``
-is checked against the lease as stored, read from the stream leader (``Store.get``), just before
-the write. A check and a write are two steps: a write could still land if this api replica froze
-between them for longer than a lease; the request's deadline (bus/rpc.py), checked on arrival and
-again here, narrows that to the time of one store write.
-"""
+from actors.runtime.fencecheck import check_fence, fence_refusal, fenced_write, parse_token
 
-from __future__ import annotations
-
-import time
-from typing import Any
-
-from schemas.errors import BadRequest, LeaseLost, NotFound
-
-
-def parse_token(token: Any) -> tuple[str, str, str, int]:
-    """``(namespace, name, holder, epoch)`` of a token; BadRequest naming the bad field."""
-    if not isinstance(token, dict):
-        raise BadRequest("fence: must be an object with lease, holder and epoch")
-    lease = token.get("lease")
-    if not isinstance(lease, str) or lease.count("/") != 1 or not all(lease.split("/")):
-        raise BadRequest('fence.lease: must be "<namespace>/<name>"')
-    holder = token.get("holder")
-    if not isinstance(holder, str) or not holder:
-        raise BadRequest("fence.holder: Required value")
-    epoch = token.get("epoch")
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-        raise BadRequest("fence.epoch: must be a non-negative integer")
-    namespace, name = lease.split("/")
-    return namespace, name, holder, epoch
-
-
-def fence_refusal(lease: dict[str, Any] | None, holder: str, epoch: int) -> str | None:
-    """Why a write under (holder, epoch) must be refused given the stored lease; ``None``: allowed."""
-    if lease is None:
-        return "the lease does not exist"
-    spec = lease.get("spec") or {}
-    current = spec.get("holderIdentity") or ""
-    if current != holder:
-        return f"the lease is held by {current or 'nobody'}, not {holder}"
-    if int(spec.get("leaseTransitions") or 0) != epoch:
-        return f"the lease's epoch is {spec.get('leaseTransitions')}, not {epoch}"
-    return None
-
-
-async def check_fence(store: Any, token: Any, deadline: float | None = None) -> None:
-    """Raise :class:`LeaseLost` unless the token's lease still names its holder and epoch."""
-    namespace, name, holder, epoch = parse_token(token)
-    try:
-        lease = await store.get("leases", namespace, name)
-    except NotFound:
-        lease = None
-    why = fence_refusal(lease, holder, epoch)
-    if why is None and deadline is not None and time.time() > deadline:
-        why = "the request's deadline passed while the lease was checked"
-    if why is not None:
-        raise LeaseLost(f"lease {namespace}/{name}: {why}; the write was refused")
+__all__ = ["check_fence", "fence_refusal", "fenced_write", "parse_token"]

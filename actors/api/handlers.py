@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from actors.api.deletion import PROTECTED_NAMESPACES, plan_delete, should_remove_after_update
-from actors.api.fencing import check_fence
+from actors.api.fencing import fenced_write
 from actors.api.limits import check_body, check_key_part
 from actors.api.listing import stream_page_source
 from actors.api.noderelay import NodeRelay
@@ -169,7 +169,10 @@ class Api:
             check_key_part(ns, "namespace")
         name = payload.get("name")
         if verb in FENCED_VERBS and payload.get("fence") is not None:
-            await check_fence(self.store, payload["fence"])  # a controller's write under its lease
+            # a controller's write under its lease: checked, and atomic with the check when the
+            # store allows it (actors/runtime/fencecheck.py)
+            unfenced = {k: v for k, v in payload.items() if k != "fence"}
+            return await fenced_write(self.store, payload["fence"], lambda: self._dispatch(verb, unfenced))
         if verb == "create":
             return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
         if verb == "list":

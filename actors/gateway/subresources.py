@@ -8,7 +8,10 @@
   ``jetkube logs`` does, after the api has authorized ``get`` on ``pods/log`` for the user.
   Follow streams the lines as they come (chunked text).
 * ``pods/eviction`` deletes the pod with the Eviction's DeleteOptions (``kubectl drain``).
-* ``pods/binding`` sets ``spec.nodeName`` of an unbound pod, as the scheduler's bind does.
+* ``pods/binding`` sets ``spec.nodeName`` of an unbound pod, as the scheduler's bind does: an
+  ``update`` through the api at the revision read (compare-and-set), so a pod is never bound twice.
+  Its callers (kubectl, an outside scheduler) hold no jetkube lease and send no fencing token;
+  jetkube's own scheduler binds in the store and fences its binds itself (actors/scheduler/actor.py).
 * ``serviceaccounts/token`` is a TokenRequest (the api's ``token`` verb: ``kubectl create token``).
 """
 

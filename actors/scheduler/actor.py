@@ -33,6 +33,13 @@ see :mod:`.queue`).
 Leadership: handlers run in every replica (a standby keeps a warm cache and a full queue); the loop
 runs only while this replica holds the ``kube-scheduler`` lease. Losing it cancels the loop and
 the in-flight binds, and every unconfirmed assumption is forgotten and requeued.
+
+Fencing: the loop may run on for a while after the lease is lost (a leader frozen past its lease
+wakes up mid-batch, and its renewer notices only at its next renewal), so every write (binds,
+Unschedulable statuses, claims' selected node) goes through :meth:`SchedulerActor._fenced`: the
+elector's own clock, then the stored lease's holder and epoch. The scheduler writes to the
+store, not through the api, so this check is the api's ``check_fence`` made here; a refused bind is
+counted (``stats["fenced"]``), forgotten and requeued, and nothing is written.
 """
 
 from __future__ import annotations
@@ -41,7 +48,8 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 
@@ -51,6 +59,8 @@ from actors.metrics.instruments import (
     SCHEDULE_ATTEMPTS,
     SCHEDULE_BATCH,
 )
+from actors.runtime.fencecheck import fenced_write
+from actors.runtime.fencing import Fence
 from actors.runtime.informer import Informer
 from actors.runtime.leader import LeaderElector, StoreLeaseBackend
 from actors.runtime.listwatch import StoreListWatcher
@@ -70,12 +80,13 @@ from actors.scheduler.nodeinfo import NodeCache
 from actors.scheduler.podinfo import pod_key
 from actors.scheduler.queue import DEFAULT_FLUSH_INTERVAL, DEFAULT_MOVE_INTERVAL, SchedulingQueue
 from actors.scheduler.volumes import ClaimCheck, check_claims, claim_names, select_node, with_volume_affinity
-from schemas.errors import Conflict, JetkubeError, NotFound
+from schemas.errors import Conflict, JetkubeError, LeaseLost, NotFound
 from schemas.status import now_rfc3339
 
 CLAIM_RETRY = 5.0  # s: a pod whose claims are being provisioned is tried again after this at the latest
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 Obj = dict[str, Any]
 LEASE_NAME = "kube-scheduler"  # the name actors/controlplane.py elects the scheduler under
@@ -116,6 +127,7 @@ class SchedulerActor:
         classes: Informer | None = None,
     ) -> None:
         self.store = store
+        self.fence = Fence()  # bound to the kube-scheduler lease's elector by whoever runs us under it
         self.claims, self.volumes, self.classes = claims, volumes, classes
         self.pods = pods
         self.nodes = nodes
@@ -316,8 +328,16 @@ class SchedulerActor:
                     claim = await self.store.get("persistentvolumeclaims", namespace, name)
                     new = select_node(claim, node)
                     if new is not None:
-                        await self.store.update("persistentvolumeclaims", new, old=claim)
+                        await self._fenced(
+                            lambda new=new, claim=claim: self.store.update(
+                                "persistentvolumeclaims", new, old=claim
+                            )
+                        )
                     break
+                except LeaseLost:
+                    self.stats["fenced"] += 1
+                    log.warning("scheduler.select_node_fenced", claim=f"{namespace}/{name}")
+                    return
                 except Conflict:
                     continue
                 except NotFound:
@@ -355,8 +375,12 @@ class SchedulerActor:
         self, pairs: list[tuple[Obj, Obj]], entered: dict[str, float | None] | None = None
     ) -> None:
         started = time.perf_counter()
+        refused: LeaseLost | None = None
         try:
-            results = await self.store.update_batch("pods", pairs)
+            results: list[Any] = await self._fenced(lambda: self.store.update_batch("pods", pairs))
+        except LeaseLost as err:
+            refused = err
+            results = [err] * len(pairs)
         except JetkubeError as err:
             results = [err] * len(pairs)
         BINDING_LATENCY.observe(time.perf_counter() - started)
@@ -377,10 +401,15 @@ class SchedulerActor:
             if isinstance(result, Conflict | NotFound):
                 self.stats["conflicts"] += 1
                 loop.call_later(CONFLICT_RETRY, self._requeue, key)
+            elif isinstance(result, LeaseLost):
+                self.stats["fenced"] += 1  # the elector stops this loop soon; a new leader binds it
+                loop.call_later(ERROR_RETRY, self._requeue, key)
             else:
                 self.stats["bind_errors"] += 1
                 log.warning("scheduler.bind_failed", pod=key, node=new["spec"]["nodeName"], error=str(result))
                 loop.call_later(ERROR_RETRY, self._requeue, key)
+        if refused is not None:
+            log.warning("scheduler.binds_fenced", pods=len(pairs), error=str(refused))
         if bound:
             SCHEDULE_ATTEMPTS.labels("scheduled").inc(len(bound))
         if len(bound) < len(pairs):
@@ -399,10 +428,30 @@ class SchedulerActor:
         if pod is not None and is_pending(pod, self.scheduler_name):
             self.queue.add(key)
 
+    async def _fenced(self, write: Callable[[], Awaitable[T]]) -> T:
+        """``write()`` only while the lease is ours (:class:`LeaseLost` otherwise, nothing written):
+        by our own clock (renewed within the renew deadline), then by the lease as stored (its
+        holder and epoch still ours), as the api checks a controller's writes; the scheduler writes
+        to the store itself, not through the api. With ``JETKUBE_ATOMIC_FENCE=1`` the check and the
+        write are one atomic batch (actors/runtime/fencecheck.py)."""
+        token = self.fence.token()
+        if token is None:  # not under a lease (tests, benchmarks)
+            return await write()
+        return await fenced_write(self.store, token, write)
+
     async def _report(self, failed: list[tuple[Obj, str]], now: str) -> None:
         writes = [(new, pod) for pod, msg in failed if (new := unschedulable_pod(pod, msg, now)) is not None]
+
+        try:
+            if writes:
+                results = await self._fenced(lambda: self.store.update_batch("pods", writes))
+            else:
+                self.fence.token()  # events only: our own clock is check enough (no store read)
+        except LeaseLost as err:  # no status write, no event: those are a leader's
+            self.stats["fenced"] += len(writes)
+            log.warning("scheduler.status_fenced", pods=len(writes), error=str(err))
+            return
         if writes:
-            results = await self.store.update_batch("pods", writes)
             for (new, _), result in zip(writes, results, strict=True):
                 if isinstance(result, JetkubeError) and not isinstance(result, Conflict | NotFound):
                     log.warning("scheduler.status_failed", pod=pod_key(new), error=str(result))
@@ -455,6 +504,7 @@ async def run_scheduler(
         renew_deadline=renew_deadline,
         retry_period=retry_period,
     )
+    actor.fence.bind(elector)  # every bind and status write is fenced by the lease
     try:
         await elector.run(actor.run)
     finally:

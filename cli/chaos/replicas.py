@@ -1,5 +1,6 @@
 """Over-replication: a ReplicationController scaled up and down during the faults, its pods sampled
-every 100 ms, and the check that it never ran more pods than asked.
+every 100 ms, and the check that it never ran more pods than asked; and, from the same samples, that
+no pod was ever seen leaving the node it was bound to (:func:`rebound`: two schedulers acting).
 
 The allowance: a pod counts while it runs and has no ``deletionTimestamp``; at time t the RC may
 have as many as the largest ``replicas`` it was given in the ``grace`` seconds before t (a scale
@@ -86,6 +87,43 @@ def over_replicated(
     return judge_samples(samples, scales, grace)[0]
 
 
+Binding = tuple[float, str, str, str]  # (t, pod uid, pod name, spec.nodeName or "" when unbound)
+
+
+def note_bindings(
+    bindings: list[Binding], last: dict[str, str], t: float, pods: list[dict[str, Any]]
+) -> None:
+    """Append to ``bindings`` each pod whose ``spec.nodeName`` differs from the last seen for its
+    uid (``last``, updated): a pod's first sighting, its bind, and any later change."""
+    for p in pods:
+        meta = p.get("metadata") or {}
+        uid = str(meta.get("uid") or "")
+        node = str((p.get("spec") or {}).get("nodeName") or "")
+        if uid and last.get(uid) != node:
+            last[uid] = node
+            bindings.append((t, uid, str(meta.get("name") or ""), node))
+
+
+def rebound(bindings: list[Binding]) -> list[tuple[str, str, list[tuple[float, str]]]]:
+    """The pods that left the node they were bound to: ``(name, uid, [(t, nodeName), ...])``.
+
+    A pod is bound once: ``spec.nodeName`` never changes after it is set (Kubernetes refuses the
+    update). Seen on a second node, or unbound again, means two schedulers bound it (a leader that
+    lost its lease acting on its stale cache beside the new one), or a write went back in time. A
+    pod deleted and made again has a new uid, so it is another pod."""
+    seen: dict[str, list[tuple[float, str]]] = {}
+    names: dict[str, str] = {}
+    for t, uid, name, node in sorted(bindings):
+        seen.setdefault(uid, []).append((t, node))
+        names[uid] = name
+    out = []
+    for uid, series in seen.items():
+        first = next((i for i, (_t, node) in enumerate(series) if node), None)
+        if first is not None and any(node != series[first][1] for _t, node in series[first + 1 :]):
+            out.append((names[uid], uid, series))
+    return sorted(out, key=lambda r: r[2][0][0])
+
+
 def rc_body(replicas: int) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -164,15 +202,25 @@ def _created_epoch(pod: dict[str, Any]) -> float | None:
         return None
 
 
-async def sampler(api: Any, rec: Recorder, samples: list[Sample], stop: asyncio.Event) -> None:
-    """Every 100 ms: (t, active pods, the newest active pod's creation time, taken late)."""
+async def sampler(
+    api: Any,
+    rec: Recorder,
+    samples: list[Sample],
+    stop: asyncio.Event,
+    bindings: list[Binding] | None = None,
+) -> None:
+    """Every 100 ms: (t, active pods, the newest active pod's creation time, taken late); and in
+    ``bindings`` every change of a pod's node (:func:`note_bindings`)."""
     first_seen: dict[str, float] = {}
+    last_node: dict[str, str] = {}
     while not stop.is_set():
         try:
             pods = (await api.list("pods", namespace=NAMESPACE, label_selector=f"app={RC_NAME}"))["items"]
             now = rec.now()
             offset = time.time() - now  # wall clock of the run's t = 0 (the bed shares this clock)
             running = active_pods(pods)
+            if bindings is not None:
+                note_bindings(bindings, last_node, now, pods)
             newest = 0.0
             for p in running:
                 uid = str((p.get("metadata") or {}).get("uid") or "")

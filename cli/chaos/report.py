@@ -11,6 +11,8 @@
 * **over-replication**: samples of an RC's running pods above its allowance with a pod created after
   the allowance fell below the count (replicas.py); samples above it only because a scale-down was
   not yet acted on are reported as late scale-downs, not a failure (convergence bounds them);
+* **pods bound once**: no pod of the RC seen on a node other than the one it was first bound to, or
+  unbound again (replicas.py ``rebound``): that would be two schedulers binding it;
 * **convergence**: seconds from the last heal until every counter answered and every node was Ready.
 """
 
@@ -43,6 +45,8 @@ class Verdict:
     replica_samples: int = 0
     over_replication: list[tuple[float, int, int]] = field(default_factory=list)  # (t, pods, allowed)
     late_scale_downs: list[tuple[float, int, int]] = field(default_factory=list)  # (t, pods, allowed)
+    # pods seen leaving the node they were bound to: (name, uid, [(t, nodeName), ...])
+    rebound: list[tuple[str, str, list[tuple[float, str]]]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +56,7 @@ class Verdict:
             and self.phantom == 0
             and self.convergence_s is not None
             and not self.over_replication
+            and not self.rebound
         )
 
 
@@ -64,6 +69,7 @@ def judge(
     over_replication: list[tuple[float, int, int]] | None = None,
     *,
     late_scale_downs: list[tuple[float, int, int]] | None = None,
+    rebound: list[tuple[str, str, list[tuple[float, str]]]] | None = None,
 ) -> Verdict:
     counts = Counter(f"{e.f}:{e.type}" for e in events if e.type != "invoke")
     strict = check_history(events, initial=0)
@@ -100,6 +106,7 @@ def judge(
         replica_samples=replica_samples,
         over_replication=list(over_replication or []),
         late_scale_downs=list(late_scale_downs or []),
+        rebound=list(rebound or []),
     )
 
 
@@ -140,6 +147,11 @@ def text(verdict: Verdict, seed: int, duration: float, faults: list[Fault]) -> s
         f"scale-downs not yet acted on (pods above the allowance, none created past it): "
         f"{len(verdict.late_scale_downs)} samples"
         + (f", the last at {verdict.late_scale_downs[-1][0]:.1f}s" if verdict.late_scale_downs else ""),
+        f"pods that left the node they were bound to: {len(verdict.rebound)}"
+        + "".join(
+            f"; {name} " + " -> ".join(f"{node or 'unbound'} at {t:.1f}s" for t, node in series)
+            for name, _uid, series in verdict.rebound[:5]
+        ),
         "convergence after the last fault: "
         + ("not reached" if verdict.convergence_s is None else f"{verdict.convergence_s:.1f} s"),
         *verdict.notes,

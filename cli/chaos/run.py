@@ -21,7 +21,7 @@ import structlog
 
 from cli.chaos.history import save
 from cli.chaos.nemesis import BedNemesis, Fault, schedule
-from cli.chaos.replicas import RC_NAME, Sample, create_rc, judge_samples, sampler, scaler
+from cli.chaos.replicas import RC_NAME, Binding, Sample, create_rc, judge_samples, rebound, sampler, scaler
 from cli.chaos.report import Verdict, as_dict, judge, text
 from cli.chaos.workload import NAMESPACE, Recorder, client, counter_name, create_counters, read
 from schemas.errors import JetkubeError
@@ -86,13 +86,14 @@ async def _run(
     healed: list[float] = []
     scales: list[tuple[float, int]] = []
     samples: list[Sample] = []
+    bindings: list[Binding] = []
     await create_rc(api, rec, scales)
     try:
         async with asyncio.TaskGroup() as tg:
             for p in range(clients):
                 tg.create_task(client(api, rec, p, keys, seed, stop), name=f"chaos-client-{p}")
             tg.create_task(scaler(api, rec, scales, seed, stop), name="chaos-scaler")
-            tg.create_task(sampler(api, rec, samples, stop), name="chaos-sampler")
+            tg.create_task(sampler(api, rec, samples, stop, bindings), name="chaos-sampler")
             await _drive(nemesis, faults, rec, healed)
             await asyncio.sleep(max(0.0, duration - rec.now()))
             stop.set()
@@ -114,6 +115,8 @@ async def _run(
         "late": late,
         "scales": scales,
         "series": samples,
+        "bindings": bindings,
+        "rebound": rebound(bindings),
     }
     try:
         await api.delete("replicationcontrollers", RC_NAME, namespace=NAMESPACE)
@@ -141,7 +144,13 @@ def run_chaos(
     )
     save(rec.events, out / "history.jsonl")
     (out / "replicas.json").write_text(
-        json.dumps({"scales": replication["scales"], "samples": replication["series"]})
+        json.dumps(
+            {
+                "scales": replication["scales"],
+                "samples": replication["series"],
+                "bindings": replication["bindings"],
+            }
+        )
     )
     times = [s[0] for s in replication["series"]]
     gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
@@ -153,6 +162,7 @@ def run_chaos(
         replication["samples"],
         replication["over"],
         late_scale_downs=replication["late"],
+        rebound=replication["rebound"],
     )
     verdict.notes.append(
         f"RC samples: {len(times)} (one per 100 ms while the api answers a list; longest gap {gap:.1f} s)"

@@ -105,3 +105,63 @@ def test_a_conflict_before_the_write_is_readable_fails_only_the_strict_model() -
         [ev(9, "invoke", "write", 10, t=-2), ev(9, "ok", "write", 10, t=-1), *events], [], {}, 1.0
     )
     assert verdict.linearizable and not verdict.strict_linearizable
+
+
+# --- pods bound once (cli/chaos/replicas.py rebound) ---------------------------------------------
+
+
+def test_a_pod_seen_pending_then_bound_and_staying_there_is_bound_once() -> None:
+    from cli.chaos.replicas import rebound
+
+    history = [(0.0, "u1", "p1", ""), (0.5, "u1", "p1", "node-a"), (0.1, "u2", "p2", "node-b")]
+    assert rebound(history) == []
+
+
+def test_a_pod_seen_on_a_second_node_was_bound_twice() -> None:
+    from cli.chaos.replicas import rebound
+
+    history = [(0.0, "u1", "p1", ""), (1.0, "u1", "p1", "node-a"), (2.0, "u1", "p1", "node-b")]
+    assert rebound(history) == [("p1", "u1", [(0.0, ""), (1.0, "node-a"), (2.0, "node-b")])]
+
+
+def test_a_pod_unbound_after_its_bind_or_back_on_its_node_later_is_a_violation() -> None:
+    from cli.chaos.replicas import rebound
+
+    unbound = [(1.0, "u1", "p1", "node-a"), (2.0, "u1", "p1", "")]
+    back = [(1.0, "u2", "p2", "node-a"), (2.0, "u2", "p2", "node-b"), (3.0, "u2", "p2", "node-a")]
+    assert [name for name, _uid, _s in rebound(unbound + back)] == ["p1", "p2"]
+
+
+def test_a_pod_made_again_under_its_name_is_another_pod() -> None:
+    from cli.chaos.replicas import rebound
+
+    history = [(1.0, "u1", "p1", "node-a"), (5.0, "u2", "p1", "node-b")]  # deleted, recreated elsewhere
+    assert rebound(history) == []
+
+
+def test_bindings_are_noted_only_when_a_pods_node_changes() -> None:
+    from cli.chaos.replicas import Binding, note_bindings
+
+    def pod(uid: str, node: str | None) -> dict:
+        return {"metadata": {"uid": uid, "name": f"n-{uid}"}, "spec": {"nodeName": node} if node else {}}
+
+    out: list[Binding] = []
+    last: dict[str, str] = {}
+    note_bindings(out, last, 1.0, [pod("u1", None), pod("u2", "a")])
+    note_bindings(out, last, 2.0, [pod("u1", "b"), pod("u2", "a")])
+    note_bindings(out, last, 3.0, [pod("u1", "b"), pod("u2", "c")])
+    assert out == [
+        (1.0, "u1", "n-u1", ""),
+        (1.0, "u2", "n-u2", "a"),
+        (2.0, "u1", "n-u1", "b"),
+        (3.0, "u2", "n-u2", "c"),
+    ]
+
+
+def test_the_verdict_fails_on_a_pod_bound_twice_and_says_which() -> None:
+    series = [(1.0, "node-a"), (2.0, "node-b")]
+    verdict = judge(increments(2) + final_read(2), [], {"c": 2}, 3.0, rebound=[("p1", "u1", series)])
+    assert not verdict.ok
+    report = text(verdict, 1, 60, [])
+    assert "left the node they were bound to: 1; p1 node-a at 1.0s -> node-b at 2.0s" in report
+    assert judge(increments(2) + final_read(2), [], {"c": 2}, 3.0).ok

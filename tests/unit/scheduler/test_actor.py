@@ -135,3 +135,68 @@ async def test_heartbeat_does_not_wake_unschedulable_pods() -> None:
     beat["status"]["conditions"][0]["lastHeartbeatTime"] = "2030-01-01T00:00:00Z"
     actor._node_changed(with_rv(beat, 600))
     assert not actor.queue._move_requested
+
+
+class LeasedStore(FakeStore):
+    """A FakeStore that also answers ``get`` of leases from a MemoryLeases (as the KV holds them)."""
+
+    def __init__(self, leases: Any) -> None:
+        super().__init__()
+        self.leases = leases
+
+    async def get(self, resource: str, namespace: str | None, name: str) -> Obj:
+        from schemas.errors import NotFound
+
+        if resource != "leases" or name not in self.leases.objects:
+            raise NotFound(f"{resource} {name!r} not found")
+        return copy.deepcopy(self.leases.objects[name])
+
+
+async def fenced(frozen_for: float = 0.0, taken: bool = False) -> tuple[SchedulerActor, LeasedStore]:
+    """An actor whose fence is bound to an elector holding the scheduler's lease; ``frozen_for``:
+    seconds its clock moves on without a renewal; ``taken``: another holder took the lease."""
+    from actors.runtime.leader import LeaderElector
+    from tests.unit.runtime.fakes import LeaseView, MemoryLeases
+
+    leases = MemoryLeases()
+    now = [100.0]
+    elector = LeaderElector(LeaseView(leases), "kube-scheduler", "me", 6, 4, 1, clock=lambda: now[0])
+    assert await elector._attempt()
+    elector._leading = True
+    if taken:
+        later = [100.0]
+        other = LeaderElector(LeaseView(leases), "kube-scheduler", "other", 6, 4, 1, clock=lambda: later[0])
+        assert not await other._attempt()  # held: it starts the lease's expiry clock
+        later[0] += 7
+        assert await other._attempt()  # by its clock the lease has expired: a takeover, epoch 1
+    now[0] += frozen_for
+    actor, _, _, _ = await make([node("a", cpu="1")], [pod("p1"), pod("big", cpu="2")])
+    store = LeasedStore(leases)
+    actor.store = store
+    actor.fence.bind(elector)
+    return actor, store
+
+
+async def test_binds_and_statuses_go_out_while_the_lease_is_ours() -> None:
+    actor, store = await fenced()
+    await actor.schedule_batch(actor.queue.pop_batch(10))
+    await drain(actor)
+    assert sorted(w["metadata"]["name"] for w in store.writes) == ["big", "p1"]
+    assert actor.stats["fenced"] == 0
+
+
+async def test_a_leader_frozen_past_its_renew_deadline_writes_nothing() -> None:
+    actor, store = await fenced(frozen_for=4.5)
+    await actor.schedule_batch(actor.queue.pop_batch(10))
+    await drain(actor)
+    assert store.writes == []
+    assert actor.stats["fenced"] == 2 and actor.stats["bound"] == 0  # the bind and the status
+    assert "default/p1" not in actor.cache.pods  # the assumption is forgotten
+
+
+async def test_a_leader_whose_lease_was_taken_over_writes_nothing() -> None:
+    actor, store = await fenced(taken=True)  # its own clock says the lease is still surely its
+    await actor.schedule_batch(actor.queue.pop_batch(10))
+    await drain(actor)
+    assert store.writes == [] and actor.stats["fenced"] == 2
+    await eventually(lambda: "default/p1" in actor.queue, timeout=5, what="requeued for a leader")

@@ -57,8 +57,12 @@ class ApiClient:
         user: str | None = None,
         impersonate: str | None = None,
         impersonate_groups: list[str] | None = None,
+        local: bool = False,
     ) -> None:
+        """``local``: hand requests to an api replica serving in this process on the same
+        connection without going through NATS, when there is one (bus/local.py; the gateway)."""
         self.bus = bus
+        self.local = local
         self.timeout = timeout
         self.user = user
         self.impersonate = impersonate
@@ -87,6 +91,7 @@ class ApiClient:
             payload,
             timeout=timeout or self.timeout,
             retry=verb in SAFE_TO_RETRY,
+            local=self.local,
         )
 
     async def can_i(

@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import json
 import weakref
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import nats.errors
@@ -33,6 +34,7 @@ import structlog
 from nats.aio.msg import Msg
 
 from bus.direct import subscribe_direct, write_now
+from bus.local import LocalMsg
 from schemas.errors import InternalError, JetkubeError, ServiceUnavailable, Timeout
 
 log = structlog.get_logger(__name__)
@@ -97,12 +99,20 @@ class InboxMux(Generic[T]):
             fut.set_exception(InternalError(f"malformed reply on {msg.subject}: {err}"))
 
     async def send(
-        self, subject: str, payload: bytes, headers: dict[str, str] | None = None, *, urgent: bool = True
+        self,
+        subject: str,
+        payload: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        urgent: bool = True,
+        local: Callable[[Msg], None] | None = None,
     ) -> asyncio.Future[T]:
         """Publish one request; the returned future resolves to its parsed reply (or fails).
 
         ``urgent=False``: someone waits on it only indirectly (an event, a log line, one write of a
-        batch that :meth:`flush_batch` writes at its end), so it never costs a write of its own."""
+        batch that :meth:`flush_batch` writes at its end), so it never costs a write of its own.
+        ``local``: the entry of a responder of this process and connection (bus/local.py); the
+        request is handed to it instead of published, and its reply comes back the same way."""
         await self._ensure()
         if len(self._futures) > MAX_OUTSTANDING:
             self._purge()
@@ -112,9 +122,12 @@ class InboxMux(Generic[T]):
         # A request given up on (timed out, cancelled) leaves the map at once, not at the purge.
         fut.add_done_callback(lambda f, t=token: self._forget(t, f))
         try:
-            await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
-            if urgent and len(self._futures) <= LOW_CONCURRENCY:
-                write_now(self.nc)
+            if local is not None:
+                self._hand_over(local, subject, payload, self._prefix + token, headers)
+            else:
+                await self.nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+                if urgent and len(self._futures) <= LOW_CONCURRENCY:
+                    write_now(self.nc)
         except (
             nats.errors.ConnectionClosedError,
             nats.errors.StaleConnectionError,
@@ -128,6 +141,29 @@ class InboxMux(Generic[T]):
             self._futures.pop(token, None)
             fut.set_exception(InternalError(f"NATS refused a message: {err}"))
         return fut
+
+    def _hand_over(
+        self,
+        enqueue: Callable[[Msg], None],
+        subject: str,
+        payload: bytes,
+        reply: str,
+        headers: dict[str, str] | None,
+    ) -> None:
+        """Give a request to a local responder as the read loop would give it the message; its
+        reply resolves the future as one from NATS would. Refused as nats-py's publish refuses it
+        when over the server's payload limit, so both ways fail alike."""
+        if self.nc.is_closed:
+            raise nats.errors.ConnectionClosedError
+        if len(payload) > self.nc.max_payload:
+            raise nats.errors.MaxPayloadError
+        nc = self.nc
+
+        def deliver(data: bytes) -> None:
+            self._on_reply(Msg(nc, subject=reply, data=data))
+
+        headers = dict(headers or {})
+        enqueue(LocalMsg(nc, subject=subject, reply=reply, data=payload, headers=headers, deliver=deliver))
 
     def flush_batch(self) -> None:
         """Write what a batch of ``urgent=False`` sends left pending, in one write, now."""

@@ -38,6 +38,8 @@ from nats.aio.msg import Msg
 from bus.codec import decode, encode
 from bus.connection import Bus
 from bus.direct import subscribe_direct, write_now
+from bus.local import LocalMsg, offer, withdraw
+from bus.local import find as local_responder
 from bus.pipeline import LOW_CONCURRENCY, replies_for
 from schemas.errors import (
     BadRequest,
@@ -71,14 +73,22 @@ def past_deadline(headers: dict[str, str] | None, now: float) -> bool:
 
 
 async def request(
-    bus: Bus, subject: str, payload: dict[str, Any], *, timeout: float = 10.0, retry: bool = False
+    bus: Bus,
+    subject: str,
+    payload: dict[str, Any],
+    *,
+    timeout: float = 10.0,
+    retry: bool = False,
+    local: bool = False,
 ) -> Any:
     """Send one request and return the reply's ``object``; a server error is raised again.
 
     A 429 TooManyRequests (a replica far behind) is retried after a short, growing wait while the
     timeout allows, as client-go retries it; the last one is raised. With ``retry`` (only for
     requests that are safe to repeat: reads), an attempt without a reply is sent again while the
-    time-out allows (each attempt gets a third of it, at least MIN_ATTEMPT seconds)."""
+    time-out allows (each attempt gets a third of it, at least MIN_ATTEMPT seconds). With
+    ``local``, a responder of this process on the same connection answers it without NATS when
+    there is one serving (bus/local.py), exactly as it would answer it over NATS."""
     if bus.nc.is_closed:
         raise ServiceUnavailable(f"the connection to NATS at {bus.url} is closed")
     replies = replies_for(bus.nc)
@@ -91,9 +101,9 @@ async def request(
         left = max(deadline - loop.time(), 0.001)
         wait = min(left, max(MIN_ATTEMPT, timeout / 3)) if retry else left
         try:
-            msg = await replies.wait(
-                await replies.send(subject, data, headers), wait, f"no reply on {subject} within {timeout:g}s"
-            )
+            here = local_responder(bus.nc, subject) if local else None
+            sent = await replies.send(subject, data, headers, local=here._enqueue if here else None)
+            msg = await replies.wait(sent, wait, f"no reply on {subject} within {timeout:g}s")
         except Timeout:
             if wait >= left:
                 raise
@@ -153,16 +163,29 @@ class Responder:
             self._refusals.add(task)
             task.add_done_callback(self._refusals.discard)
 
+    def is_serving(self) -> bool:
+        return self.serving.is_set()
+
+    def _start_serving(self) -> None:
+        """Serving: this process's clients of the same connection may hand requests over
+        directly (bus/local.py) from now on."""
+        self.serving.set()
+        offer(self.bus.nc, self)
+
+    def _stop_serving(self) -> None:
+        self.serving.clear()
+        withdraw(self.bus.nc, self)
+
     async def run(self) -> None:
         sub = await subscribe_direct(self.bus.nc, self.subject, self._enqueue, queue=self.queue or "")
         await self.bus.nc.flush()
-        self.serving.set()
+        self._start_serving()
         try:
             async with asyncio.TaskGroup() as tg:
                 for i in range(self.concurrency):
                     tg.create_task(self._worker(), name=f"{self.name}-worker-{i}")
         finally:
-            self.serving.clear()
+            self._stop_serving()
             try:
                 await sub.unsubscribe()
             except nats.errors.Error:
@@ -213,6 +236,9 @@ class Responder:
                     "read large lists from the state bucket's stream (ApiClient.list does)"
                 )
                 data = encode({"error": too_big.to_status()})
+            if isinstance(msg, LocalMsg):  # a request from this process (bus/local.py)
+                msg.deliver(data)
+                return
             try:
                 await self.bus.nc.publish(msg.reply, data)
                 if self._answering <= LOW_CONCURRENCY:

@@ -130,11 +130,11 @@ class FairResponder(Responder):
     async def run(self) -> None:
         sub = await subscribe_direct(self.bus.nc, self.subject, self._enqueue, queue=self.queue or "")
         await self.bus.nc.flush()
-        self.serving.set()
+        self._start_serving()
         try:
             await self._dispatch()
         finally:
-            self.serving.clear()
+            self._stop_serving()
             for task in list(self._inflight):
                 task.cancel()
             with contextlib.suppress(nats.errors.Error):

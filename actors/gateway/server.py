@@ -19,6 +19,7 @@ its own address, as the api's replicas share the NATS queue group.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -65,6 +66,18 @@ def tls_context(pki: Pki) -> ssl.SSLContext:
     return ctx
 
 
+@functools.cache
+def _installed_version() -> str:
+    """jetkube's version, read once (importlib.metadata scans the installed distributions: about
+    a millisecond of the control plane's event loop at every ``GET /version``)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("jetkube")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
 def _peer_cert(request: web.Request) -> bytes | None:
     transport = request.transport
     sslobj = transport.get_extra_info("ssl_object") if transport is not None else None
@@ -106,13 +119,7 @@ def build_app(
             return status_response(InternalError(f"{type(exc).__name__}: {exc}"))
 
     async def version(_r: web.Request) -> web.Response:
-        from importlib import metadata
-
-        try:
-            v = metadata.version("jetkube")
-        except metadata.PackageNotFoundError:
-            v = "0.0.0"
-        return json_response(discovery.version_info(v))
+        return json_response(discovery.version_info(_installed_version()))
 
     async def ok(_r: web.Request) -> web.Response:
         return web.Response(text="ok")

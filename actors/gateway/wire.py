@@ -55,8 +55,11 @@ async def read_body(request: web.Request) -> Any:
 
 
 def client_for(bus: Bus, user: UserInfo) -> ApiClient:
-    """An api client acting as ``user`` (the api's gate authorizes it as that user)."""
-    return ApiClient(bus, impersonate=user.name, impersonate_groups=list(user.groups))
+    """An api client acting as ``user`` (the api's gate authorizes it as that user). Its requests
+    go straight to the api replica of this process when one serves on the same connection, as in
+    ``jetkube up`` and ``jetkube controlplane`` (bus/local.py): the same checks and answers, without
+    a round trip through nats-server and back into this process."""
+    return ApiClient(bus, impersonate=user.name, impersonate_groups=list(user.groups), local=True)
 
 
 class UnsupportedMediaType(JetkubeError):

@@ -52,12 +52,20 @@ QUEUE_WAIT = 15.0  # seconds a request may wait for seats before it is refused w
 RESTING_LEVELS = frozenset({GLOBAL_DEFAULT, CATCH_ALL})
 
 
-def flow_of(msg: Any, *, auth: bool = True) -> tuple[str, bool]:
+def flow_of(msg: Any, *, auth: bool = True, payload: dict[str, Any] | None = None) -> tuple[str, bool]:
     """(flow, is_system) of a request. The trusted subjects ``jetkube.api.<verb>`` are the control
     plane's once auth is on; with it off anyone may use them: every connection is then its own
-    flow (served round robin) and, as before, none is held to a flow's depth."""
+    flow (served round robin) and, as before, none is held to a flow's depth. A request the control
+    plane makes for an impersonated user (the HTTPS gateway speaks for its HTTP users so) is in
+    that user's flow, as kube-apiserver classifies after impersonation; another user's ``--as``
+    stays in its own."""
     subject = str(getattr(msg, "subject", ""))
     who = requester_of(getattr(msg, "reply", None)) or "unknown"
+    if who == CONTROLPLANE and payload:
+        imp = payload.get("impersonate")
+        user = imp.get("user") if isinstance(imp, dict) else None
+        if isinstance(user, str) and user:
+            return user, user == CONTROLPLANE or user.startswith(NODE_PREFIX)
     if ".u." not in subject:
         return who, (who == CONTROLPLANE) or not auth
     return who, who == CONTROLPLANE or who.startswith(NODE_PREFIX)
@@ -89,9 +97,9 @@ class FairResponder(Responder):
         self._refusals.add(task)
         task.add_done_callback(self._refusals.discard)
 
-    def _classify(self, msg: Msg, flow: str, is_system: bool) -> tuple[str, int]:
-        """(priority level, seats) of a request; a payload that does not decode is served (and
-        refused by the handler) as one seat of its flow's level."""
+    def _classify(self, msg: Msg) -> tuple[str, str, bool, int]:
+        """(flow, priority level, is_system, seats) of a request; a payload that does not decode is
+        served (and refused by the handler) as one seat of its flow's level."""
         verb = msg.subject.rsplit(".", 1)[-1]
         try:
             payload = decode(msg.data)
@@ -99,10 +107,11 @@ class FairResponder(Responder):
             payload = None
         if not isinstance(payload, dict):
             payload = {}
+        flow, is_system = flow_of(msg, auth=bool(getattr(self.bus, "identity", None)), payload=payload)
         name = classify(flow, is_system, verb, payload)
         resource = payload.get("resource")
         objects = self.count_of(resource) if isinstance(resource, str) else 0
-        return name, width(verb, objects, self.levels[name].seats)
+        return flow, name, is_system, width(verb, objects, self.levels[name].seats)
 
     def _enqueue(self, msg: Msg) -> None:
         if len(msg.data) > MAX_REQUEST_BYTES:  # before it takes a place in any queue
@@ -113,8 +122,7 @@ class FairResponder(Responder):
                 ),
             )
             return
-        flow, is_system = flow_of(msg, auth=bool(getattr(self.bus, "identity", None)))
-        name, seats = self._classify(msg, flow, is_system)
+        flow, name, is_system, seats = self._classify(msg)
         refusal = self.levels[name].push(flow, (msg, time.monotonic()), seats, is_system)
         if refusal:
             log.info("api.throttled", flow=flow, level=name, why=refusal)

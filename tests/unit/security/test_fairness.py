@@ -136,6 +136,25 @@ def test_flows(subject: str, reply: str, flow: tuple[str, bool]) -> None:
     assert flow_of(SimpleNamespace(subject=subject, reply=reply)) == flow
 
 
+
+@pytest.mark.parametrize(
+    ("requester", "impersonate", "flow"),
+    [
+        # the HTTPS gateway speaks as the control plane on behalf of its HTTP user: the user's flow
+        ("controlplane", {"user": "viewer", "groups": ["view"]}, ("viewer", False)),
+        ("controlplane", {"user": "node-n1", "groups": []}, ("node-n1", True)),
+        ("controlplane", None, ("controlplane", True)),
+        # a user's own --as does not make it anyone else's flow
+        ("viewer", {"user": "controlplane", "groups": []}, ("viewer", False)),
+    ],
+)
+def test_a_request_made_for_an_impersonated_user_is_in_that_users_flow(
+    requester: str, impersonate: dict[str, object] | None, flow: tuple[str, bool]
+) -> None:
+    msg = SimpleNamespace(subject=f"jetkube.api.u.{requester}.create", reply=f"_INBOX.{requester}.x.1")
+    payload = {"resource": "configmaps", **({"impersonate": impersonate} if impersonate else {})}
+    assert flow_of(msg, payload=payload) == flow
+
 def test_with_auth_off_each_connection_is_a_flow_held_to_no_depth() -> None:
     assert flow_of(SimpleNamespace(subject="jetkube.api.list", reply="_INBOX.Zr3.1"), auth=False) == (
         "Zr3",

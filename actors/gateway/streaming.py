@@ -43,6 +43,13 @@ def exit_status(command: list[str], code: int) -> dict[str, Any]:
     }
 
 
+def require_websocket(request: web.Request, resource: str) -> None:
+    """After authorization, as Kubernetes: kubectl (1.30+) falls back to SPDY when the WebSocket
+    upgrade is refused, and a user without the right must see the 403, not this."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise BadRequest(f"{resource} is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
+
+
 async def exec_websocket(
     request: web.Request, bus: Bus, api: ApiClient, target: Target
 ) -> web.StreamResponse:
@@ -64,6 +71,7 @@ async def exec_websocket(
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {target.name} does not have a host assigned")
+    require_websocket(request, "pods/exec")
     ws = web.WebSocketResponse(protocols=PROTOCOLS)
     await ws.prepare(request)
     meta = pod.get("metadata") or {}
@@ -113,6 +121,7 @@ async def attach_websocket(
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {target.name} does not have a host assigned")
+    require_websocket(request, "pods/attach")
     ws = web.WebSocketResponse(protocols=PROTOCOLS)
     await ws.prepare(request)
     meta = pod.get("metadata") or {}

@@ -547,7 +547,9 @@ class ChannelSession:
         reader = asyncio.create_task(self.reader(), name="gateway-portforward-channel-reader")
         all_relays: asyncio.Future[Any] = asyncio.gather(*relays)
         try:
-            await asyncio.wait([cast(asyncio.Future[Any], reader), all_relays], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                [cast(asyncio.Future[Any], reader), all_relays], return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for task in (*relays, reader):
                 task.cancel()

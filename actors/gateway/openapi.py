@@ -174,6 +174,18 @@ def swagger() -> str:
     return _swagger(generation())
 
 
+def swagger_protobuf() -> bytes:
+    """``/openapi/v2`` as kubectl asks for it: gnostic protobuf (openapi_pb.py)."""
+    return _swagger_protobuf(generation())
+
+
+@functools.lru_cache(maxsize=1)
+def _swagger_protobuf(_generation: int) -> bytes:
+    from actors.gateway import openapi_pb
+
+    return openapi_pb.document(json.loads(_swagger(_generation)))
+
+
 def _qualified(group: str, version: str, kind: str) -> str:
     """As Kubernetes names definitions: ``io.k8s.api.core.v1.Pod``, ``com.example.stable.v1.CronTab``."""
     if not group:

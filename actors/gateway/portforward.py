@@ -12,6 +12,14 @@ ends the gateway closes (FIN) the data stream, writes the kubelet's error, if an
 stream, and closes it: kubectl prints that error, as it prints a kubelet's, and, since 1.29, ends
 the whole port-forward ("lost connection to pod"), as it does against Kubernetes.
 
+The same handler serves the ``v4.channel.k8s.io`` WebSocket protocol of the official clients
+(Python ``kubernetes.stream.portforward``), which the subprotocol negotiation picks instead:
+``?ports=80,8081`` names the ports; one connection per port per WebSocket, dialled at once, as the
+kubelet does; port ``i`` has data channel ``2i`` and error channel ``2i+1``; every message starts
+with its channel byte, and the server's first message on each channel is the port, two bytes
+little-endian (``ChannelSession``). The protocol has no half-close: the pod's end of a connection
+ends it, and the WebSocket closes once every port's connection has ended.
+
 Authorization is ``create`` on ``pods/portforward``, as in Kubernetes, checked before the upgrade
 (a refusal is a 403 Status that kubectl prints). The older plain ``Upgrade: SPDY/3.1`` is not
 served: kubectl 1.30+ only falls back to it when the WebSocket upgrade fails.
@@ -47,6 +55,7 @@ log = structlog.get_logger(__name__)
 
 PROTOCOL = "portforward.k8s.io"
 WEBSOCKET_PROTOCOL = "SPDY/3.1+" + PROTOCOL
+CHANNEL_PROTOCOL = "v4.channel.k8s.io"  # the official clients' port-forward over WebSocket
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 FRAME_DATA = 32 * 1024  # bytes per DATA frame sent
 INBOX_LIMIT = 1024 * 1024
@@ -377,6 +386,181 @@ class PortForwardSession:
             self.pairs.pop(pair.request_id, None)
 
 
+# ---------------------------------------------------------------------- v4.channel.k8s.io
+
+
+def parse_ports(values: list[str]) -> list[int]:
+    """``?ports=80&ports=8081`` or ``?ports=80,8081``: the ports, in order (Kubernetes' rules)."""
+    ports = [_port(part.strip()) for value in values for part in value.split(",") if part.strip()]
+    if not ports:
+        raise BadRequest('query parameter "ports" is required: the pod ports to forward')
+    if len(ports) > 127:  # channel 2i+1 must fit one byte
+        raise BadRequest(f"at most 127 ports may be forwarded over one connection, not {len(ports)}")
+    return ports
+
+
+def channel_greetings(ports: list[int]) -> list[bytes]:
+    """The server's first message on every channel: channel byte, then the port little-endian."""
+    out = []
+    for index, port in enumerate(ports):
+        for channel in (2 * index, 2 * index + 1):
+            out.append(bytes([channel]) + port.to_bytes(2, "little"))
+    return out
+
+
+def channel_message(data: bytes, count: int) -> tuple[int, bytes] | None:
+    """The port index and bytes of a client message on a data channel; None for anything else
+    (an empty message, an error channel, a channel beyond the ports)."""
+    if not data or data[0] % 2 or data[0] // 2 >= count:
+        return None
+    return data[0] // 2, data[1:]
+
+
+class ChannelWriter:
+    """What one port's relay writes to: messages on its data channel. The protocol has no
+    half-close, so the pod's end (``write_eof``) ends the client's side too (``on_eof``)."""
+
+    def __init__(self, session: ChannelSession, channel: int, inbox: Inbox) -> None:
+        self.session = session
+        self.channel = channel
+        self.inbox = inbox
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if self.closed:
+            return
+        for start in range(0, len(data), FRAME_DATA):
+            self.session.send(bytes([self.channel]) + data[start : start + FRAME_DATA])
+
+    async def drain(self) -> None:
+        await self.session.drain()
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.inbox.feed_eof()
+
+    def close(self) -> None:
+        self.closed = True
+        self.inbox.close()
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(ConnectionError):
+            await self.session.drain()
+
+
+class ChannelSession:
+    """One ``v4.channel.k8s.io`` WebSocket: one relayed connection per port, all dialled at once.
+    A relay's error goes to its port's error channel; the WebSocket closes when every relay has
+    ended, or the relays are cancelled when the client closes it first."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        bus: Bus,
+        node: str,
+        pod: dict[str, Any],
+        ports: list[int],
+        *,
+        relay: Relay = forward_connection,
+    ) -> None:
+        self.ws = ws
+        self.bus = bus
+        self.node = node
+        self.pod = pod
+        self.ports = ports
+        self.relay = relay
+        self.inboxes = [Inbox() for _ in ports]
+        self.outgoing: asyncio.Queue[bytes] = asyncio.Queue()
+        self.broken = False
+
+    def send(self, message: bytes) -> None:
+        self.outgoing.put_nowait(message)
+
+    async def drain(self) -> None:
+        if not self.broken:
+            await self.outgoing.join()
+        if self.broken:
+            raise ConnectionResetError("the port-forward connection to the client is closed")
+
+    async def sender(self) -> None:
+        while True:
+            message = await self.outgoing.get()
+            try:
+                if not self.broken:
+                    await self.ws.send_bytes(message)
+            except (ConnectionError, RuntimeError) as err:
+                log.debug("portforward.send_failed", error=str(err))
+                self.broken = True
+            finally:
+                self.outgoing.task_done()
+
+    async def forward(self, index: int) -> None:
+        port, inbox = self.ports[index], self.inboxes[index]
+        writer = ChannelWriter(self, 2 * index, inbox)
+        message = ""
+        try:
+            await self.relay(
+                self.bus,
+                self.node,
+                {**self.pod, "port": port},
+                cast(asyncio.StreamReader, inbox),
+                cast(asyncio.StreamWriter, writer),
+            )
+        except JetkubeError as err:
+            message = err.message
+        except Exception:  # one port's bug must not end the others
+            log.exception("portforward.failed", port=port)
+            message = "internal error forwarding the connection (see the gateway's log)"
+        finally:
+            inbox.close()
+        if message:
+            self.send(bytes([2 * index + 1]) + message.encode())
+
+    async def reader(self) -> None:
+        async for msg in self.ws:
+            if msg.type == WSMsgType.TEXT:
+                log.debug("portforward.text_message_dropped")
+                continue
+            if msg.type != WSMsgType.BINARY:
+                break
+            found = channel_message(msg.data, len(self.ports))
+            if found is None:
+                continue
+            index, data = found
+            if data:
+                self.inboxes[index].feed(data)
+                await self.inboxes[index].room()
+
+    async def run(self) -> None:
+        for greeting in channel_greetings(self.ports):
+            self.send(greeting)
+        sender = asyncio.create_task(self.sender(), name="gateway-portforward-channel-sender")
+        relays = [
+            asyncio.create_task(self.forward(i), name=f"gateway-portforward-channel-{port}")
+            for i, port in enumerate(self.ports)
+        ]
+        reader = asyncio.create_task(self.reader(), name="gateway-portforward-channel-reader")
+        all_relays: asyncio.Future[Any] = asyncio.gather(*relays)
+        try:
+            await asyncio.wait(
+                [cast(asyncio.Future[Any], reader), all_relays], return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (*relays, reader):
+                task.cancel()
+            await asyncio.gather(*relays, reader, all_relays, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outgoing.join(), FLUSH_TIMEOUT)
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            await self.ws.close()
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise BadRequest(f'invalid port "{text}": must be between 1 and 65535, inclusive')
@@ -399,13 +583,15 @@ async def portforward_websocket(
         raise BadRequest(f"pod {target.name} does not have a host assigned")
     if request.headers.get("Upgrade", "").lower() != "websocket":
         raise BadRequest(
-            f"pods/portforward is served over WebSocket ({WEBSOCKET_PROTOCOL}, kubectl 1.30 and later) "
-            "only; a plain SPDY upgrade is not"
+            f"pods/portforward is served over WebSocket ({WEBSOCKET_PROTOCOL}, kubectl 1.30 and later, "
+            f"or {CHANNEL_PROTOCOL}, the official clients) only; a plain SPDY upgrade is not"
         )
-    ws = web.WebSocketResponse(protocols=(WEBSOCKET_PROTOCOL,))
+    offered = [p.strip() for p in request.headers.get("Sec-WebSocket-Protocol", "").split(",")]
+    ports = parse_ports(request.query.getall("ports", [])) if CHANNEL_PROTOCOL in offered else []
+    ws = web.WebSocketResponse(protocols=(WEBSOCKET_PROTOCOL, CHANNEL_PROTOCOL))
     await ws.prepare(request)
-    if ws.ws_protocol != WEBSOCKET_PROTOCOL:
-        await ws.close(message=f"the subprotocol must be {WEBSOCKET_PROTOCOL}".encode())
+    if ws.ws_protocol not in (WEBSOCKET_PROTOCOL, CHANNEL_PROTOCOL):
+        await ws.close(message=f"the subprotocol must be {WEBSOCKET_PROTOCOL} or {CHANNEL_PROTOCOL}".encode())
         return ws
     meta = pod.get("metadata") or {}
     who = {
@@ -413,6 +599,9 @@ async def portforward_websocket(
         "pod": meta.get("name"),
         "uid": (meta.get("annotations") or {}).get(MIRROR_ANNOTATION) or meta.get("uid"),
     }
-    log.debug("portforward.start", pod=f"{ns}/{target.name}", node=node)
-    await PortForwardSession(ws, bus, str(node), who).run()
+    log.debug("portforward.start", pod=f"{ns}/{target.name}", node=node, protocol=ws.ws_protocol)
+    if ws.ws_protocol == CHANNEL_PROTOCOL:
+        await ChannelSession(ws, bus, str(node), who, ports).run()
+    else:
+        await PortForwardSession(ws, bus, str(node), who).run()
     return ws

@@ -52,6 +52,9 @@ class NotAcceptable(JetkubeError):
 
 SHUTDOWN_GRACE = 1.0
 MAX_BODY = 3 * 1024 * 1024
+PROTOBUF_OPENAPI_V2 = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"  # gnostic, kubectl's
+# served as Kubernetes does, with the "@" (which Go's mime parser refuses in a Content-Type) a "."
+PROTOBUF_OPENAPI_V2_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -176,9 +179,12 @@ def build_app(
     async def openapi_v2(r: web.Request) -> web.Response:
         accept = r.headers.get("Accept", "")
         if "protobuf" in accept and "json" not in accept and "*/*" not in accept:
-            return status_response(
-                NotAcceptable("OpenAPI v2 is served as JSON only (OpenAPI v3 is complete)")
-            )
+            if PROTOBUF_OPENAPI_V2 not in accept:
+                return status_response(
+                    NotAcceptable(f"OpenAPI v2 is served as JSON or {PROTOBUF_OPENAPI_V2}")
+                )
+            body = await asyncio.to_thread(openapi.swagger_protobuf)
+            return web.Response(body=body, headers={"Content-Type": PROTOBUF_OPENAPI_V2_TYPE})
         return web.Response(text=await asyncio.to_thread(openapi.swagger), content_type="application/json")
 
     async def openapi_doc(r: web.Request) -> web.Response:

@@ -140,6 +140,7 @@ async def _open_pod_stream(
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:
         raise BadRequest(f"pod {target.name} does not have a host assigned")
+    require_websocket(request, f"pods/{subresource}")
     meta = pod.get("metadata") or {}
     tty = query_flag(request, "tty")
     payload = {
@@ -153,6 +154,13 @@ async def _open_pod_stream(
         "tty": tty,
     }
     return PodStream(str(node), payload)
+
+
+def require_websocket(request: web.Request, resource: str) -> None:
+    """After authorization, as Kubernetes: kubectl (1.30+) falls back to SPDY when the WebSocket
+    upgrade is refused, and a user without the right must see the 403, not this."""
+    if request.headers.get("Upgrade", "").lower() != "websocket":
+        raise BadRequest(f"{resource} is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
 
 
 async def exec_websocket(

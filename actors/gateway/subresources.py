@@ -119,8 +119,6 @@ class Subresources:
         if plural == "pods" and sub == "exec" and verb in ("get", "create"):
             from actors.gateway.streaming import exec_websocket
 
-            if request.headers.get("Upgrade", "").lower() != "websocket":
-                raise BadRequest("pods/exec is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
             return await exec_websocket(request, self.bus, api, target)
         if plural == "serviceaccounts" and sub == "token" and verb == "create":
             body = await read_body(request)
@@ -130,8 +128,6 @@ class Subresources:
         if plural == "pods" and sub == "attach" and verb in ("get", "create"):
             from actors.gateway.streaming import attach_websocket
 
-            if request.headers.get("Upgrade", "").lower() != "websocket":
-                raise BadRequest("pods/attach is served over WebSocket (v5.channel.k8s.io) only; SPDY is not")
             return await attach_websocket(request, self.bus, api, target)
         if plural == "pods" and sub == "portforward" and verb in ("get", "create"):
             from actors.gateway.portforward import portforward_websocket

@@ -220,3 +220,122 @@ async def test_kubectl_port_forward_errors(cluster: Cluster, control_plane: str)
     viewer = await cluster.with_token(VIEWER_TOKEN).kubectl("port-forward", f"pod/{POD}", ":80")
     assert viewer.code == 1
     assert 'User "viewer" cannot create resource "pods/portforward" in API group ""' in viewer.err, viewer.err
+
+
+def role_binding(user: str, role: str) -> str:
+    return (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n"
+        f"metadata: {{name: {user}-{role}, namespace: default}}\n"
+        f"subjects: [{{kind: User, apiGroup: rbac.authorization.k8s.io, name: {user}}}]\n"
+        f"roleRef: {{kind: ClusterRole, apiGroup: rbac.authorization.k8s.io, name: {role}}}\n"
+    )
+
+
+async def test_the_default_edit_role_may_port_forward_and_exec_view_may_not(
+    cluster: Cluster, control_plane: str
+) -> None:
+    """As in Kubernetes, ``edit`` (and ``admin``) grant create on pods/portforward, pods/exec and
+    pods/attach; ``view`` grants none of them (kubectl's ``--as``: the admin impersonates)."""
+    await cluster.ok(
+        "apply", "-f", "-", stdin=role_binding("eddie", "edit") + "---\n" + role_binding("vera", "view")
+    )
+
+    async def answer(user: str, verb: str, resource: str) -> str:
+        run = await cluster.kubectl("auth", "can-i", verb, resource, f"--as={user}", "-n", "default")
+        return run.out.strip()
+
+    async def bound() -> bool:
+        return await answer("eddie", "create", "pods/portforward") == "yes"
+
+    await wait_for(bound, 30, what="the RoleBinding to edit in force")
+    for verb, resource in (
+        ("create", "pods/exec"),
+        ("get", "pods/exec"),
+        ("create", "pods/attach"),
+        ("create", "pods/eviction"),
+        ("get", "pods/log"),
+        ("get", "secrets"),
+    ):
+        assert await answer("eddie", verb, resource) == "yes", (verb, resource)
+    for verb, resource in (("create", "pods/portforward"), ("create", "pods/exec"), ("get", "secrets")):
+        assert await answer("vera", verb, resource) == "no", (verb, resource)
+    assert await answer("vera", "get", "pods/log") == "yes"
+    assert await answer("eddie", "create", "endpoints") == "no"  # Kubernetes 1.22+: not edit's
+
+    out = await cluster.ok("exec", "--as=eddie", POD, "--", "cat", "/www/index.html")
+    assert out.strip() == POD
+    pf = await port_forward(cluster, "--as=eddie", f"pod/{POD}", ":80")
+    try:
+        await pf.ready(1)
+
+        async def answers() -> bool:
+            try:
+                return body(await http_get(pf.ports[80])).strip() == POD
+            except (AssertionError, OSError):
+                return False
+
+        await wait_for(answers, 30, what="httpd answering through eddie's kubectl port-forward")
+    finally:
+        await pf.stop()
+
+    refused = await cluster.kubectl("exec", "--as=vera", POD, "--", "true")
+    assert refused.code == 1
+    assert 'User "vera" cannot create resource "pods/exec"' in refused.err, refused.err
+    refused = await cluster.kubectl("port-forward", "--as=vera", f"pod/{POD}", ":80")
+    assert refused.code == 1
+    assert 'User "vera" cannot create resource "pods/portforward"' in refused.err, refused.err
+
+
+def python_client_port_forward(
+    kubeconfig: str, requests: dict[int, bytes]
+) -> dict[int, tuple[bytes, str | None]]:
+    """The official Python client's port-forward (``v4.channel.k8s.io``), as its example does: one
+    WebSocket for all of ``requests``' ports; send each request on ``pf.socket(port)``, read each
+    to its end; return each port's answer and error."""
+    import socket
+
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
+    ports = ",".join(str(p) for p in requests)
+    pf = portforward(core.connect_get_namespaced_pod_portforward, POD, "default", ports=ports)
+    out: dict[int, tuple[bytes, str | None]] = {}
+    for port, request in requests.items():
+        pf.socket(port).settimeout(30)
+        pf.socket(port).sendall(request)
+    for port in requests:
+        sock, answer = pf.socket(port), b""
+        while chunk := sock.recv(1024 * 1024):
+            answer += chunk
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+        out[port] = (answer, pf.error(port))
+    return out
+
+
+async def test_the_python_clients_port_forward(cluster: Cluster, control_plane: str) -> None:
+    """``kubernetes.stream.portforward`` (v4.channel.k8s.io): one port, a 1.3 MB body, two ports on
+    one WebSocket, and a port nothing listens on (the kubelet's error on its error channel)."""
+    pytest.importorskip("kubernetes")
+    kubeconfig = cluster.env["KUBECONFIG"]
+    get = b"GET / HTTP/1.0\r\n\r\n"
+
+    async def forward(requests: dict[int, bytes]) -> dict[int, tuple[bytes, str | None]]:
+        return await asyncio.to_thread(python_client_port_forward, kubeconfig, requests)
+
+    async def answers() -> bool:  # running, but httpd may not listen yet
+        try:
+            return body((await forward({80: get}))[80][0]).strip() == POD
+        except (AssertionError, OSError):
+            return False
+
+    await wait_for(answers, 30, what="httpd answering through the Python client's port-forward")
+    got, error = (await forward({80: b"GET /big HTTP/1.0\r\n\r\n"}))[80]
+    assert body(got) == BIG and error is None
+    both = await forward({80: get, 8081: get})
+    assert body(both[80][0]).strip() == POD and body(both[8081][0]).strip() == "second-port"
+    assert both[80][1] is None and both[8081][1] is None
+    got, error = (await forward({81: get}))[81]
+    assert got == b""
+    assert error is not None and re.search(r"error forwarding port 81 to pod default/web-1", error), error

@@ -225,6 +225,33 @@ class ApiClient:
             },
         )
 
+    async def apply(
+        self,
+        resource: str,
+        name: str,
+        config: dict[str, Any],
+        *,
+        field_manager: str,
+        namespace: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply of ``config`` as ``field_manager`` (creates a missing object); another
+        manager's field changed is a Conflict naming it, unless ``force``."""
+        return await self.call(
+            "patch",
+            {
+                "resource": resource,
+                "namespace": self._ns(config, namespace),
+                "name": name,
+                "body": config,
+                "patchType": "apply",
+                "fieldManager": field_manager,
+                "force": force,
+                "dryRun": dry_run,
+            },
+        )
+
     async def delete(
         self,
         resource: str,

@@ -54,7 +54,9 @@ async def test_apply_creates_and_updates_with_managed_fields(cluster: Cluster) -
     shown = await cluster.ok("get", "deploy", "web", "-o", "yaml", "--show-managed-fields")
     assert "managedFields:" in shown and "manager: kubectl" in shown
     # the env this manager applied before and drops now is removed; the image changes
-    await cluster.ok("apply", "--server-side", "-f", "-", stdin=deployment(image="busybox:1.37", extra_env=False))
+    await cluster.ok(
+        "apply", "--server-side", "-f", "-", stdin=deployment(image="busybox:1.37", extra_env=False)
+    )
     obj = await cluster.json("get", "deploy", "web")
     c = obj["spec"]["template"]["spec"]["containers"][0]
     assert c["image"] == "busybox:1.37" and "env" not in c
@@ -66,9 +68,9 @@ async def test_a_second_manager_conflicts_then_forces(cluster: Cluster) -> None:
     other = deployment(replicas=5)
     run = await cluster.kubectl("apply", "--server-side", "--field-manager=other", "-f", "-", stdin=other)
     assert run.code != 0
-    assert (
-        'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas' in run.err
-    ), run.err
+    assert 'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas' in run.err, (
+        run.err
+    )
     assert "--force-conflicts" in run.err  # kubectl's own advice after a conflict
     assert (await cluster.json("get", "deploy", "web"))["spec"]["replicas"] == 2
     # the same values as the first manager: shared ownership, no conflict
@@ -100,7 +102,9 @@ async def test_scale_then_apply(cluster: Cluster) -> None:
     assert "f:replicas" in scalers[0]["fieldsV1"]["f:spec"]
     run = await cluster.kubectl("apply", "--server-side", "-f", "-", stdin=deployment(replicas=2))
     assert run.code != 0
-    assert f'conflict with "{scalers[0]["manager"]}" with subresource "scale" using apps/v1' in run.err, run.err
+    assert f'conflict with "{scalers[0]["manager"]}" with subresource "scale" using apps/v1' in run.err, (
+        run.err
+    )
     assert ": .spec.replicas" in run.err
     # a configuration that leaves replicas out leaves the scaled count alone
     without = deployment().replace("  replicas: 2\n", "")

@@ -4,9 +4,13 @@ against the gateway: managedFields, conflicts between managers worded as kube-ap
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import pytest
 
-from tests.integration.gateway.conftest import Cluster
+from tests.integration.gateway.conftest import KUBECTL, Cluster
 
 pytestmark = pytest.mark.asyncio
 
@@ -110,3 +114,116 @@ async def test_scale_then_apply(cluster: Cluster) -> None:
     without = deployment().replace("  replicas: 2\n", "")
     await cluster.ok("apply", "--server-side", "-f", "-", stdin=without)
     assert (await cluster.json("get", "deploy", "web"))["spec"]["replicas"] == 4
+
+
+async def test_python_client_apply_patch_yaml_and_user_agent_manager(cluster: Cluster) -> None:
+    kubernetes = pytest.importorskip("kubernetes")
+    from kubernetes.client.exceptions import ApiException
+
+    api_client = kubernetes.config.new_client_from_config(config_file=cluster.env["KUBECONFIG"])
+    core = kubernetes.client.CoreV1Api(api_client)
+    config = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cfg"},
+        "data": {"a": "1", "b": "2"},
+    }
+
+    def apply(body: dict, manager: str, force: bool | None = None) -> Any:
+        return core.patch_namespaced_config_map(
+            "cfg",
+            "default",
+            body,
+            field_manager=manager,
+            force=force,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    created = await asyncio.to_thread(apply, config, "py")
+    assert created.data == {"a": "1", "b": "2"}
+    (entry,) = created.metadata.managed_fields
+    assert (entry.manager, entry.operation, entry.fields_type) == ("py", "Apply", "FieldsV1")
+    assert entry.fields_v1 == {"f:data": {"f:a": {}, "f:b": {}}}
+    # dropping b removes it
+    after = await asyncio.to_thread(apply, {**config, "data": {"a": "1"}}, "py")
+    assert after.data == {"a": "1"}
+    with pytest.raises(ApiException) as conflict:
+        await asyncio.to_thread(apply, {**config, "data": {"a": "9"}}, "other")
+    assert conflict.value.status == 409
+    status = json.loads(conflict.value.body)
+    assert status["reason"] == "Conflict"
+    assert status["details"]["causes"] == [
+        {"type": "FieldManagerConflict", "message": 'conflict with "py" using v1', "field": ".data.a"}
+    ]
+    forced = await asyncio.to_thread(apply, {**config, "data": {"a": "9"}}, "other", True)
+    assert forced.data == {"a": "9"}
+    # a write that names no manager is recorded under the User-Agent's first word
+    patched = await asyncio.to_thread(
+        core.patch_namespaced_config_map, "cfg", "default", {"data": {"c": "3"}}
+    )
+    managers = {(e.manager, e.operation) for e in patched.metadata.managed_fields}
+    assert ("OpenAPI-Generator", "Update") in managers, managers
+
+
+async def test_kubectl_commands_record_their_managers_and_other_writes_still_work(
+    cluster: Cluster, api: Any
+) -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: m, labels: {a: b}}\ndata: {k: v}\n"
+    await cluster.ok("create", "-f", "-", stdin=cm)
+    watch = await asyncio.create_subprocess_exec(
+        KUBECTL,
+        *("get", "configmap", "m", "--watch", "-o", "json", "--show-managed-fields"),
+        env=cluster.env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await cluster.ok("patch", "configmap", "m", "-p", '{"data":{"p":"1"}}')  # strategic merge
+        await cluster.ok("label", "configmap", "m", "x=y")
+        obj = await cluster.json("get", "configmap", "m", "--show-managed-fields")
+        assert obj["data"] == {"k": "v", "p": "1"} and obj["metadata"]["labels"] == {"a": "b", "x": "y"}
+        by = {e["manager"]: e for e in obj["metadata"]["managedFields"]}
+        assert set(by) == {"kubectl-create", "kubectl-patch", "kubectl-label"}
+        assert by["kubectl-patch"]["fieldsV1"] == {"f:data": {"f:p": {}}}
+        assert by["kubectl-label"]["fieldsV1"] == {"f:metadata": {"f:labels": {"f:x": {}}}}
+        assert all(e["operation"] == "Update" for e in by.values())
+        # the watch (gateway's chunked JSON) carries the entries to kubectl
+        seen = b""
+        async with asyncio.timeout(30):
+            while b'"kubectl-label"' not in seen:
+                assert watch.stdout is not None
+                seen += await watch.stdout.read(65536) or b""
+        # jetkube's own api client (NATS) records the fixed default manager
+        await api.patch("configmaps", "m", {"data": {"n": "1"}}, "merge", "default")
+        current = await api.get("configmaps", "m", "default")
+        assert "jetkube" in {e["manager"] for e in current["metadata"]["managedFields"]}
+    finally:
+        watch.terminate()
+        await watch.wait()
+
+
+async def test_the_old_apply_annotation_is_migrated_once(cluster: Cluster, api: Any) -> None:
+    applied = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "old"},
+        "data": {"a": "1", "b": "2"},
+    }
+    legacy = {
+        **applied,
+        "metadata": {"name": "old", "annotations": {"apply.jetkube.io/kubectl": json.dumps(applied)}},
+    }
+    await api.create("configmaps", legacy, "default")
+    # as an object written before managedFields existed: none at all
+    cleared = await api.get("configmaps", "old", "default")
+    cleared["metadata"]["managedFields"] = []
+    cleared = await api.update("configmaps", cleared, "default")
+    assert "managedFields" not in cleared["metadata"]
+    dropped = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {a: '1'}\n"
+    await cluster.ok("apply", "--server-side", "-f", "-", stdin=dropped)
+    obj = await cluster.json("get", "configmap", "old", "--show-managed-fields")
+    assert obj["data"] == {"a": "1"}  # b was in the old annotation's applied set: removed
+    assert "annotations" not in obj["metadata"]
+    assert [(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]] == [
+        ("kubectl", "Apply")
+    ]

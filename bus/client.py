@@ -212,18 +212,19 @@ class ApiClient:
         patch_type: str = "merge",
         namespace: str | None = None,
         subresource: str | None = None,
+        field_manager: str | None = None,
     ) -> dict[str, Any]:
-        return await self.call(
-            "patch",
-            {
-                "resource": resource,
-                "namespace": namespace,
-                "name": name,
-                "body": patch,
-                "patchType": patch_type,
-                "subresource": subresource,
-            },
-        )
+        payload = {
+            "resource": resource,
+            "namespace": namespace,
+            "name": name,
+            "body": patch,
+            "patchType": patch_type,
+            "subresource": subresource,
+        }
+        if field_manager:
+            payload["fieldManager"] = field_manager
+        return await self.call("patch", payload)
 
     async def apply(
         self,

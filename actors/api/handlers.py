@@ -511,14 +511,14 @@ class Api:
         new["metadata"].pop("managedFields", None)
         writer = _versioned(writer or Writer(DEFAULT_MANAGER), new)
         unchanged = _strip_rv(new) == _strip_rv(old)
-        if unchanged and writer.operation == "Update" and sent != []:
+        cleared = sent == [{}]  # as in Kubernetes: a list of one empty entry strips them
+        if unchanged and writer.operation == "Update" and not cleared:
             return old
-        if sent == []:  # managedFields: [] clears them, as in Kubernetes
-            owned: list[Entry] = []
-        else:
-            if entries is None:
-                entries, new = migrate_legacy_apply(read_entries(old), new, writer.api_version)
+        owned: list[Entry] = []
+        if not cleared:
             before = read_entries(old)
+            if entries is None:
+                entries, new = migrate_legacy_apply(before, new, writer.api_version)
             owned = record(entries, old, new, writer, _now())
             if unchanged and same_ownership(owned, before):
                 return old

@@ -156,10 +156,14 @@ class Rest:
 
     @staticmethod
     async def _missing(api: ApiClient, target: Target) -> bool:
+        """Is the object absent (an apply will create it)? Only the status code depends on it: a
+        user who may patch but not get is answered 200."""
         try:
             await api.get(target.info.plural, str(target.name), target.namespace)
         except NotFound:
             return True
+        except JetkubeError:
+            return False
         return False
 
     @staticmethod

@@ -216,7 +216,7 @@ async def test_the_old_apply_annotation_is_migrated_once(cluster: Cluster, api: 
     await api.create("configmaps", legacy, "default")
     # as an object written before managedFields existed: none at all
     cleared = await api.get("configmaps", "old", "default")
-    cleared["metadata"]["managedFields"] = []
+    cleared["metadata"]["managedFields"] = [{}]  # Kubernetes' way to strip them
     cleared = await api.update("configmaps", cleared, "default")
     assert "managedFields" not in cleared["metadata"]
     dropped = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {a: '1'}\n"

@@ -73,6 +73,7 @@ log = structlog.get_logger(__name__)
 
 AdmitHook = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
 PATCH_RETRIES = 8
+Entries = list[Entry]  # (``Api.list`` hides the builtin inside the class)
 DEFAULT_MANAGER = "jetkube"  # the field manager of a request that names none (NATS clients)
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -458,7 +459,7 @@ class Api:
         *,
         dry_run: bool = False,
         writer: Writer | None = None,
-        entries: list[Entry] | None = None,
+        entries: Entries | None = None,
     ) -> dict[str, Any]:
         """Write ``body`` over ``old``. ``entries``: the managedFields to record the write against
         (an apply's, with legacy annotations migrated); by default ``old``'s."""
@@ -514,7 +515,7 @@ class Api:
         cleared = sent == [{}]  # as in Kubernetes: a list of one empty entry strips them
         if unchanged and writer.operation == "Update" and not cleared:
             return old
-        owned: list[Entry] = []
+        owned: Entries = []
         if not cleared:
             before = read_entries(old)
             if entries is None:

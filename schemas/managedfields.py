@@ -27,6 +27,10 @@ Kubernetes ignores the same fields for ownership: ``apiVersion``, ``kind``, the 
 bookkeeping of ``metadata`` and, for writes of the main resource, ``status`` (a ``status``
 subresource write owns only ``status``).
 
+As kube-apiserver's lastAppliedManager, a conflict of manager ``kubectl`` on fields of client-side
+apply's ``last-applied-configuration`` is no conflict (:func:`last_applied_fields`): ``kubectl apply``
+then ``kubectl apply --server-side`` takes the fields over.
+
 Migration: jetkube's earlier ``apply --server-side`` kept each manager's last configuration in the
 annotation ``apply.jetkube.io/<manager>``; :func:`migrate_annotations` reads it once as that
 manager's applied set and drops it.
@@ -407,7 +411,30 @@ def _locate(node: Any, element: str) -> Any:
 # Ownership after a write
 
 
-def conflict_error(conflicts: list[tuple[Entry, Path]]) -> Conflict:
+class ApplyConflict(Conflict):
+    """An apply's conflicts with other managers (a 409 Conflict); ``paths`` are the fields."""
+
+    def __init__(self, message: str, *, details: dict[str, Any], paths: list[Path]) -> None:
+        super().__init__(message, details=details)
+        self.paths = paths
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+CSA_UPGRADER = "kubectl"  # kube-apiserver lets only this manager take over client-side apply's fields
+
+
+def last_applied_fields(live: dict[str, Any]) -> set[Path]:
+    """The fields of client-side apply's last configuration (its annotation), which kubectl's
+    server-side apply may take without a conflict (kube-apiserver's lastAppliedManager)."""
+    text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    try:
+        last = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return set()
+    return field_set(applied_config(last)) if isinstance(last, dict) else set()
+
+
+def conflict_error(conflicts: list[tuple[Entry, Path]]) -> ApplyConflict:
     """The 409 kube-apiserver answers for an apply's conflicts, worded as it words them."""
     causes = [
         {"type": "FieldManagerConflict", "message": f"conflict with {_who(e)}", "field": path_string(p)}
@@ -425,7 +452,7 @@ def conflict_error(conflicts: list[tuple[Entry, Path]]) -> Conflict:
             lines.append(f"conflicts with {who}:")
             lines.extend(f"- {path_string(p)}" for p in by[who])
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
-    return Conflict(message, details={"causes": causes})
+    return ApplyConflict(message, details={"causes": causes}, paths=[p for _e, p in conflicts])
 
 
 def _who(entry: Entry) -> str:

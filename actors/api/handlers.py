@@ -19,7 +19,9 @@ reply. Rules kept here, as Kubernetes keeps them:
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import functools
 import random
 import time
@@ -55,9 +57,12 @@ from schemas.errors import (
 )
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
 from schemas.managedfields import (
+    CSA_UPGRADER,
+    ApplyConflict,
     Entry,
     Writer,
     check_manager,
+    last_applied_fields,
     prepare_apply,
     read_entries,
     record,
@@ -513,13 +518,19 @@ class Api:
         writer = _versioned(writer or Writer(DEFAULT_MANAGER), new)
         unchanged = _strip_rv(new) == _strip_rv(old)
         cleared = sent == [{}]  # as in Kubernetes: a list of one empty entry strips them
-        if unchanged and writer.operation == "Update" and not cleared:
+        given = None  # managedFields the client changed: the base of this write, as in Kubernetes
+        if entries is None and subresource != "status" and not cleared and isinstance(sent, list) and sent:
+            if sent != old_meta.get("managedFields"):
+                with contextlib.suppress(BadRequest):  # undecodable: the stored ones, as Kubernetes does
+                    given = read_entries({"metadata": {"managedFields": sent}})
+        if unchanged and writer.operation == "Update" and not cleared and given is None:
             return old
         owned: Entries = []
         if not cleared:
             before = read_entries(old)
             if entries is None:
-                entries, new = migrate_legacy_apply(before, new, writer.api_version)
+                base = given if given is not None else before
+                entries, new = migrate_legacy_apply(base, new, writer.api_version)
             owned = record(entries, old, new, writer, _now())
             if unchanged and same_ownership(owned, before):
                 return old
@@ -620,12 +631,21 @@ class Api:
             merged, entries, applying = prepare_apply(old, config, writer)
             check_body(merged)
             try:
+                try:
+                    return await self._write(
+                        info, old, merged, None, dry_run=dry_run, writer=applying, entries=entries
+                    )
+                except ApplyConflict as err:
+                    # kubectl's first server-side apply takes over client-side apply's fields
+                    if applying.manager != CSA_UPGRADER or not set(err.paths) <= last_applied_fields(old):
+                        raise
+                forced = dataclasses.replace(applying, force=True)
                 return await self._write(
-                    info, old, merged, None, dry_run=dry_run, writer=applying, entries=entries
+                    info, old, merged, None, dry_run=dry_run, writer=forced, entries=entries
                 )
-            except Conflict as err:
-                if err.details.get("causes"):  # the managers' conflict, not a concurrent write
-                    raise
+            except ApplyConflict:
+                raise
+            except Conflict:  # a concurrent write: read again
                 continue
         raise Conflict(f'{info.plural} "{name}" kept changing; the apply was not done, try again')
 

@@ -227,3 +227,17 @@ async def test_the_old_apply_annotation_is_migrated_once(cluster: Cluster, api: 
     assert [(e["manager"], e["operation"]) for e in obj["metadata"]["managedFields"]] == [
         ("kubectl", "Apply")
     ]
+
+
+async def test_client_side_apply_then_server_side_apply_upgrades_without_conflict(cluster: Cluster) -> None:
+    """kubectl (1.26+) moves kubectl-client-side-apply's fields to its Apply entry with a JSON patch
+    of managedFields before a server-side apply; the api takes managedFields a client sends."""
+    await cluster.ok("apply", "-f", "-", stdin=deployment(replicas=2))
+    before = entries(await cluster.json("get", "deploy", "web", "--show-managed-fields"))
+    assert ("kubectl-client-side-apply", "Update") in before
+    run = await cluster.kubectl("apply", "--server-side", "-f", "-", stdin=deployment(replicas=3))
+    assert run.code == 0, run.err
+    obj = await cluster.json("get", "deploy", "web", "--show-managed-fields")
+    assert obj["spec"]["replicas"] == 3
+    owners = entries(obj)
+    assert "f:replicas" in owners[("kubectl", "Apply")]["fieldsV1"]["f:spec"]

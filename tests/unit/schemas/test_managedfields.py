@@ -13,12 +13,15 @@ import pytest
 
 from schemas.errors import BadRequest, Conflict
 from schemas.managedfields import (
+    LAST_APPLIED,
+    ApplyConflict,
     Entry,
     Writer,
     check_manager,
     decode_fields,
     encode_fields,
     field_set,
+    last_applied_fields,
     manager_from_user_agent,
     migrate_annotations,
     path_string,
@@ -462,3 +465,20 @@ def test_entries_round_trip_through_the_api_form() -> None:
     (api,) = write_entries([entry])
     assert list(api) == ["manager", "operation", "apiVersion", "time", "fieldsType", "fieldsV1"]
     assert read_entries({"metadata": {"managedFields": [api]}}) == [entry]
+
+
+def test_client_side_apply_fields_come_from_its_annotation() -> None:
+    last = deploy(replicas=2)
+    live = copy.deepcopy(last)
+    live["metadata"]["annotations"] = {LAST_APPLIED: json.dumps(last)}
+    assert last_applied_fields(live) == field_set(deploy(replicas=2))
+    assert last_applied_fields(deploy()) == set()
+    live["metadata"]["annotations"] = {LAST_APPLIED: "{broken"}
+    assert last_applied_fields(live) == set()
+
+
+def test_the_conflict_names_its_paths() -> None:
+    live = apply(None, deploy(replicas=3), "kubectl-client-side-apply")
+    with pytest.raises(ApplyConflict) as caught:
+        apply(live, deploy(replicas=5), "kubectl")
+    assert caught.value.paths == [("f:spec", "f:replicas")]

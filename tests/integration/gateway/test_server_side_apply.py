@@ -65,6 +65,14 @@ async def test_apply_creates_and_updates_with_managed_fields(cluster: Cluster) -
     c = obj["spec"]["template"]["spec"]["containers"][0]
     assert c["image"] == "busybox:1.37" and "env" not in c
     assert obj["spec"]["replicas"] == 2
+    # --dry-run=server: checked, answered, not written
+    dry = await cluster.ok(
+        "apply", "--server-side", "--dry-run=server", "-f", "-", stdin=deployment(image="busybox:9")
+    )
+    assert dry.strip() == "deployment.apps/web serverside-applied (server dry run)"
+    assert (await cluster.json("get", "deploy", "web"))["spec"]["template"]["spec"]["containers"][0][
+        "image"
+    ] == "busybox:1.37"
 
 
 async def test_a_second_manager_conflicts_then_forces(cluster: Cluster) -> None:

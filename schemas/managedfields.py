@@ -312,12 +312,15 @@ def conflict_error(conflicts: list[tuple[Entry, Path]]) -> ApplyConflict:
 
 
 def _who(entry: Entry) -> str:
+    """A manager as kube-apiserver names it in conflicts (printManager over its manager identifier,
+    which holds no time, and no apiVersion for an applier): ``"kubectl"`` for an applier,
+    ``"kubectl-client-side-apply" using apps/v1`` for an updater, ``with subresource "scale"``."""
     text = json.dumps(entry.manager)
     if entry.subresource:
         text += f" with subresource {json.dumps(entry.subresource)}"
-    if entry.operation == "Update" and entry.time:
-        return f"{text} using {entry.api_version} at {entry.time}"
-    return f"{text} using {entry.api_version}"
+    if entry.operation == "Update":
+        text += f" using {entry.api_version}"
+    return text
 
 
 def _diff(old: dict[Path, Any], new: dict[Path, Any]) -> tuple[set[Path], set[Path]]:

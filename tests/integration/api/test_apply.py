@@ -32,9 +32,7 @@ async def test_apply_over_nats_owns_conflicts_forces_and_removes(api: ApiClient)
     assert [(e["manager"], e["operation"]) for e in created["metadata"]["managedFields"]] == [("ci", "Apply")]
     with pytest.raises(Conflict) as caught:
         await api.apply("deployments", "w", deployment(7), field_manager="hpa", namespace="default")
-    assert caught.value.message == (
-        'Apply failed with 1 conflict: conflict with "ci" using apps/v1: .spec.replicas'
-    )
+    assert caught.value.message == ('Apply failed with 1 conflict: conflict with "ci": .spec.replicas')
     assert caught.value.details["causes"][0]["type"] == "FieldManagerConflict"
     forced = await api.apply(
         "deployments", "w", deployment(7), field_manager="hpa", namespace="default", force=True

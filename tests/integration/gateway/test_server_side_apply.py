@@ -80,9 +80,7 @@ async def test_a_second_manager_conflicts_then_forces(cluster: Cluster) -> None:
     other = deployment(replicas=5)
     run = await cluster.kubectl("apply", "--server-side", "--field-manager=other", "-f", "-", stdin=other)
     assert run.code != 0
-    assert 'Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.replicas' in run.err, (
-        run.err
-    )
+    assert 'Apply failed with 1 conflict: conflict with "kubectl": .spec.replicas' in run.err, run.err
     assert "--force-conflicts" in run.err  # kubectl's own advice after a conflict
     assert (await cluster.json("get", "deploy", "web"))["spec"]["replicas"] == 2
     # the same values as the first manager: shared ownership, no conflict
@@ -161,7 +159,7 @@ async def test_python_client_apply_patch_yaml_and_user_agent_manager(cluster: Cl
     status = json.loads(conflict.value.body)
     assert status["reason"] == "Conflict"
     assert status["details"]["causes"] == [
-        {"type": "FieldManagerConflict", "message": 'conflict with "py" using v1', "field": ".data.a"}
+        {"type": "FieldManagerConflict", "message": 'conflict with "py"', "field": ".data.a"}
     ]
     forced = await asyncio.to_thread(apply, {**config, "data": {"a": "9"}}, "other", True)
     assert forced.data == {"a": "9"}

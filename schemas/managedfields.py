@@ -270,9 +270,13 @@ def _locate(node: Any, element: str) -> Any:
 class ApplyConflict(Conflict):
     """An apply's conflicts with other managers (a 409 Conflict); ``paths`` are the fields."""
 
-    def __init__(self, message: str, *, details: dict[str, Any], paths: list[Path]) -> None:
+    def __init__(self, message: str, *, details: dict[str, Any], conflicts: list[tuple[Entry, Path]]) -> None:
         super().__init__(message, details=details)
-        self.paths = paths
+        self.conflicts = conflicts
+
+    @property
+    def paths(self) -> list[Path]:
+        return [p for _e, p in self.conflicts]
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -308,7 +312,7 @@ def conflict_error(conflicts: list[tuple[Entry, Path]]) -> ApplyConflict:
             lines.append(f"conflicts with {who}:")
             lines.extend(f"- {path_string(p)}" for p in by[who])
         message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
-    return ApplyConflict(message, details={"causes": causes}, paths=[p for _e, p in conflicts])
+    return ApplyConflict(message, details={"causes": causes}, conflicts=conflicts)
 
 
 def _who(entry: Entry) -> str:

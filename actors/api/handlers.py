@@ -62,6 +62,7 @@ from schemas.managedfields import (
     Entry,
     Writer,
     check_manager,
+    conflict_error,
     last_applied_fields,
     prepare_apply,
     read_entries,
@@ -636,9 +637,14 @@ class Api:
                         info, old, merged, None, dry_run=dry_run, writer=applying, entries=entries
                     )
                 except ApplyConflict as err:
-                    # kubectl's first server-side apply takes over client-side apply's fields
-                    if applying.manager != CSA_UPGRADER or not set(err.paths) <= last_applied_fields(old):
+                    # kubectl's first server-side apply takes over client-side apply's fields; the
+                    # conflicts left, if any, are the answer (kube-apiserver's lastAppliedManager)
+                    if applying.manager != CSA_UPGRADER:
                         raise
+                    allowed = last_applied_fields(old)
+                    left = [(e, p) for e, p in err.conflicts if p not in allowed]
+                    if left:
+                        raise conflict_error(left) from None
                 forced = dataclasses.replace(applying, force=True)
                 return await self._write(
                     info, old, merged, None, dry_run=dry_run, writer=forced, entries=entries

@@ -217,16 +217,44 @@ class ApiClient:
         patch_type: str = "merge",
         namespace: str | None = None,
         subresource: str | None = None,
+        field_manager: str | None = None,
     ) -> dict[str, Any]:
+        payload = {
+            "resource": resource,
+            "namespace": namespace,
+            "name": name,
+            "body": patch,
+            "patchType": patch_type,
+            "subresource": subresource,
+        }
+        if field_manager:
+            payload["fieldManager"] = field_manager
+        return await self.call("patch", payload)
+
+    async def apply(
+        self,
+        resource: str,
+        name: str,
+        config: dict[str, Any],
+        *,
+        field_manager: str,
+        namespace: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply of ``config`` as ``field_manager`` (creates a missing object); another
+        manager's field changed is a Conflict naming it, unless ``force``."""
         return await self.call(
             "patch",
             {
                 "resource": resource,
-                "namespace": namespace,
+                "namespace": self._ns(config, namespace),
                 "name": name,
-                "body": patch,
-                "patchType": patch_type,
-                "subresource": subresource,
+                "body": config,
+                "patchType": "apply",
+                "fieldManager": field_manager,
+                "force": force,
+                "dryRun": dry_run,
             },
         )
 

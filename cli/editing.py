@@ -24,6 +24,11 @@ HEADER = (
 
 
 def render(obj: dict[str, Any], fmt: str) -> str:
+    """The object as the editor shows it: without ``metadata.managedFields`` (kubectl's default; the
+    api keeps an object's entries when an update leaves them out)."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        obj = {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
     return to_json(obj) + "\n" if fmt == "json" else to_yaml(obj)
 
 

@@ -10,13 +10,18 @@ reply. Rules kept here, as Kubernetes keeps them:
   applies to the current revision). A main-resource write keeps the stored status; a status write
   (``subresource: status``) takes only ``.status``. A write that changes nothing is not written.
 * patch: merge (RFC 7386), JSON (RFC 6902) or strategic merge onto the current object, retried on
-  Conflict (the patch is re-applied to the new current object), as the Kubernetes api-server does.
+  Conflict (the patch is re-applied to the new current object), as the Kubernetes api-server does;
+  ``apply`` is server-side apply (``fieldManager``, ``force``): it creates a missing object.
+* every write records its field manager in ``metadata.managedFields`` (schemas/managedfields.py):
+  ``fieldManager`` from the request, else :data:`DEFAULT_MANAGER`.
 * delete: graceful pods, finalizers and propagation policies (see ``deletion.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import functools
 import random
 import time
@@ -41,8 +46,31 @@ from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
 from bus.store import Store
 from schemas.decode import normalize
-from schemas.errors import BadRequest, Conflict, Forbidden, JetkubeError, MethodNotAllowed, NotFound
+from schemas.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    JetkubeError,
+    MethodNotAllowed,
+    NotFound,
+)
 from schemas.labels import matches_fields, parse_field_selector, parse_selector
+from schemas.managedfields import (
+    CSA_UPGRADER,
+    ApplyConflict,
+    Entry,
+    Writer,
+    check_manager,
+    conflict_error,
+    last_applied_fields,
+    prepare_apply,
+    read_entries,
+    record,
+    same_ownership,
+    write_entries,
+)
+from schemas.managedfields import migrate_annotations as migrate_legacy_apply
 from schemas.patch import apply_patch
 from schemas.registry import ResourceInfo, lookup
 from schemas.versions import ApiVersions, describe, requested_version
@@ -51,6 +79,8 @@ log = structlog.get_logger(__name__)
 
 AdmitHook = Callable[[str, dict[str, Any], dict[str, Any] | None], Awaitable[dict[str, Any]]]
 PATCH_RETRIES = 8
+Entries = list[Entry]  # (``Api.list`` hides the builtin inside the class)
+DEFAULT_MANAGER = "jetkube"  # the field manager of a request that names none (NATS clients)
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 FENCED_VERBS = frozenset({"create", "update", "patch", "delete"})
@@ -94,7 +124,42 @@ def _resource_label(raw: str) -> str:
 def _strip_rv(obj: dict[str, Any]) -> dict[str, Any]:
     meta = dict(obj.get("metadata") or {})
     meta.pop("resourceVersion", None)
+    meta.pop("managedFields", None)
     return {**obj, "metadata": meta}
+
+
+def _versioned(writer: Writer, obj: dict[str, Any]) -> Writer:
+    """The writer with the apiVersion of what it wrote (an apply's own, else the object's)."""
+    if writer.api_version:
+        return writer
+    return Writer(
+        writer.manager,
+        writer.operation,
+        str(obj.get("apiVersion") or ""),
+        writer.subresource,
+        writer.force,
+        writer.applied,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def writer_of(verb: str, payload: dict[str, Any]) -> Writer:
+    """The request's field manager: ``fieldManager`` (required for an apply), ``force`` (apply
+    only) and the subresource it wrote through (``status``, or ``fieldSubresource``: ``scale``)."""
+    apply = verb == "patch" and payload.get("patchType") == "apply"
+    manager = check_manager(payload.get("fieldManager"), required=apply) or DEFAULT_MANAGER
+    force = payload.get("force")
+    if force not in (None, False, True):
+        raise BadRequest("force: Invalid value: must be a boolean")
+    if force and not apply:
+        raise BadRequest("force: Invalid value: true: may not be specified for non-apply patch")
+    sub = payload.get("subresource") or payload.get("fieldSubresource") or None
+    if sub is not None and not isinstance(sub, str):
+        raise BadRequest("fieldSubresource: must be a string")
+    return Writer(manager, "Apply" if apply else "Update", subresource=sub, force=bool(force))
 
 
 def _list_kind(info: ResourceInfo) -> str:
@@ -173,8 +238,11 @@ class Api:
             # store allows it (actors/runtime/fencecheck.py)
             unfenced = {k: v for k, v in payload.items() if k != "fence"}
             return await fenced_write(self.store, payload["fence"], lambda: self._dispatch(verb, unfenced))
+        writer = writer_of(verb, payload) if verb in ("create", "update", "patch") else None
         if verb == "create":
-            return await self.create(info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")))
+            return await self.create(
+                info, ns, payload.get("body"), dry_run=bool(payload.get("dryRun")), writer=writer
+            )
         if verb == "list":
             limit = parse_limit(payload.get("limit"))
             after = decode_continue(payload.get("continue"))
@@ -189,7 +257,13 @@ class Api:
         dry_run = bool(payload.get("dryRun"))
         if verb == "update":
             return await self.update(
-                info, ns, name, payload.get("body"), payload.get("subresource"), dry_run=dry_run
+                info,
+                ns,
+                name,
+                payload.get("body"),
+                payload.get("subresource"),
+                dry_run=dry_run,
+                writer=writer,
             )
         if verb == "patch":
             return await self.patch(
@@ -200,6 +274,7 @@ class Api:
                 payload.get("patchType") or "merge",
                 payload.get("subresource"),
                 dry_run=dry_run,
+                writer=writer,
             )
         if verb == "delete":
             return await self.delete(
@@ -318,7 +393,13 @@ class Api:
             )
 
     async def create(
-        self, info: ResourceInfo, ns: str | None, body: Any, *, dry_run: bool = False
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        writer: Writer | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
@@ -327,6 +408,7 @@ class Api:
         body.setdefault("apiVersion", _api_version(info))
         body.setdefault("kind", info.kind)
         meta = dict(body.get("metadata") or {})
+        meta.pop("managedFields", None)  # the api records them
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
         body["metadata"] = meta
@@ -347,6 +429,9 @@ class Api:
             obj.pop("status", None)
         for hook in self.create_hooks:
             obj = await hook(info.plural, obj, None)
+        if info.plural != "events":
+            entries = record([], None, obj, _versioned(writer or Writer(DEFAULT_MANAGER), obj), _now())
+            obj["metadata"]["managedFields"] = write_entries(entries)
         if dry_run:
             return obj
         if info.plural == "events":
@@ -362,6 +447,7 @@ class Api:
         subresource: str | None,
         *,
         dry_run: bool = False,
+        writer: Writer | None = None,
     ) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise BadRequest("body: must be an object")
@@ -371,7 +457,7 @@ class Api:
                 "events are kept on their own stream and cannot be changed; create a new one"
             )
         old = await self.store.get(info.plural, ns, name)
-        return await self._write(info, old, body, subresource, dry_run=dry_run)
+        return await self._write(info, old, body, subresource, dry_run=dry_run, writer=writer)
 
     async def _write(
         self,
@@ -381,7 +467,11 @@ class Api:
         subresource: str | None,
         *,
         dry_run: bool = False,
+        writer: Writer | None = None,
+        entries: Entries | None = None,
     ) -> dict[str, Any]:
+        """Write ``body`` over ``old``. ``entries``: the managedFields to record the write against
+        (an apply's, with legacy annotations migrated); by default ``old``'s."""
         old_meta = old["metadata"]
         name = old_meta["name"]
         body_meta = body.get("metadata") or {}
@@ -423,12 +513,33 @@ class Api:
             else:
                 merged.pop("status", None)
         merged["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+        sent = merged["metadata"].pop("managedFields", None)
         new = normalize(merged, default_namespace=old_meta.get("namespace") or "default")
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         for hook in self.update_hooks:
             new = await hook(info.plural, new, old)
-        if _strip_rv(new) == _strip_rv(old):
+        new["metadata"].pop("managedFields", None)
+        writer = _versioned(writer or Writer(DEFAULT_MANAGER), new)
+        unchanged = _strip_rv(new) == _strip_rv(old)
+        cleared = sent == [{}]  # as in Kubernetes: a list of one empty entry strips them
+        given = None  # managedFields the client changed: the base of this write, as in Kubernetes
+        if entries is None and subresource != "status" and not cleared and isinstance(sent, list) and sent:
+            if sent != old_meta.get("managedFields"):
+                with contextlib.suppress(BadRequest):  # undecodable: the stored ones, as Kubernetes does
+                    given = read_entries({"metadata": {"managedFields": sent}})
+        if unchanged and writer.operation == "Update" and not cleared and given is None:
             return old
+        owned: Entries = []
+        if not cleared:
+            before = read_entries(old)
+            if entries is None:
+                base = given if given is not None else before
+                entries, new = migrate_legacy_apply(base, new, writer.api_version)
+            owned = record(entries, old, new, writer, _now())
+            if unchanged and same_ownership(owned, before):
+                return old
+        if owned:
+            new["metadata"]["managedFields"] = write_entries(owned)
         if dry_run:  # everything checked and admitted; nothing written (dryRun=All)
             return new
         if should_remove_after_update(info.plural, new):
@@ -445,16 +556,27 @@ class Api:
         subresource: str | None,
         *,
         dry_run: bool = False,
+        writer: Writer | None = None,
     ) -> dict[str, Any]:
-        if patch_type not in ("merge", "json", "strategic"):
+        if patch_type not in ("merge", "json", "strategic", "apply"):
             raise BadRequest(
                 f'patchType: Unsupported value: "{patch_type}": supported values: '
-                '"json", "merge", "strategic"'
+                '"apply", "json", "merge", "strategic"'
             )
         check_body(patch)
         if info.plural == "events":
             raise MethodNotAllowed(
                 "events are kept on their own stream and cannot be changed; create a new one"
+            )
+        if patch_type == "apply":
+            return await self.apply(
+                info,
+                ns,
+                name,
+                patch,
+                writer or Writer(DEFAULT_MANAGER, "Apply"),
+                subresource,
+                dry_run=dry_run,
             )
         for _attempt in range(PATCH_RETRIES):
             old = await self.store.get(info.plural, ns, name)
@@ -467,10 +589,74 @@ class Api:
                 # A patch of the main resource that touches status: Kubernetes ignores the status part.
                 patched["status"] = old.get("status")
             try:
-                return await self._write(info, old, patched, subresource, dry_run=dry_run)
+                return await self._write(info, old, patched, subresource, dry_run=dry_run, writer=writer)
             except Conflict:
                 continue
         raise Conflict(f'{info.plural} "{name}" kept changing; the patch was not applied, try again')
+
+    async def apply(
+        self,
+        info: ResourceInfo,
+        ns: str | None,
+        name: str,
+        config: Any,
+        writer: Writer,
+        subresource: str | None,
+        *,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply: create the object from the configuration, or merge the configuration
+        into it, removing what this manager applied before and dropped now; another manager's field
+        changed is a 409 with the fields, unless ``force`` (schemas/managedfields.py)."""
+        if subresource not in (None, ""):
+            raise MethodNotAllowed(f'apply to the subresource "{subresource}" is not supported')
+        if not isinstance(config, dict):
+            raise BadRequest("the applied configuration must be an object")
+        meta = config.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise BadRequest("metadata: must be an object")
+        if meta.get("name") not in (None, "", name):
+            raise BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({name})"
+            )
+        for required in ("apiVersion", "kind"):
+            if not config.get(required):
+                raise BadRequest(f"{required}: Required value: an applied configuration must set it")
+        config = {**config, "metadata": {**meta, "name": name}}
+        for _attempt in range(PATCH_RETRIES):
+            try:
+                old = await self.store.get(info.plural, ns, name)
+            except NotFound:
+                _merged, _entries, applying = prepare_apply({}, config, writer)
+                try:
+                    return await self.create(info, ns, config, dry_run=dry_run, writer=applying)
+                except AlreadyExists:
+                    continue
+            merged, entries, applying = prepare_apply(old, config, writer)
+            check_body(merged)
+            try:
+                try:
+                    return await self._write(
+                        info, old, merged, None, dry_run=dry_run, writer=applying, entries=entries
+                    )
+                except ApplyConflict as err:
+                    # kubectl's first server-side apply takes over client-side apply's fields; the
+                    # conflicts left, if any, are the answer (kube-apiserver's lastAppliedManager)
+                    if applying.manager != CSA_UPGRADER:
+                        raise
+                    allowed = last_applied_fields(old)
+                    left = [(e, p) for e, p in err.conflicts if p not in allowed]
+                    if left:
+                        raise conflict_error(left) from None
+                forced = dataclasses.replace(applying, force=True)
+                return await self._write(
+                    info, old, merged, None, dry_run=dry_run, writer=forced, entries=entries
+                )
+            except ApplyConflict:
+                raise
+            except Conflict:  # a concurrent write: read again
+                continue
+        raise Conflict(f'{info.plural} "{name}" kept changing; the apply was not done, try again')
 
     async def delete(
         self,

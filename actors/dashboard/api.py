@@ -145,7 +145,7 @@ class Api:
             "metadata": {"resourceVersion": current["metadata"].get("resourceVersion")},
             "spec": {"replicas": replicas},
         }
-        updated = await self.api.patch(resource, name, patch, "merge", ns)
+        updated = await self.api.patch(resource, name, patch, "merge", ns, field_manager="jetkube-dashboard")
         return web.json_response(
             {"resource": resource, "namespace": ns, "name": name, "replicas": updated["spec"].get("replicas")}
         )

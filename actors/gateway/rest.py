@@ -2,12 +2,14 @@
 
 Generic over kinds (the registry says which exist): ``GET`` a collection is ``list`` (``watch``
 with ``?watch=1``), ``GET`` a name is ``get``, ``POST`` ``create``, ``PUT`` ``update``, ``PATCH``
-``patch`` (JSON, merge or strategic merge by Content-Type), ``DELETE`` ``delete`` (a collection:
+``patch`` (JSON, merge or strategic merge by Content-Type; ``application/apply-patch+yaml`` is the
+api's ``apply`` patch, server-side apply), ``DELETE`` ``delete`` (a collection:
 ``list`` then ``delete`` each, as kube-apiserver's deletecollection). Every call is made with an
 :class:`~bus.client.ApiClient` that impersonates the HTTP user, so the api parses, defaults,
 validates, admits, authorizes and compares-and-sets exactly as for the CLI. Nothing is decided here
 that the api decides; what is here is translation (query parameters, DeleteOptions, Scale, Table,
-watch framing) and the subresources that live on the kubelets (``pods/log``).
+watch framing) and the subresources that live on the kubelets (``pods/log``). Each write names its
+field manager: ``?fieldManager=``, else the User-Agent up to its first ``/``, as kube-apiserver does.
 
 Watches are chunked JSON lines ``{"type": ..., "object": ...}``; bookmarks only with
 ``allowWatchBookmarks``; an error ends the stream as an ``ERROR`` event carrying its Status (a 410
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from actors.gateway.wire import (
     USER,
     client_for,
     dumps,
+    field_manager,
     json_response,
     read_body,
     status_response,
@@ -44,7 +45,6 @@ from actors.gateway.wire import (
 from bus.client import ApiClient
 from bus.connection import Bus
 from schemas.errors import BadRequest, Forbidden, JetkubeError, MethodNotAllowed, NotFound
-from schemas.patch import three_way_merge
 
 log = structlog.get_logger(__name__)
 
@@ -100,9 +100,14 @@ class Rest:
             if target.name is not None:
                 raise MethodNotAllowed("the server does not allow this method on the requested resource")
             body = await read_body(request)
-            dry = query.get("dryRun") == "All"
-            obj = await api.create(target.info.plural, body, target.namespace, dry_run=dry)
-            return json_response(obj, 201)
+            payload = {
+                "resource": target.info.plural,
+                "namespace": target.namespace or ApiClient._ns(body, None),
+                "body": body,
+                "dryRun": _dry(query),
+                "fieldManager": field_manager(request),
+            }
+            return json_response(await api.call("create", payload), 201)
         if verb == "update":
             body = await read_body(request)
             if not isinstance(body, dict):
@@ -113,81 +118,53 @@ class Rest:
                     f"the name of the object ({name}) does not match the name on the URL ({target.name})"
                 )
             body = {**body, "metadata": {**(body.get("metadata") or {}), "name": target.name}}
-            obj = await api.call("update", {**self._payload(target), "body": body, "dryRun": _dry(query)})
-            return json_response(obj)
-        if verb == "patch" and request.content_type == APPLY_PATCH:
-            return await self.apply(request, api, target)
+            payload = {
+                **self._payload(target),
+                "body": body,
+                "dryRun": _dry(query),
+                "fieldManager": field_manager(request),
+            }
+            return json_response(await api.call("update", payload))
         if verb == "patch":
-            patch_type = PATCH_TYPES.get(request.content_type)
+            apply = request.content_type == APPLY_PATCH
+            patch_type = "apply" if apply else PATCH_TYPES.get(request.content_type)
             if patch_type is None:
                 return status_response(unsupported_media(request.content_type))
             body = await read_body(request)
-            payload = {**self._payload(target), "body": body, "patchType": patch_type, "dryRun": _dry(query)}
-            obj = await api.call("patch", payload)
-            return json_response(obj)
+            payload = {
+                **self._payload(target),
+                "body": body,
+                "patchType": patch_type,
+                "dryRun": _dry(query),
+                "fieldManager": field_manager(request),
+            }
+            if apply:
+                payload["force"] = _flag(query.get("force"))
+            elif query.get("force"):
+                raise BadRequest("force: Invalid value: true: may not be specified for non-apply patch")
+            status = 200
+            if apply:  # 201 when the apply created it, as kube-apiserver answers
+                status = 201 if await self._missing(api, target) else 200
+            return json_response(await api.call("patch", payload), status)
         if verb == "delete":
             return json_response(await self.delete(request, api, target, str(target.name)))
         if verb == "deletecollection":
             return await self.delete_collection(request, api, target)
         raise MethodNotAllowed(f'the verb "{verb}" is not supported')
 
-    async def apply(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
-        """Server-side apply, simplified: client-side apply's three-way merge done here, per field
-        manager. The configuration a manager applied last is kept in the annotation
-        ``apply.jetkube.io/<manager>``; a new apply creates the object, or patches it (strategic
-        merge) with what changed since, removing what the manager dropped. There are no
-        managedFields and no conflicts between managers (README, Honest limits)."""
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise BadRequest("the applied configuration must be an object")
-        meta = dict(body.get("metadata") or {})
-        if meta.get("name") not in (None, target.name):
-            raise BadRequest(
-                f"the name of the object ({meta.get('name')}) does not match the name on the URL "
-                f"({target.name})"
-            )
-        manager = re.sub(r"[^A-Za-z0-9_.-]", "-", request.query.get("fieldManager") or "unknown")[:63].strip(
-            "-._"
-        )
-        key = f"apply.jetkube.io/{manager or 'unknown'}"
-        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != key}
-        applied = {**body, "metadata": {**meta, "name": target.name, "annotations": annotations}}
-        recorded = {
-            **applied,
-            "metadata": {**applied["metadata"], "annotations": {**annotations, key: dumps(applied)}},
-        }
-        try:
-            current = await api.get(target.info.plural, str(target.name), target.namespace)
-        except NotFound:
-            dry = request.query.get("dryRun") == "All"
-            return json_response(
-                await api.create(target.info.plural, recorded, target.namespace, dry_run=dry), 201
-            )
-        last_text = ((current.get("metadata") or {}).get("annotations") or {}).get(key)
-        last = json.loads(last_text) if last_text else None
-        if isinstance(last, dict):
-            last = {
-                **last,
-                "metadata": {
-                    **(last.get("metadata") or {}),
-                    "annotations": {
-                        **((last.get("metadata") or {}).get("annotations") or {}),
-                        key: last_text,
-                    },
-                },
-            }
-        patch = three_way_merge(last if isinstance(last, dict) else None, recorded, current)
-        if not patch:
-            return json_response(current)
-        payload = {
-            **self._payload(target),
-            "body": patch,
-            "patchType": "strategic",
-            "dryRun": _dry(request.query),
-        }
-        return json_response(await api.call("patch", payload))
-
     # ------------------------------------------------------------------ helpers
+
+    @staticmethod
+    async def _missing(api: ApiClient, target: Target) -> bool:
+        """Is the object absent (an apply will create it)? Only the status code depends on it: a
+        user who may patch but not get is answered 200."""
+        try:
+            await api.get(target.info.plural, str(target.name), target.namespace)
+        except NotFound:
+            return True
+        except JetkubeError:
+            return False
+        return False
 
     @staticmethod
     def _payload(target: Target) -> dict[str, Any]:

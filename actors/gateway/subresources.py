@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from actors.gateway.paths import Target
-from actors.gateway.wire import PATCH_TYPES, json_response, read_body
+from actors.gateway.wire import PATCH_TYPES, field_manager, json_response, read_body
 from actors.kubelet.server_client import node_logs
 from actors.kubelet.server_select import check_container, logs_precheck
 from bus.client import ApiClient
@@ -171,7 +171,15 @@ class Subresources:
         new = copy.deepcopy(obj)
         custom = custom_scale(target.info)
         _set_path(new, str((custom or {}).get("specReplicasPath") or ".spec.replicas"), replicas)
-        return self.scale(target, await api.update(target.info.plural, new, target.namespace))
+        payload = {
+            "resource": target.info.plural,
+            "namespace": target.namespace,
+            "name": str(target.name),
+            "body": new,
+            "fieldManager": field_manager(request),
+            "fieldSubresource": "scale",  # recorded in the writer's managedFields entry
+        }
+        return self.scale(target, await api.call("update", payload))
 
     @staticmethod
     def scale(target: Target, obj: dict[str, Any]) -> dict[str, Any]:

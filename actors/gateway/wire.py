@@ -14,6 +14,7 @@ from bus.auth import UserInfo
 from bus.client import ApiClient
 from bus.connection import Bus
 from schemas.errors import BadRequest, JetkubeError
+from schemas.managedfields import manager_from_user_agent
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -52,6 +53,12 @@ async def read_body(request: web.Request) -> Any:
         raise BadRequest(
             f"the request body is not valid {'YAML' if 'yaml' in ctype else 'JSON'}: {err}"
         ) from None
+
+
+def field_manager(request: web.Request) -> str | None:
+    """The request's field manager: ``?fieldManager=``, else the User-Agent up to its first ``/``
+    (kube-apiserver's default); None leaves it to the api's default."""
+    return request.query.get("fieldManager") or manager_from_user_agent(request.headers.get("User-Agent"))
 
 
 def client_for(bus: Bus, user: UserInfo) -> ApiClient:

@@ -51,6 +51,10 @@ def get(
     no_headers: Annotated[bool, typer.Option("--no-headers", help="No header row")] = False,
     show_kind: Annotated[bool, typer.Option("--show-kind", help="Prefix names with their kind")] = False,
     ignore_not_found: Annotated[bool, typer.Option("--ignore-not-found")] = False,
+    show_managed_fields: Annotated[
+        bool,
+        typer.Option("--show-managed-fields", help="Keep metadata.managedFields in json and yaml output"),
+    ] = False,
     namespace: NamespaceOpt = None,
     server: ServerOpt = None,
 ) -> None:
@@ -108,6 +112,9 @@ def get(
             groups.append(group)
         if watch_only:
             groups = []
+        if not show_managed_fields:
+            for group in groups:
+                group.items = [hide_managed_fields(o) for o in group.items]
         objects = [o for g in groups for o in g.items]
         implied_single = sum(len(t.names) for t in targets) == 1
         single = implied_single and len(objects) == 1
@@ -132,10 +139,19 @@ def get(
                 spec,
                 table,
                 col_widths,
+                show_managed_fields,
             )
         return code
 
     run(opts, work)
+
+
+def hide_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without ``metadata.managedFields``, as kubectl prints objects by default."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 def scope(target: Target, namespace: str, all_namespaces: bool) -> str | None:
@@ -203,6 +219,7 @@ async def follow(
     spec: OutputSpec,
     table: TableOptions,
     col_widths: list[int],
+    show_managed_fields: bool = False,
 ) -> None:
     """``-w``: one line (or document) per change, until interrupted."""
     ns = scope(target, namespace, all_namespaces)
@@ -217,7 +234,8 @@ async def follow(
         obj = getattr(event, "object", None) if not isinstance(event, dict) else event.get("object")
         if kind == "BOOKMARK":
             continue
-        print_event(target, obj or {}, spec, table, col_widths)
+        obj = obj or {}
+        print_event(target, obj if show_managed_fields else hide_managed_fields(obj), spec, table, col_widths)
 
 
 def print_event(

@@ -22,6 +22,7 @@ round trip; a binding takes effect as soon as the api's informer has seen it (mi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import structlog
@@ -180,6 +181,10 @@ class Gate:
             return await self.api.handle(verb, payload, msg)
         attrs = attributes_of(verb, payload)
         await self.check(user, attrs, payload)
+        if verb == "patch" and payload.get("patchType") == "apply" and not user.is_master:
+            if await self._stored(attrs.resource, attrs.namespace, attrs.name) is None:
+                # an apply that will create the object needs create too, as kube-apiserver checks it
+                await self.check(user, dataclasses.replace(attrs, verb="create"), payload)
         if verb == "watch":
             inbox = payload.get("stream")
             if not isinstance(inbox, str) or not inbox:

@@ -131,7 +131,10 @@ async def test_the_watch_stream_opens_with_a_snapshot_then_follows_every_change(
         ) as r:
             assert r.status == 200, await r.text()
             assert (await r.json())["replicas"] == 3
-        assert (await api.get("replicationcontrollers", "web", "default"))["spec"]["replicas"] == 3
+        scaled = await api.get("replicationcontrollers", "web", "default")
+        assert scaled["spec"]["replicas"] == 3
+        owners = {e["manager"]: e["fieldsV1"] for e in scaled["metadata"]["managedFields"]}
+        assert owners["jetkube-dashboard"] == {"f:spec": {"f:replicas": {}}}  # its own field manager
         change = await sse.until(
             "web at 3", lambda c: c["key"] == "default/web" and c["row"]["replicas"] == 3
         )

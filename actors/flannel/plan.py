@@ -113,9 +113,7 @@ def node_subnet(node: Obj) -> ipaddress.IPv4Network | None:
     return net if isinstance(net, ipaddress.IPv4Network) else None
 
 
-def moved_subnet(
-    current: ipaddress.IPv4Network | None, node: Obj | None
-) -> ipaddress.IPv4Network | None:
+def moved_subnet(current: ipaddress.IPv4Network | None, node: Obj | None) -> ipaddress.IPv4Network | None:
     """The subnet to set the host up on again, or None to keep what it has.
 
     Only a Node whose ``spec.podCIDR`` is another subnet than the one set up moves the host: that is

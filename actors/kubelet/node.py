@@ -13,8 +13,8 @@ A new Node is created with ``register_conditions`` besides the kubelet's own (``
 flannel``: ``NetworkUnavailable`` True, ``NoRouteCreated``, until the network agent has set the host
 up); conditions others write (that one) are kept by every later status write, which starts from the
 Node as stored. A Node deleted under a running kubelet is registered again at the next heartbeat:
-the garbage collector deletes its Lease with it (the Node owns it), and a renewal that finds neither
-Lease nor Node registers (Kubernetes' kubelet needs a restart for that).
+the node lifecycle controller deletes its Lease with it (the Node owns it), and a renewal that
+finds neither Lease nor Node registers (Kubernetes' kubelet needs a restart for that).
 """
 
 from __future__ import annotations

@@ -118,6 +118,18 @@ def desired_taints(
     return out
 
 
+def orphaned_lease(node_name: str, node: dict[str, Any] | None, lease: dict[str, Any] | None) -> bool:
+    """Delete this node Lease? When its Node is gone and the Lease names it as its owner: the
+    garbage collector's cascade, done here because the collector does not watch Leases (every node
+    renews its own every 10 s: a reconcile each for nothing). The kubelet of a Node deleted under
+    it notices at its next renewal and registers the Node again. ``node`` must be authoritative (the
+    controller confirms a cache miss with a live read: the Lease informer may be ahead)."""
+    if node is not None or lease is None:
+        return False
+    refs = (lease.get("metadata") or {}).get("ownerReferences") or ()
+    return any(r.get("kind") == "Node" and r.get("name") == node_name for r in refs)
+
+
 def lease_renew_time(lease: dict[str, Any] | None) -> datetime | None:
     return parse_time(((lease or {}).get("spec") or {}).get("renewTime"))
 

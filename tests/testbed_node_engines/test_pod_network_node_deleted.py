@@ -1,8 +1,8 @@
 """A Node deleted under its running kubelet, on the node-engines bed (disruptive: runs after the
 other pod network tests).
 
-The kubelet registers the Node again at its next heartbeat (the garbage collector deleted the Lease
-the Node owned); the node IPAM gives it a new subnet, since a pod recorded with an address of the
+The kubelet registers the Node again at its next heartbeat (the node lifecycle controller deleted
+the Lease the Node owned); the node IPAM gives it a new subnet, since a pod recorded with an address of the
 old one (held here by a finalizer, so the garbage collector's sweep of a deleted Node's pods cannot
 free it) keeps that one taken; the node's flannel agent moves the host to the new subnet and sets
 NetworkUnavailable False again. A new pod there takes an address of the new subnet, and pods on the
@@ -103,9 +103,7 @@ async def test_a_deleted_node_comes_back_on_a_new_subnet_that_its_pods_use(testb
             print(f"\nthe pod on {N2} before the deletion: {fate}")
         finally:
             try:
-                pod = await api.get("pods", "there", namespace=ns)
-                pod["metadata"]["finalizers"] = []
-                await api.update("pods", pod, namespace=ns)
+                await api.patch("pods", "there", {"metadata": {"finalizers": None}}, namespace=ns)
             except NotFound:
                 pass
             await drop_namespace(api, ns)

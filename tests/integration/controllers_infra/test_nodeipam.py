@@ -27,14 +27,16 @@ CLUSTER = ipaddress.IPv4Network("10.251.0.0/22")  # four /24s: exhaustion is rea
 
 
 @contextlib.asynccontextmanager
-async def control_plane(bus: Bus, store: Store, identity: str) -> AsyncIterator[Supervisor]:
+async def control_plane(
+    bus: Bus, store: Store, identity: str, controllers: tuple[str, ...] = ("nodeipam", "garbagecollector")
+) -> AsyncIterator[Supervisor]:
     sup = Supervisor(f"ipam-{identity}")
     settings = ControlPlaneSettings(
         identity=identity,
         retry_period=0.2,
         lease_duration=2,
         renew_deadline=1.5,
-        controllers=("nodeipam", "garbagecollector"),
+        controllers=controllers,
         cluster_cidr=str(CLUSTER),
         node_cidr_mask_size=24,
     )
@@ -180,12 +182,12 @@ async def test_the_pool_is_published_for_kubelets_and_put_back_when_changed(bus:
 async def test_a_kubelet_registers_its_deleted_node_again_and_it_gets_a_new_subnet(
     bus: Bus, store: Store
 ) -> None:
-    """The kubelet notices the deletion at its next heartbeat (the garbage collector deleted the
-    Lease the Node owned) and creates the Node again, with the conditions it registers with (here
+    """The kubelet notices the deletion at its next heartbeat (the node lifecycle controller deleted
+    the Lease the Node owned) and creates the Node again, with the conditions it registers with (here
     flannel's NetworkUnavailable, as ``--pod-network flannel`` has it); a pod recorded with an
     address of the old subnet keeps that subnet out of the new Node's reach."""
     api = ApiClient(bus)
-    async with control_plane(bus, store, "cp-e"):
+    async with control_plane(bus, store, "cp-e", ("nodeipam", "garbagecollector", "nodelifecycle")):
         await serving(api)
         ctx = KubeletContext(
             runtime=FakeRuntime(), api=api, recorder=None, node_name="again", host_ip="10.0.0.9"
@@ -216,6 +218,7 @@ async def test_a_kubelet_registers_its_deleted_node_again_and_it_gets_a_new_subn
         await agent._post(False, "engine down")
         conds = {c["type"]: c for c in (await api.get("nodes", "again"))["status"]["conditions"]}
         assert conds["NetworkUnavailable"]["reason"] == "Up" and conds["Ready"]["status"] == "False"
+        await agent._post(True, "")  # Ready again: no status write due, only Lease renewals
 
         uid = node["metadata"]["uid"]
         await api.delete("nodes", "again")
@@ -226,8 +229,10 @@ async def test_a_kubelet_registers_its_deleted_node_again_and_it_gets_a_new_subn
             assert node["metadata"]["uid"] != uid
             return await pod_cidr(api, "again")
 
+        writes = agent.status_writes
         second = await eventually(registered_again, timeout=30, interval=0.3)
         assert second != first and agent.registrations == 2
+        assert agent.status_writes == writes  # noticed through the Lease, not a status write
         node = await api.get("nodes", "again")
         conds = {c["type"]: c for c in node["status"]["conditions"]}
         assert conds["NetworkUnavailable"]["reason"] == "NoRouteCreated"
@@ -238,6 +243,4 @@ async def test_a_kubelet_registers_its_deleted_node_again_and_it_gets_a_new_subn
             return bool(lease["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"])
 
         await eventually(lease_owned_by_the_new_node, timeout=20, interval=0.3)
-        pod = await api.get("pods", "held", namespace="default")
-        pod["metadata"]["finalizers"] = []
-        await api.update("pods", pod)
+        await api.patch("pods", "held", {"metadata": {"finalizers": None}}, namespace="default")

@@ -19,6 +19,7 @@ from actors.nodelifecycle.decide import (
     decide,
     decide_pods,
     format_time,
+    orphaned_lease,
 )
 from actors.nodelifecycle.drain import plan_drain
 
@@ -312,3 +313,11 @@ def test_drain_with_flags() -> None:
         "ignoring DaemonSet-managed Pods: default/ds",
         "deleting Pods with local storage: default/e",
     ]
+
+
+def test_a_deleted_nodes_lease_goes_with_it() -> None:
+    owned = {"metadata": {"name": "n1", "ownerReferences": [{"kind": "Node", "name": "n1", "uid": "u1"}]}}
+    assert orphaned_lease("n1", None, owned)
+    assert not orphaned_lease("n1", node(), owned)  # the Node is there (maybe registered again)
+    assert not orphaned_lease("n1", None, None)
+    assert not orphaned_lease("n1", None, {"metadata": {"name": "n1"}})  # nobody's: left alone

@@ -176,8 +176,8 @@ async def test_pods_on_the_nodes_subnet_see_each_others_ips(
         await wait_for(lambda: _equal(network_condition, up), 30, "NetworkUnavailable False")
 
         # the Node deleted under the running kubelet: registered again, on a new subnet. Its Lease
-        # goes too, as the garbage collector's cascade does (not run here: its sweep of a missing
-        # Node's pods would race the re-registration)
+        # goes too, as the node lifecycle controller deletes it (not run here, nor the garbage
+        # collector, whose sweep of a missing Node's pods would race the re-registration)
         await api.delete("nodes", node)
         await api.delete("leases", node, namespace="kube-node-lease")
 

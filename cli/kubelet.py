@@ -59,6 +59,8 @@ def pod_network_problem(pod_network: str, backend: str, cluster_cidr: str) -> st
         return f'--pod-network: Unsupported value: "{pod_network}": supported values: "docker", "flannel"'
     if backend not in ("vxlan", "host-gw"):
         return f'--flannel-backend: Unsupported value: "{backend}": supported values: "vxlan", "host-gw"'
+    if not cluster_cidr:
+        return ""  # the control plane's (kube-system/jetkube-cluster-config)
     try:
         net = ipaddress.ip_network(cluster_cidr, strict=True)
     except ValueError as exc:
@@ -185,9 +187,11 @@ def kubelet(
     cluster_cidr: Annotated[
         str,
         typer.Option(
-            "--cluster-cidr", help="The pod network (the control plane's --cluster-cidr): not masqueraded."
+            "--cluster-cidr",
+            help="The pod network, not masqueraded (default: the one the control plane publishes in "
+            "kube-system/jetkube-cluster-config).",
         ),
-    ] = "10.244.0.0/16",
+    ] = "",
 ) -> None:
     """Run a kubelet: register the node and run the pods bound to it on Docker."""
     from actors.kubelet.node_status import parse_node_labels

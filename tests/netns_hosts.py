@@ -7,7 +7,7 @@ machine's own network namespace):
 - ``<prefix>-h<i>``: a host, its ``eth0`` (192.168.<net>.<i>/24, default route via .254) on lan0;
 - its pod bridge ``cni0`` (``pod_bridge``, made when the agent learns the host's subnet: the role
   Docker's bridge network plays on a real node);
-- ``<prefix>-h<i>p<j>``: a pod, its ``eth0`` on the host's cni0 with the ``j + 1``-th address of
+- ``<prefix>-h<i>p<j>``: the lab's j-th pod, its ``eth0`` on the host's cni0 with the ``j + 1``-th address of
   the subnet, default route via the bridge's ``.1``.
 
 ``async with NetnsLab() as lab`` deletes every namespace it made on the way out (their devices go
@@ -51,6 +51,7 @@ class NetnsLab:
         self.made: list[str] = []
         self.root = Host()
         self.hosts: dict[str, LabHost] = {}
+        self.pod_count = 0  # pods made so far (names and addresses are never reused)
 
     async def __aenter__(self) -> NetnsLab:
         await self._netns(self.lan)
@@ -90,9 +91,15 @@ class NetnsLab:
         return lh
 
     async def pod_bridge(self, lh: LabHost, subnet: ipaddress.IPv4Network, mtu: int) -> None:
-        """The host's pod bridge on ``subnet`` (idempotent: the agent calls it on every start)."""
+        """The host's pod bridge on ``subnet`` (idempotent: the agent calls it on every start). On
+        another subnet (the Node came back with a new one) the bridge is made again and the pods on
+        the old one are dropped, as the kubelet's Docker network is."""
+        moved = lh.subnet is not None and lh.subnet != subnet
         lh.subnet, lh.mtu = subnet, mtu
         h = lh.host
+        if moved:
+            await h.run("ip", "link", "del", "cni0", check=False)
+            lh.pods.clear()
         if (await h.run("ip", "link", "show", "cni0", check=False))[0] != 0:
             await h.run("ip", "link", "add", "cni0", "type", "bridge")
         await h.run("ip", "link", "set", "cni0", "mtu", str(mtu), "up")
@@ -102,7 +109,8 @@ class NetnsLab:
 
     async def add_pod(self, lh: LabHost) -> LabPod:
         assert lh.subnet is not None, "the host has no subnet yet"
-        j = len(lh.pods) + 1
+        self.pod_count += 1
+        j = self.pod_count
         netns = f"{lh.netns}p{j}"
         p = await self._netns(netns)
         ip = str(lh.subnet.network_address + 1 + j)

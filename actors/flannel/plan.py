@@ -113,6 +113,20 @@ def node_subnet(node: Obj) -> ipaddress.IPv4Network | None:
     return net if isinstance(net, ipaddress.IPv4Network) else None
 
 
+def moved_subnet(current: ipaddress.IPv4Network | None, node: Obj | None) -> ipaddress.IPv4Network | None:
+    """The subnet to set the host up on again, or None to keep what it has.
+
+    Only a Node whose ``spec.podCIDR`` is another subnet than the one set up moves the host: that is
+    a Node deleted and registered again, which the node IPAM gave a new subnet (the old one stays
+    held while pods recorded with its addresses exist). A Node missing from the store (deleted, its
+    kubelet not yet re-registered) or without a subnet (waiting for the IPAM) keeps the host as it
+    is: the pods running there keep their network until there is somewhere to move to."""
+    subnet = node_subnet(node) if node is not None else None
+    if subnet is None or current is None or subnet == current:
+        return None
+    return subnet
+
+
 def peer_of(node: Obj) -> Peer | None:
     """The node as a peer, or None while it lacks a subnet or its annotations."""
     meta = node.get("metadata") or {}

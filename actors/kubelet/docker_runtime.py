@@ -306,11 +306,19 @@ class DockerRuntime:
         return self.pod_network
 
     async def ensure_bridge_network(
-        self, name: str, subnet: str, gateway: str, mtu: int, labels: Mapping[str, str] | None = None
+        self,
+        name: str,
+        subnet: str,
+        gateway: str,
+        mtu: int,
+        labels: Mapping[str, str] | None = None,
+        *,
+        stop_attached: bool = False,
     ) -> None:
         """A Docker bridge network ``name`` on ``subnet`` without Docker's masquerade (the pod
-        network does its own). One with another subnet or MTU is removed and made again (refused,
-        DockerError, while containers are attached to it)."""
+        network does its own). One with another subnet or MTU is removed and made again: refused,
+        DockerError, while containers are attached to it, unless ``stop_attached``, which stops
+        them first (the pods' sandboxes: their kubelet makes new ones on the new network)."""
         options = {
             "com.docker.network.bridge.enable_ip_masquerade": "false",
             "com.docker.network.driver.mtu": str(mtu),
@@ -332,6 +340,15 @@ class DockerRuntime:
             if same:
                 return
             log.warning("pod_network.recreated", network=name, had=configs, subnet=subnet)
+            attached = sorted(info.get("Containers") or {})
+            if stop_attached and attached:
+                short = [c[:12] for c in attached]
+                log.warning("pod_network.sandboxes_stopped", network=name, containers=short)
+                for cid in attached:
+                    try:
+                        await self.stop(cid, grace_seconds=1)
+                    except NotFound:
+                        pass
             with docker_errors(f"remove network {name}", self.engine):
                 await current.delete()
         body = {

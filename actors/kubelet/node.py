@@ -8,6 +8,13 @@ Lease; the Node status goes out only when it changed or ``status_report_interval
 with ``update_status``, compare-and-set on the revision last read, and a Conflict (the node
 lifecycle controller wrote meanwhile) re-reads and tries again. The kubelet ignores
 ``spec.unschedulable``: it is the scheduler's hint, running pods stay.
+
+A new Node is created with ``register_conditions`` besides the kubelet's own (``--pod-network
+flannel``: ``NetworkUnavailable`` True, ``NoRouteCreated``, until the network agent has set the host
+up); conditions others write (that one) are kept by every later status write, which starts from the
+Node as stored. A Node deleted under a running kubelet is registered again at the next heartbeat:
+the node lifecycle controller deletes its Lease with it (the Node owns it), and a renewal that
+finds neither Lease nor Node registers (Kubernetes' kubelet needs a restart for that).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from actors.kubelet.node_status import node_labels, node_object, node_status
 from actors.kubelet.types import NodeCapacity
 from actors.runtime.backoff import Backoff
 from schemas.errors import AlreadyExists, Conflict, JetkubeError, NotFound
-from schemas.status import now_rfc3339
+from schemas.status import now_rfc3339, set_condition
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +59,8 @@ class NodeAgent:
         self.node: Obj | None = None
         self.ready: bool | None = None
         self.registered = asyncio.Event()
+        self.register_conditions: list[Obj] = []  # a new Node's extra conditions (see above)
+        self.registrations = 0  # Nodes created (more than one: the Node was deleted under us)
 
     async def _engine(self) -> tuple[bool, str]:
         try:
@@ -64,6 +73,7 @@ class NodeAgent:
         ok, message = await self._engine()
         if self.capacity is None:
             raise JetkubeError(message or "cannot read the engine's capacity")
+        now = now_rfc3339()
         status = node_status(
             None,
             self.capacity,
@@ -71,12 +81,16 @@ class NodeAgent:
             host_ip=self.ctx.host_ip,
             ready=ok,
             message=message,
-            now=now_rfc3339(),
+            now=now,
         )
         self.ctx.allocatable = dict(status["allocatable"])
+        for cond in self.register_conditions:
+            cond = {**cond, "lastHeartbeatTime": now}
+            status["conditions"] = set_condition(status["conditions"], cond, now=now)
         api = self.ctx.api
         try:
             self.node = await api.create("nodes", node_object(self.ctx.node_name, self.labels, status))
+            self.registrations += 1
             self.status_written_at = time.monotonic()
             log.info("node.registered", node=self.ctx.node_name)
         except AlreadyExists:
@@ -104,22 +118,40 @@ class NodeAgent:
                     try:
                         self.lease = await api.get("leases", self.ctx.node_name, NAMESPACE)
                     except NotFound:
+                        if not await self._node_exists():
+                            # deleted under us (the Lease went with it): register again, which
+                            # makes a Node and a Lease owned by it
+                            log.warning("node.deleted_registering_again", node=self.ctx.node_name)
+                            self.node = None
+                            await self.register()
+                            return
                         self.lease = await api.create(
                             "leases", lease_object(self.node or self.ctx.node_name, now)
                         )
                         self.lease_renewals += 1
                         return
-                self.lease = await api.update("leases", renewed(self.lease, now))
+                self.lease = await api.update("leases", renewed(self.lease, now, self.node))
                 self.lease_renewals += 1
                 return
             except (Conflict, NotFound, AlreadyExists):
                 self.lease = None
         raise Conflict(f"lease {NAMESPACE}/{self.ctx.node_name} kept conflicting")
 
+    async def _node_exists(self) -> bool:
+        try:
+            self.node = await self.ctx.api.get("nodes", self.ctx.node_name)
+            return True
+        except NotFound:
+            return False
+
     async def _post(self, ok: bool, message: str) -> None:
         assert self.capacity is not None
         for _ in range(5):
-            node = self.node or await self.ctx.api.get("nodes", self.ctx.node_name)
+            if self.node is None and not await self._node_exists():
+                await self.register()
+                return
+            node = self.node
+            assert node is not None
             status = node_status(
                 node.get("status"),
                 self.capacity,

@@ -40,10 +40,19 @@ def lease_object(node: Obj | str, now: datetime, duration: int = LEASE_DURATION)
     }
 
 
-def renewed(lease: Obj, now: datetime) -> Obj:
-    """``lease`` (read-only) with ``renewTime`` moved to now."""
+def renewed(lease: Obj, now: datetime, owner: Obj | None = None) -> Obj:
+    """``lease`` (read-only) with ``renewTime`` moved to now; owned by ``owner`` (a Node) when
+    given and it is not already (a Node deleted and registered again: the old one's Lease, which
+    the garbage collector has not deleted yet, passes to the new one)."""
     new = dict(lease)
     new["spec"] = {**(lease.get("spec") or {}), "renewTime": micro_time(now)}
+    uid = ((owner or {}).get("metadata") or {}).get("uid")
+    if uid and [r.get("uid") for r in (lease.get("metadata") or {}).get("ownerReferences") or ()] != [uid]:
+        name = owner["metadata"]["name"]  # type: ignore[index]
+        new["metadata"] = {
+            **(lease.get("metadata") or {}),
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid}],
+        }
     return new
 
 

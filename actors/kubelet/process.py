@@ -69,7 +69,16 @@ def start_pod_network(
     options: dict[str, Any] | None = None,
 ) -> Any:
     """``--pod-network flannel``: pods wait for a Docker bridge on the Node's subnet, which the
-    flannel agent has made once the control plane allocated the subnet; the agent keeps the routes."""
+    flannel agent has made once the control plane allocated the subnet; the agent keeps the routes.
+    ``cluster_cidr`` "": the one the control plane publishes (actors/nodeipam/clusterconfig.py).
+
+    The agent calls ``on_subnet`` again when the Node came back with another subnet (deleted and
+    registered again): new sandboxes wait while the bridge is made again on the new subnet, and the
+    sandboxes still on the old one are stopped first (Docker removes no network that has
+    endpoints; an address of the old subnet is not routed to this node any more). Their pods are
+    gone if the garbage collector saw the Node missing (it deletes a deleted Node's pods); a pod
+    that outlived the deletion gets a new sandbox on the new bridge, a new IP and restarted
+    containers, as after any sandbox death."""
     import ipaddress
 
     from actors.flannel.agent import FlannelAgent, FlannelSettings
@@ -80,7 +89,10 @@ def start_pod_network(
 
     async def on_subnet(subnet: ipaddress.IPv4Network, mtu: int) -> None:
         gateway = str(subnet.network_address + 1)
-        await runtime.ensure_bridge_network(network, str(subnet), gateway, mtu, {L.NODE: node_name})
+        runtime.pod_network_ready.clear()
+        await runtime.ensure_bridge_network(
+            network, str(subnet), gateway, mtu, {L.NODE: node_name}, stop_attached=True
+        )
         runtime.pod_network_ready.set()
 
     settings = FlannelSettings(
@@ -115,7 +127,7 @@ async def start_kubelet(
     pod_network: str = "docker",
     flannel_backend: str = "vxlan",
     flannel_iface: str = "",
-    cluster_cidr: str = "10.244.0.0/16",
+    cluster_cidr: str = "",
     flannel_options: dict[str, Any] | None = None,
 ) -> Any:
     """Start a kubelet on ``sup``; the Kubelet (truthy), or False when no Docker engine answers.
@@ -124,7 +136,8 @@ async def start_kubelet(
     ``log_stream``: publish the logs of opted-in namespaces' pods to JETKUBE_LOGS;
     ``pod_network``: ``docker`` (pods on the engine's default bridge, one host) or ``flannel`` (pods
     on a bridge with the Node's spec.podCIDR, routed to the other nodes by actors/flannel, with
-    ``flannel_backend`` over ``flannel_iface`` and masquerade outside ``cluster_cidr``)."""
+    ``flannel_backend`` over ``flannel_iface`` and masquerade outside ``cluster_cidr``, by default
+    the control plane's)."""
     from actors.kubelet.kubelet import Kubelet
     from bus.client import ApiClient
 
@@ -159,6 +172,12 @@ async def start_kubelet(
     kubelet.syncer.cluster_dns = list(cluster_dns or [])  # ClusterFirst pods' nameservers
     kubelet.syncer.cluster_domain = cluster_domain
     sup.spawn(f"kubelet:{node_name}:engine", hold_engine, restart=False)
+    if pod_network == "flannel":  # no pod lands before the agent has set the network up
+        from actors.flannel.condition import NO_ROUTE, TYPE
+
+        kubelet.node.register_conditions = [
+            {"type": TYPE, "status": NO_ROUTE.status, "reason": NO_ROUTE.reason, "message": NO_ROUTE.message}
+        ]
     kubelet.start(sup)
     if pod_network == "flannel":
         kubelet.network_agent = start_pod_network(

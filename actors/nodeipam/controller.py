@@ -11,6 +11,11 @@ One worker, and the subnets written but not yet seen in the informer are remembe
 (``pending``), so two Nodes joining together never get the same subnet. Leader change: the next
 leader computes the taken subnets from the store again; nothing else to recover. Pool exhausted:
 a ``CIDRNotAvailable`` event on the Node and another try in 10 s.
+
+It also publishes the pool (clusterconfig.py): the ConfigMap ``kube-system/jetkube-cluster-config``
+says ``clusterCIDR`` and ``nodeCIDRMaskSize``, so kubelets need no ``--cluster-cidr`` of their own.
+Its queue key is :data:`CONFIG_KEY` (no Node name holds a ``|``), queued when the controller starts
+and on every change of that ConfigMap: an edit or a delete is undone.
 """
 
 from __future__ import annotations
@@ -19,14 +24,20 @@ from typing import Any
 
 import structlog
 
+from actors.nodeipam import clusterconfig
 from actors.nodeipam.pool import Pool, first_free, node_cidrs, occupied, with_cidr
 from actors.runtime.controller import Controller
 from actors.runtime.shared import SharedInformers
-from schemas.errors import NotFound
+from schemas.errors import AlreadyExists, NotFound
 
 log = structlog.get_logger(__name__)
 
 RETRY_EXHAUSTED = 10.0
+CONFIG_KEY = f"configmap|{clusterconfig.NAMESPACE}/{clusterconfig.NAME}"
+
+
+def _config_key(cm: dict[str, Any]) -> str | None:
+    return CONFIG_KEY if (cm.get("metadata") or {}).get("name") == clusterconfig.NAME else None
 
 
 class NodeIpamController(Controller):
@@ -44,6 +55,8 @@ class NodeIpamController(Controller):
         self.pods = informers.informer("pods")
         self.informers.append(self.pods)
         self.pending: dict[str, str] = {}  # node -> subnet written, until the informer shows it
+        self.configmaps = self.watch(informers.informer("configmaps", clusterconfig.NAMESPACE), _config_key)
+        self.queue.add(CONFIG_KEY)
 
     def _taken(self) -> set[int]:
         nodes = self.nodes.list()
@@ -55,7 +68,26 @@ class NodeIpamController(Controller):
         pending = [{"spec": {"podCIDR": c}} for c in self.pending.values()]
         return occupied(self.pool, [*nodes, *pending], self.pods.list())
 
+    async def publish_config(self) -> None:
+        """The ConfigMap saying the pool, created or put right (compare-and-set: a Conflict retries)."""
+        current = self.configmaps.get(f"{clusterconfig.NAMESPACE}/{clusterconfig.NAME}")
+        step = clusterconfig.publish(current, self.pool)
+        if step is None:
+            return
+        verb, cm = step
+        if verb == "create":
+            try:
+                await self.api.create("configmaps", cm, namespace=clusterconfig.NAMESPACE)
+            except AlreadyExists:
+                return  # the informer shows it soon, and its change queues the key again
+        else:
+            await self.api.update("configmaps", cm, namespace=clusterconfig.NAMESPACE)
+        log.info("nodeipam.published", configmap=CONFIG_KEY.partition("|")[2], data=cm["data"])
+
     async def reconcile(self, key: str) -> None:
+        if key == CONFIG_KEY:
+            await self.publish_config()
+            return
         node = self.nodes.get(key)
         if node is None:
             self.pending.pop(key, None)

@@ -13,7 +13,8 @@ every write is a compare-and-set on the revision just written. Then
 past their toleration: a plain delete (graceful, as Kubernetes' taint manager does) with an event
 ``TaintManagerEviction`` on the pod. Their controllers create replacements elsewhere at once; the
 evicted pods stay Terminating until the node's kubelet comes back or the node is deleted (then the
-garbage collector removes them), as in Kubernetes.
+garbage collector removes them), as in Kubernetes. A deleted Node's Lease is deleted with it
+(:func:`~actors.nodelifecycle.decide.orphaned_lease`), which tells its kubelet to register again.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from actors.nodelifecycle.decide import (
     UpdateNodeStatus,
     decide,
     decide_pods,
+    orphaned_lease,
     ready_status,
 )
 from actors.runtime.cache import NODE_INDEX, by_node_name
 from actors.runtime.controller import Controller
 from actors.runtime.shared import SharedInformers
-from schemas.errors import NotFound
+from schemas.errors import Conflict, NotFound
 
 log = structlog.get_logger(__name__)
 LEASE_NAMESPACE = "kube-node-lease"
@@ -77,6 +79,7 @@ class NodeLifecycleController(Controller):
     async def reconcile(self, key: str) -> None:
         node = self.nodes.get(key)
         if node is None:
+            await self._drop_lease(key)
             return
         recheck: list[float] = []
         for _ in range(3):  # status, then taints: each write decided on the object just written
@@ -107,6 +110,22 @@ class NodeLifecycleController(Controller):
             recheck.append(pod_decision.recheck_after)
         if recheck:
             self.queue.add_after(key, min(recheck))
+
+    async def _drop_lease(self, key: str) -> None:
+        lease = self.leases.get(f"{LEASE_NAMESPACE}/{key}")
+        if not orphaned_lease(key, None, lease):
+            return
+        try:
+            await self.api.get("nodes", key)
+            return  # the Node exists: the node informer lags behind the Lease informer
+        except NotFound:
+            pass
+        rv = (lease or {}).get("metadata", {}).get("resourceVersion")
+        try:
+            await self.api.delete("leases", key, namespace=LEASE_NAMESPACE, resource_version=rv)
+        except (NotFound, Conflict):
+            return  # gone, or renewed meanwhile: that renewal queues the key again
+        log.info("node.lease_deleted_with_node", node=key)
 
     async def _evict(self, node: str, action: EvictPod) -> None:
         pod = self.pods.get(f"{action.namespace}/{action.name}")

@@ -7,7 +7,10 @@ A node's health is its ``Ready`` condition, which its kubelet refreshes (``lastH
   ``Unknown``, reason ``NodeStatusUnknown``, message ``Kubelet stopped posting node status.``;
 - taints follow ``Ready`` as ``TaintNodesByCondition`` and taint-based eviction do:
   ``Unknown`` -> ``node.kubernetes.io/unreachable`` with effects ``NoSchedule`` and ``NoExecute``,
-  ``False`` -> ``node.kubernetes.io/not-ready`` with both effects, ``True`` -> neither;
+  ``False`` -> ``node.kubernetes.io/not-ready`` with both effects, ``True`` -> neither; and, as
+  TaintNodesByCondition, a ``NoSchedule`` taint for each of ``NetworkUnavailable``
+  (``node.kubernetes.io/network-unavailable``: the flannel agent has not set the node's network up),
+  ``MemoryPressure``, ``DiskPressure`` and ``PIDPressure`` while it is ``True``;
 - the pods of a node that is not Ready get their ``Ready`` condition set to ``False``;
 - pods are evicted (deleted, so their controllers recreate them elsewhere) once the ``NoExecute``
   taint has been there longer than they tolerate it: a matching toleration with
@@ -42,6 +45,14 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 UNKNOWN_REASON = "NodeStatusUnknown"
 UNKNOWN_MESSAGE = "Kubelet stopped posting node status."
 KUBELET_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
+NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+#: TaintNodesByCondition: a condition that is True -> this NoSchedule taint (Kubernetes' table)
+CONDITION_TAINTS = {
+    "NetworkUnavailable": NETWORK_UNAVAILABLE,
+    "MemoryPressure": "node.kubernetes.io/memory-pressure",
+    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "PIDPressure": "node.kubernetes.io/pid-pressure",
+}
 
 
 @dataclass(frozen=True)
@@ -79,18 +90,25 @@ class NodeDecision:
     recheck_after: float | None = None
 
 
-def desired_taints(status: str, now: datetime, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``current`` with the unreachable/not-ready taints made to match the Ready ``status``."""
+def desired_taints(
+    status: str,
+    now: datetime,
+    current: list[dict[str, Any]],
+    conditions: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """``current`` with the unreachable/not-ready taints made to match the Ready ``status``, and
+    the taints of :data:`CONDITION_TAINTS` to match the node's ``conditions``."""
     want: set[tuple[str, str]] = set()
     if status == "Unknown":
         want = {(UNREACHABLE, "NoSchedule"), (UNREACHABLE, "NoExecute")}
     elif status == "False":
         want = {(NOT_READY, "NoSchedule"), (NOT_READY, "NoExecute")}
-    out = [
-        t
-        for t in current
-        if t.get("key") not in (UNREACHABLE, NOT_READY) or (t["key"], t.get("effect")) in want
-    ]
+    for cond in conditions or ():
+        key = CONDITION_TAINTS.get(str(cond.get("type")))
+        if key is not None and cond.get("status") == "True":
+            want.add((key, "NoSchedule"))
+    managed = (UNREACHABLE, NOT_READY, *CONDITION_TAINTS.values())
+    out = [t for t in current if t.get("key") not in managed or (t["key"], t.get("effect")) in want]
     have = {(t.get("key"), t.get("effect")) for t in out}
     for key, effect in sorted(want - have):
         taint: dict[str, Any] = {"key": key, "effect": effect}
@@ -98,6 +116,18 @@ def desired_taints(status: str, now: datetime, current: list[dict[str, Any]]) ->
             taint["timeAdded"] = format_time(now)
         out.append(taint)
     return out
+
+
+def orphaned_lease(node_name: str, node: dict[str, Any] | None, lease: dict[str, Any] | None) -> bool:
+    """Delete this node Lease? When its Node is gone and the Lease names it as its owner: the
+    garbage collector's cascade, done here because the collector does not watch Leases (every node
+    renews its own every 10 s: a reconcile each for nothing). The kubelet of a Node deleted under
+    it notices at its next renewal and registers the Node again. ``node`` must be authoritative (the
+    controller confirms a cache miss with a live read: the Lease informer may be ahead)."""
+    if node is not None or lease is None:
+        return False
+    refs = (lease.get("metadata") or {}).get("ownerReferences") or ()
+    return any(r.get("kind") == "Node" and r.get("name") == node_name for r in refs)
 
 
 def lease_renew_time(lease: dict[str, Any] | None) -> datetime | None:
@@ -168,7 +198,8 @@ def decide(
     if cond is None and new_node is None:
         return decision  # a node still registering: no condition, no taints yet
     current_taints = (node.get("spec") or {}).get("taints") or []
-    taints = desired_taints(status, now, current_taints)
+    conditions = ((new_node or node).get("status") or {}).get("conditions") or []
+    taints = desired_taints(status, now, current_taints, conditions)
     if taints != current_taints:
         tainted = copy.deepcopy(node)
         if taints:

@@ -9,6 +9,9 @@ whose Ready condition is False (or missing) carries ``node.kubernetes.io/not-rea
 one whose Ready is Unknown carries ``node.kubernetes.io/unreachable:NoSchedule`` (the node
 lifecycle controller adds them in Kubernetes; here the scheduler derives them from the condition so
 a stale node is never chosen, and pods that tolerate them, such as DaemonSet pods, still fit).
+Likewise a node whose ``NetworkUnavailable`` condition is True (its flannel agent has not set its
+pod network up yet) carries ``node.kubernetes.io/network-unavailable:NoSchedule``: only pods that
+tolerate it (host-network DaemonSet pods) land there.
 The FailedScheduling reason is therefore Kubernetes' own:
 ``node(s) had untolerated taint {node.kubernetes.io/not-ready: }``.
 """
@@ -29,6 +32,7 @@ PREFER_NO_SCHEDULE = "PreferNoSchedule"
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
 
 
 def tolerates(tol: Toleration, taint: Taint) -> bool:
@@ -62,8 +66,16 @@ def ready_status(node: dict[str, Any]) -> str:
     return "False"
 
 
+def network_unavailable(node: dict[str, Any]) -> bool:
+    return any(
+        cond.get("type") == "NetworkUnavailable" and cond.get("status") == "True"
+        for cond in (node.get("status") or {}).get("conditions") or ()
+    )
+
+
 def node_taints(node: dict[str, Any]) -> tuple[Taint, ...]:
-    """The node's taints plus the one its Ready condition implies (see the module docstring)."""
+    """The node's taints plus those its Ready and NetworkUnavailable conditions imply (see the
+    module docstring)."""
     taints = [
         (str(t.get("key") or ""), str(t.get("value") or ""), str(t.get("effect") or ""))
         for t in (node.get("spec") or {}).get("taints") or ()
@@ -73,6 +85,8 @@ def node_taints(node: dict[str, Any]) -> tuple[Taint, ...]:
         implied = (UNREACHABLE if ready == "Unknown" else NOT_READY, "", NO_SCHEDULE)
         if not any(t[0] == implied[0] and t[2] in (NO_SCHEDULE, NO_EXECUTE) for t in taints):
             taints.append(implied)
+    if network_unavailable(node) and not any(t[0] == NETWORK_UNAVAILABLE for t in taints):
+        taints.append((NETWORK_UNAVAILABLE, "", NO_SCHEDULE))
     return tuple(taints)
 
 

@@ -6,7 +6,8 @@ pod on node3 reach each other by IP, over TCP and UDP, each seeing the other's o
 between pods); a Service whose only backends are on node3 answers a pod on node1 by ClusterIP and
 by DNS name (and the DNS gives node3's pod IPs for a headless Service); a NodePort on node2's
 address reaches a pod that runs only on node1; and the seed's nginx Service answers wget from a
-busybox pod on a node where no nginx pod runs.
+busybox pod on a node where no nginx pod runs. Every Node says its network is up
+(NetworkUnavailable False), with the cluster CIDR the control plane publishes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -243,3 +245,34 @@ async def test_seed_nginx_service_answers_wget_from_a_busybox_pod_on_another_nod
             fetched, 60, f"busybox on {free[0]}: wget http://nginx-service:8000 (nginx on {busy})", every=1.0
         )
         await drop_namespace(api, ns)
+
+
+@pytest.mark.timeout(120)
+async def test_each_nodes_network_is_up_as_its_node_says(testbed: Testbed) -> None:
+    """Each Node's NetworkUnavailable condition is False, in flannel's words, and it carries no
+    network-unavailable taint; `jetkube describe node` shows the condition. The kubelets run without
+    --cluster-cidr: the control plane publishes it, and that is the network their agents use."""
+    async with bed_api() as api:
+        cm = await api.get("configmaps", "jetkube-cluster-config", namespace="kube-system")
+        assert cm["data"]["clusterCIDR"] == "10.244.0.0/16", cm["data"]
+
+        async def all_up() -> dict[str, Any] | None:
+            nodes = await nodes_by_name(api)
+            conds = {
+                name: next((c for c in n["status"]["conditions"] if c["type"] == "NetworkUnavailable"), {})
+                for name, n in nodes.items()
+            }
+            up = all(
+                (c.get("status"), c.get("reason"), c.get("message"))
+                == ("False", "FlannelIsUp", "Flannel is running on this node")
+                for c in conds.values()
+            )
+            return nodes if up and set(conds) >= set(NODES.values()) else None
+
+        nodes = await poll(all_up, 60, "NetworkUnavailable False on every node")
+        for name, node in nodes.items():
+            taints = [t["key"] for t in node["spec"].get("taints") or ()]
+            assert "node.kubernetes.io/network-unavailable" not in taints, (name, taints)
+        shown = await cli("describe", "node", N1)
+        line = next(ln for ln in shown.splitlines() if "NetworkUnavailable" in ln)
+        assert "False" in line and "FlannelIsUp" in line and "Flannel is running on this node" in line, line

@@ -9,6 +9,8 @@ kubelet does:
 * Secrets, ConfigMaps and PersistentVolumeClaims: get, only those referred to (volumes,
   ``env[].valueFrom``, ``envFrom``, ``imagePullSecrets``, projected sources) by a pod bound to it
   that is not a mirror pod: a node creates mirror pods itself, so they grant it nothing;
+* the ConfigMap ``kube-system/jetkube-cluster-config`` (the cluster CIDR the node IPAM publishes,
+  which the node's flannel agent reads): get;
 * Services, Endpoints, Namespaces: read; PersistentVolumes: get; Events: create;
 * ``nodepods`` (the relay's per-node list): its own node only;
 * its own Lease ``kube-node-lease/<node>`` (the heartbeat): get, create, update, patch.
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from actors.api.authz.rbac import Attributes
+from actors.nodeipam import clusterconfig
 
 Obj = dict[str, Any]
 READ = ("get", "list", "watch")
@@ -217,6 +220,13 @@ def node_allows(
         if verb in ("update", "patch") and attrs.subresource == "status":
             return True, "the status of a pod bound to it"
         return False, f"node {node!r} may only write the status of its pods"
+    if (res, verb, attrs.namespace, attrs.name) == (
+        "configmaps",
+        "get",
+        clusterconfig.NAMESPACE,
+        clusterconfig.NAME,
+    ):
+        return True, "the cluster's pod network configuration, which every node's network agent reads"
     if res in ("secrets", "configmaps", "persistentvolumeclaims"):
         if verb != "get":
             return False, f"node {node!r} may only get the {res} its pods use"

@@ -15,6 +15,7 @@ from actors.controlplane import ControlPlaneSettings, start_control_plane
 from actors.kubelet.context import KubeletContext
 from actors.kubelet.fake_runtime import FakeRuntime
 from actors.kubelet.node import NodeAgent
+from actors.nodeipam import clusterconfig
 from actors.runtime.supervisor import Supervisor
 from bus.client import ApiClient
 from bus.connection import Bus
@@ -26,14 +27,16 @@ CLUSTER = ipaddress.IPv4Network("10.251.0.0/22")  # four /24s: exhaustion is rea
 
 
 @contextlib.asynccontextmanager
-async def control_plane(bus: Bus, store: Store, identity: str) -> AsyncIterator[Supervisor]:
+async def control_plane(
+    bus: Bus, store: Store, identity: str, controllers: tuple[str, ...] = ("nodeipam", "garbagecollector")
+) -> AsyncIterator[Supervisor]:
     sup = Supervisor(f"ipam-{identity}")
     settings = ControlPlaneSettings(
         identity=identity,
         retry_period=0.2,
         lease_duration=2,
         renew_deadline=1.5,
-        controllers=("nodeipam", "garbagecollector"),
+        controllers=controllers,
         cluster_cidr=str(CLUSTER),
         node_cidr_mask_size=24,
     )
@@ -155,3 +158,89 @@ async def test_a_new_leader_recovers_the_allocations_from_the_nodes(bus: Bus, st
         await api.create("nodes", bare_node("lead-5"))
         with pytest.raises(AssertionError):
             await eventually(lambda: pod_cidr(api, "lead-5"), timeout=2)
+
+
+async def test_the_pool_is_published_for_kubelets_and_put_back_when_changed(bus: Bus, store: Store) -> None:
+    api = ApiClient(bus)
+    async with control_plane(bus, store, "cp-d"):
+        await serving(api)
+
+        async def published() -> dict[str, Any]:
+            cm = await api.get("configmaps", clusterconfig.NAME, clusterconfig.NAMESPACE)
+            assert cm["data"]["clusterCIDR"] == str(CLUSTER), cm["data"]
+            return cm
+
+        cm = await eventually(published, timeout=20)
+        assert cm["data"]["nodeCIDRMaskSize"] == "24"
+        cm["data"]["clusterCIDR"] = "10.0.0.0/8"
+        await api.update("configmaps", cm)
+        await eventually(published, timeout=20)
+        await api.delete("configmaps", clusterconfig.NAME, namespace=clusterconfig.NAMESPACE)
+        await eventually(published, timeout=20)
+
+
+async def test_a_kubelet_registers_its_deleted_node_again_and_it_gets_a_new_subnet(
+    bus: Bus, store: Store
+) -> None:
+    """The kubelet notices the deletion at its next heartbeat (the node lifecycle controller deleted
+    the Lease the Node owned) and creates the Node again, with the conditions it registers with (here
+    flannel's NetworkUnavailable, as ``--pod-network flannel`` has it); a pod recorded with an
+    address of the old subnet keeps that subnet out of the new Node's reach."""
+    api = ApiClient(bus)
+    async with control_plane(bus, store, "cp-e", ("nodeipam", "garbagecollector", "nodelifecycle")):
+        await serving(api)
+        ctx = KubeletContext(
+            runtime=FakeRuntime(), api=api, recorder=None, node_name="again", host_ip="10.0.0.9"
+        )
+        agent = NodeAgent(ctx, None)
+        agent.register_conditions = [
+            {"type": "NetworkUnavailable", "status": "True", "reason": "NoRouteCreated", "message": "m"}
+        ]
+        await agent.register()
+        first = await eventually(lambda: pod_cidr(api, "again"))
+        node = await api.get("nodes", "again")
+        conds = {c["type"]: c for c in node["status"]["conditions"]}
+        assert conds["NetworkUnavailable"]["status"] == "True" and conds["Ready"]["status"] == "True"
+        await api.create("pods", pod_manifest("held", node="again"))
+        await set_pod_status(api, "held", ip=str(ipaddress.ip_network(first).network_address + 3), ready=True)
+        pod = await api.get("pods", "held", namespace="default")
+        pod["metadata"]["finalizers"] = ["test.jetkube.local/hold"]  # the GC would delete it
+        await api.update("pods", pod)
+        # someone else's condition survives the kubelet's own status writes
+        await api.patch(
+            "nodes",
+            "again",
+            {"status": {"conditions": [{"type": "NetworkUnavailable", "status": "False", "reason": "Up"}]}},
+            patch_type="strategic",
+            subresource="status",
+        )
+        agent.node = None  # the next status write starts from the Node as stored
+        await agent._post(False, "engine down")
+        conds = {c["type"]: c for c in (await api.get("nodes", "again"))["status"]["conditions"]}
+        assert conds["NetworkUnavailable"]["reason"] == "Up" and conds["Ready"]["status"] == "False"
+        await agent._post(True, "")  # Ready again: no status write due, only Lease renewals
+
+        uid = node["metadata"]["uid"]
+        await api.delete("nodes", "again")
+
+        async def registered_again() -> str:
+            await agent.heartbeat()
+            node = await api.get("nodes", "again")
+            assert node["metadata"]["uid"] != uid
+            return await pod_cidr(api, "again")
+
+        writes = agent.status_writes
+        second = await eventually(registered_again, timeout=30, interval=0.3)
+        assert second != first and agent.registrations == 2
+        assert agent.status_writes == writes  # noticed through the Lease, not a status write
+        node = await api.get("nodes", "again")
+        conds = {c["type"]: c for c in node["status"]["conditions"]}
+        assert conds["NetworkUnavailable"]["reason"] == "NoRouteCreated"
+
+        async def lease_owned_by_the_new_node() -> bool:
+            await agent.heartbeat()
+            lease = await api.get("leases", "again", "kube-node-lease")
+            return bool(lease["metadata"]["ownerReferences"][0]["uid"] == node["metadata"]["uid"])
+
+        await eventually(lease_owned_by_the_new_node, timeout=20, interval=0.3)
+        await api.patch("pods", "held", {"metadata": {"finalizers": None}}, namespace="default")

@@ -5,7 +5,9 @@ Node's subnet; one flannel agent per "host" namespace, exactly as the kubelet ru
 Nodes, publishes its own annotations and programs its namespace with ``ip``/``bridge``/``iptables``.
 Pods are namespaces on each host's bridge. Checked as a user would: a pod reaches the other host's
 pod by IP over TCP and UDP in both directions and the receiver sees the sender's own pod IP; traffic
-leaving the cluster CIDR is masqueraded; a node joining is routed to, a node deleted is not.
+leaving the cluster CIDR is masqueraded; a node joining is routed to, a node deleted is not; the
+agents read the cluster CIDR the control plane publishes, report NetworkUnavailable=False on their
+Nodes, and a Node deleted and registered again moves its host to its new subnet.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from bus.client import ApiClient
 from bus.connection import Bus
 from bus.store import Store
 from schemas.errors import ServiceUnavailable
-from tests.integration.controllers_infra.helpers import eventually
+from tests.integration.controllers_infra.helpers import eventually, pod_manifest, set_pod_status
 from tests.netns_hosts import LabHost, NetnsLab, ask_echo, start_echo
 
 pytestmark = pytest.mark.skipif(
@@ -178,4 +180,92 @@ async def test_joining_and_deleted_nodes(bus: Bus, store: Store) -> None:
             await eventually(h3_unrouted, timeout=20)
             assert str(h2.subnet) in await routes(h1)  # the others stay routed
         finally:
+            await sup.stop()
+
+
+def network_condition(node: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in node["status"]["conditions"] if c["type"] == "NetworkUnavailable")
+
+
+async def register(api: ApiClient, name: str) -> dict[str, Any]:
+    """The Node as the kubelet creates it with --pod-network flannel: network unavailable."""
+    status = {"conditions": [{"type": "NetworkUnavailable", "status": "True", "reason": "NoRouteCreated"}]}
+    return await api.create(
+        "nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "status": status}
+    )
+
+
+async def test_a_node_deleted_and_registered_again_moves_to_its_new_subnet(bus: Bus, store: Store) -> None:
+    """No --cluster-cidr: the agents read the one the node IPAM publishes. Each sets its Node's
+    NetworkUnavailable to False once its host is set up. n2's Node is deleted and registered again
+    while a pod recorded with an address of its subnet holds that subnet: the IPAM gives it a new
+    one, n2's agent moves (vxlan address, bridge, annotations) and its new pods reach n1's and are
+    reached, while n1 routes the new subnet to n2 and the old one nowhere."""
+    async with cluster(bus, store) as api, NetnsLab(net=78) as lab:
+        sup = Supervisor("flannel-test-agents")
+        servers: list[Any] = []
+        hosts: dict[str, LabHost] = {}
+        agents: dict[str, FlannelAgent] = {}
+        try:
+            for i in (1, 2):
+                name = f"{lab.prefix}-n{i}"
+                lh = await lab.add_host(i, name)
+                await register(api, name)
+
+                async def on_subnet(subnet: ipaddress.IPv4Network, mtu: int, lh: LabHost = lh) -> None:
+                    await lab.pod_bridge(lh, subnet, mtu)
+
+                agent = FlannelAgent(api, name, FlannelSettings(iface="eth0"), lh.host, on_subnet=on_subnet)
+                agent.start(sup)
+                hosts[name], agents[name] = lh, agent
+            n1, n2 = hosts
+            h1, h2 = hosts[n1], hosts[n2]
+            for agent in agents.values():
+                await asyncio.wait_for(agent.ready.wait(), 30)
+                assert str(agent.cluster) == CLUSTER  # published, not given
+
+            async def network_up(name: str) -> bool:
+                cond = network_condition(await api.get("nodes", name))
+                return (cond["status"], cond["reason"], cond["message"]) == (
+                    "False",
+                    "FlannelIsUp",
+                    "Flannel is running on this node",
+                )
+
+            for name in hosts:
+                await eventually(lambda name=name: network_up(name), timeout=20)
+            old = h2.subnet
+            assert old is not None
+            await api.create("pods", pod_manifest("held", node=n2))
+            await set_pod_status(api, "held", ip=str(old.network_address + 9), ready=True)
+
+            await api.delete("nodes", n2)
+            await register(api, n2)
+
+            async def moved() -> bool:
+                return agents[n2].moves == 1 and h2.subnet != old
+
+            await eventually(moved, timeout=30)
+            new = h2.subnet
+            assert new is not None and new != old
+            _, addrs, _ = await h2.host.run("ip", "-4", "addr", "show", "dev", "flannel.1")
+            assert f"{new.network_address}/32" in addrs and f"{old.network_address}/32" not in addrs
+            await eventually(lambda: network_up(n2), timeout=20)
+
+            async def rerouted() -> bool:
+                table = await routes(h1)
+                return str(new) in table and str(old) not in table
+
+            await eventually(rerouted, timeout=20)
+            p1 = await lab.add_pod(h1)
+            p2 = await lab.add_pod(h2)
+            assert ipaddress.ip_address(p2.ip) in new
+            servers.append(await start_echo(p1.netns, "tcp", 7020))
+            servers.append(await start_echo(p2.netns, "tcp", 7020))
+            assert await ask_echo(p1.netns, "tcp", p2.ip, 7020) == p1.ip
+            assert await ask_echo(p2.netns, "tcp", p1.ip, 7020) == p2.ip
+        finally:
+            for proc in servers:
+                proc.kill()
+                await proc.wait()
             await sup.stop()

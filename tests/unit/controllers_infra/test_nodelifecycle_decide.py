@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from actors.nodelifecycle.decide import (
+    NETWORK_UNAVAILABLE,
     NOT_READY,
     UNREACHABLE,
     EvictPod,
@@ -18,6 +19,7 @@ from actors.nodelifecycle.decide import (
     decide,
     decide_pods,
     format_time,
+    orphaned_lease,
 )
 from actors.nodelifecycle.drain import plan_drain
 
@@ -125,6 +127,37 @@ def test_heartbeat_only_refresh_restores_ready() -> None:
     assert kinds(d.actions) == ["UpdateNodeStatus", "UpdateNode"]
     assert d.actions[0].node["status"]["conditions"][0]["status"] == "True"
     assert "taints" not in d.actions[1].node["spec"]
+
+
+def with_network(n: dict[str, Any], status: str) -> dict[str, Any]:
+    n["status"]["conditions"].append({"type": "NetworkUnavailable", "status": status, "reason": "x"})
+    return n
+
+
+def test_network_unavailable_taints_no_schedule_and_keeps_others() -> None:
+    other = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+    d = decide(with_network(node("True", heartbeat=0, taints=[other]), "True"), at(5), S)
+    [update] = d.actions
+    assert isinstance(update, UpdateNode)
+    assert update.node["spec"]["taints"] == [other, taint(NETWORK_UNAVAILABLE, "NoSchedule")]
+
+
+def test_network_up_loses_the_taint_and_a_tainted_unavailable_node_needs_no_write() -> None:
+    tainted = [taint(NETWORK_UNAVAILABLE, "NoSchedule")]
+    d = decide(with_network(node("True", heartbeat=0, taints=tainted), "False"), at(5), S)
+    [update] = d.actions
+    assert "taints" not in update.node["spec"]
+    assert decide(with_network(node("True", heartbeat=0, taints=tainted), "True"), at(5), S).actions == []
+
+
+def test_not_ready_and_network_unavailable_together() -> None:
+    d = decide(with_network(node("False", heartbeat=0), "True"), at(5), S)
+    [update] = d.actions
+    assert {(t["key"], t["effect"]) for t in update.node["spec"]["taints"]} == {
+        (NOT_READY, "NoExecute"),
+        (NOT_READY, "NoSchedule"),
+        (NETWORK_UNAVAILABLE, "NoSchedule"),
+    }
 
 
 def test_input_not_modified() -> None:
@@ -280,3 +313,11 @@ def test_drain_with_flags() -> None:
         "ignoring DaemonSet-managed Pods: default/ds",
         "deleting Pods with local storage: default/e",
     ]
+
+
+def test_a_deleted_nodes_lease_goes_with_it() -> None:
+    owned = {"metadata": {"name": "n1", "ownerReferences": [{"kind": "Node", "name": "n1", "uid": "u1"}]}}
+    assert orphaned_lease("n1", None, owned)
+    assert not orphaned_lease("n1", node(), owned)  # the Node is there (maybe registered again)
+    assert not orphaned_lease("n1", None, None)
+    assert not orphaned_lease("n1", None, {"metadata": {"name": "n1"}})  # nobody's: left alone

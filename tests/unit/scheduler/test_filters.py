@@ -29,11 +29,21 @@ def run(
 NOT_READY = "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
 UNREACHABLE = "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
 AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+NET_UNAVAILABLE = "node(s) had untolerated taint {node.kubernetes.io/network-unavailable: }"
 TOL_UNSCHED = [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}]
 
 
 def taint(key: str, value: str = "", effect: str = "NoSchedule") -> dict[str, str]:
     return {"key": key, "value": value, "effect": effect}
+
+
+def network(n: dict[str, Any], status: str) -> dict[str, Any]:
+    """``n`` with a NetworkUnavailable condition (as the kubelet and its flannel agent write it)."""
+    reason = "NoRouteCreated" if status == "True" else "FlannelIsUp"
+    n["status"].setdefault("conditions", []).append(
+        {"type": "NetworkUnavailable", "status": status, "reason": reason}
+    )
+    return n
 
 
 def tol(key: str = "", operator: str = "Equal", value: str = "", effect: str = "") -> dict[str, str]:
@@ -51,6 +61,22 @@ NODE_STATE = [
         pod(tolerations=[tol("node.kubernetes.io/not-ready", "Exists")]),
         True,
         "",
+    ),
+    ("network unavailable", network(node("a"), "True"), pod(), False, NET_UNAVAILABLE),
+    ("network up", network(node("a"), "False"), pod(), True, ""),
+    (
+        "network unavailable, tolerated (a host-network DaemonSet pod)",
+        network(node("a"), "True"),
+        pod(tolerations=[tol("node.kubernetes.io/network-unavailable", "Exists", effect="NoSchedule")]),
+        True,
+        "",
+    ),
+    (
+        "network unavailable and tainted so: one taint",
+        network(node("a", taints=[taint("node.kubernetes.io/network-unavailable")]), "True"),
+        pod(),
+        False,
+        NET_UNAVAILABLE,
     ),
     ("cordoned", node("a", unschedulable=True), pod(), False, "node(s) were unschedulable"),
     ("cordoned, tolerated", node("a", unschedulable=True), pod(tolerations=TOL_UNSCHED), True, ""),

@@ -14,6 +14,7 @@ from actors.api.authz.node import (
 from actors.api.authz.rbac import Attributes, Policy, authorize, forbidden_message
 from bus.auth import UserInfo, impersonated, user_info
 
+CLUSTER_CONFIG = "jetkube-cluster-config"
 BOB = UserInfo("bob", ("devs", "system:authenticated"))
 
 POLICY = Policy(
@@ -159,6 +160,11 @@ def test_secret_and_configmap_references() -> None:
         (Attributes("get", "secrets", namespace="other", name="env"), None, False),
         (Attributes("list", "secrets", namespace="default"), None, False),
         (Attributes("get", "configmaps", namespace="default", name="envfrom"), None, True),
+        # the pod network's configuration the node IPAM publishes: its flannel agent reads it
+        (Attributes("get", "configmaps", namespace="kube-system", name=CLUSTER_CONFIG), None, True),
+        (Attributes("update", "configmaps", namespace="kube-system", name=CLUSTER_CONFIG), None, False),
+        (Attributes("get", "configmaps", namespace="default", name=CLUSTER_CONFIG), None, False),
+        (Attributes("get", "configmaps", namespace="kube-system", name="other"), None, False),
         (Attributes("watch", "services"), None, True),
         (Attributes("create", "events", namespace="default"), None, True),
         (Attributes("create", "deployments", "apps", namespace="default"), None, False),

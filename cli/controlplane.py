@@ -64,10 +64,17 @@ async def run_controlplane(
 
 
 async def _start_gateway(
-    sup: object, bus: object, *, port: int, pki_dir: str, tokens: dict[str, str]
+    sup: object,
+    bus: object,
+    *,
+    port: int,
+    pki_dir: str,
+    tokens: dict[str, str],
+    encryption_key_file: str = "",
 ) -> None:
-    """The Kubernetes API over HTTPS beside this replica (actors/gateway); a warning if it cannot
-    listen. Bearer tokens: ``{token: NATS user}``."""
+    """The Kubernetes API over HTTPS beside this replica (actors/gateway), with the cluster's CA
+    (kept in the store, sealed with the Secrets keys if any); a warning if it cannot listen.
+    Bearer tokens: ``{token: NATS user}``."""
     from pathlib import Path
 
     import structlog
@@ -81,6 +88,7 @@ async def _start_gateway(
         tokens=tokens,
         port=port,
         in_cluster_address=host_ip(),
+        encryption_key_file=Path(encryption_key_file) if encryption_key_file else None,
     )
     try:
         await gateway.bind()
@@ -134,7 +142,7 @@ def controlplane(
         str,
         typer.Option(
             "--apiserver-pki-dir",
-            help="The Kubernetes API's CA and certificates (made on first start; share it between replicas).",
+            help="The Kubernetes API's CA (the cluster's, kept in the store) and this replica's certificate.",
         ),
     ] = "",
     apiserver_tokens: Annotated[
@@ -173,7 +181,12 @@ def controlplane(
 
         server = url_with_credentials(server, credentials or None)
         pki_dir = apiserver_pki_dir or str(default_data_dir() / "pki")
-        gateway_kw = {"port": apiserver_port, "pki_dir": pki_dir, "tokens": _tokens(apiserver_tokens)}
+        gateway_kw = {
+            "port": apiserver_port,
+            "pki_dir": pki_dir,
+            "tokens": _tokens(apiserver_tokens),
+            "encryption_key_file": encryption_key_file,
+        }
         asyncio.run(run_controlplane(server, identity or None, replicas, kw, gateway_kw))
 
 

@@ -315,6 +315,7 @@ async def _maybe_start_gateway(
         host=host,
         port=port,
         in_cluster_address=in_cluster_address(host),
+        encryption_key_file=auth.key_file,  # type: ignore[attr-defined]
     )
     try:
         url = await gateway.bind()

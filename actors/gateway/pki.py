@@ -1,10 +1,12 @@
 """The gateway's certificates: a cluster CA, the serving certificate, client certificates.
 
-Lifecycle: :func:`ensure_pki` runs when the gateway starts. On first start it makes a CA (EC P-256,
-ten years) in ``<dir>/ca.crt`` and ``<dir>/ca.key`` (0600); every start after that reuses it, so
-kubeconfigs written earlier stay valid. The serving certificate (``apiserver.crt``/``.key``) is
-made again when missing or when it lacks one of the names asked for (a new host address), so a
-client that dials any of the host's names or addresses verifies it against the CA.
+Lifecycle: :func:`ensure_pki` runs when the gateway starts, after clusterca.py has put the cluster's
+one CA (EC P-256, ten years; shared by every replica through the state store) in ``<dir>/ca.crt``
+and ``<dir>/ca.key`` (0600); every start after that reuses it, so kubeconfigs written earlier stay
+valid. (Alone, without a store, ``ensure_pki`` makes a CA in the dir itself.) The serving
+certificate (``apiserver.crt``/``.key``) is this replica's own: made again when missing, when it
+lacks one of the names asked for (a new host address), or when another CA signed it, so a client
+that dials any of the host's names or addresses verifies it against the cluster CA.
 
 Client certificates follow Kubernetes: the subject's CN is the user, each O a group
 (``admin`` / ``system:masters``). :func:`client_certificate` makes one signed by the CA
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -205,13 +208,27 @@ def ensure_pki(directory: Path, names: list[str]) -> Pki:
         write_private(pki.ca_key, key)
         pki.ca_cert.write_text(cert)
     wanted = {str(ipaddress.ip_address(n)) if _is_ip(n) else n for n in names}
-    if not (pki.serving_cert.exists() and pki.serving_key.exists()) or not wanted <= _sans_of(
-        pki.serving_cert
+    if (
+        not (pki.serving_cert.exists() and pki.serving_key.exists())
+        or not wanted <= _sans_of(pki.serving_cert)
+        or not _signed_by(pki.serving_cert, pki.ca_cert)
     ):
         cert, key = serving_certificate(pki.ca_cert.read_text(), pki.ca_key.read_text(), names)
         write_private(pki.serving_key, key)
         pki.serving_cert.write_text(cert)
     return pki
+
+
+def _signed_by(leaf: Path, ca: Path) -> bool:
+    """Whether the certificate at ``leaf`` was signed by the CA at ``ca`` (the CA may have been
+    replaced by the cluster's: clusterca.py)."""
+    try:
+        x509.load_pem_x509_certificate(leaf.read_bytes()).verify_directly_issued_by(
+            x509.load_pem_x509_certificate(ca.read_bytes())
+        )
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
 
 
 def _is_ip(name: str) -> bool:

@@ -4,7 +4,7 @@ Lifecycle, from a process with a :class:`~actors.runtime.supervisor.Supervisor` 
 bus (``jetkube up``, ``jetkube controlplane``)::
 
     gw = Gateway(bus, pki_dir=data_dir / "pki", tokens={password: nats_user}, port=6443)
-    url = await gw.bind()      # the CA and serving certificate exist now; listening
+    url = await gw.bind()      # the cluster CA adopted, the serving certificate made; listening
     gw.start(sup)              # one agent holds the server until the supervisor stops it
 
 The handler chain follows kube-apiserver's: TLS (the cluster CA verifies client certificates,
@@ -12,8 +12,10 @@ which are optional) -> authentication (identity.py) -> impersonation -> the REST
 (rest.py), whose api calls the api's gate authorizes and admits. Errors leave as Kubernetes
 Status objects with their HTTP code, so kubectl prints ``Error from server (NotFound): ...``.
 
-It holds no state: several replicas (one per control-plane process) serve side by side, each on
-its own address, as the api's replicas share the NATS queue group.
+It holds no state but its serving certificate: several replicas (one per control-plane process)
+serve side by side, each on its own address, as the api's replicas share the NATS queue group. They
+share one cluster CA, kept in the state store (clusterca.py), so a kubeconfig or a pod's ``ca.crt``
+verifies every replica and a client certificate any of them issued is accepted by all.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import structlog
 from aiohttp import web
 
 from actors.gateway import discovery, openapi
+from actors.gateway.clusterca import adopt_cluster_ca
 from actors.gateway.identity import authenticate, from_service_account_token, impersonation
 from actors.gateway.pki import Pki, ensure_pki, host_names
 from actors.gateway.rest import Rest
@@ -261,10 +264,14 @@ class Gateway:
         port: int = DEFAULT_PORT,
         names: list[str] | None = None,
         in_cluster_address: str | None = None,
+        encryption_key_file: Path | None = None,
     ) -> None:
         """``in_cluster_address``: the address pods reach this gateway at; given, the gateway
-        publishes the ``default/kubernetes`` Service and Endpoints and the root CA (incluster.py)."""
+        publishes the ``default/kubernetes`` Service and Endpoints and the root CA (incluster.py).
+        ``encryption_key_file``: the control plane's Secrets keys, which seal the cluster CA in the
+        store (clusterca.py)."""
         self.bus = bus
+        self.encryption_key_file = encryption_key_file
         self.in_cluster_address = in_cluster_address
         self.host = host
         self.port = port
@@ -286,11 +293,12 @@ class Gateway:
         return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
 
     async def bind(self) -> str:
-        """Make the CA and serving certificate if needed, listen; the server's URL.
-        ServiceUnavailable when the port cannot be had."""
+        """Adopt (or store) the cluster CA, make the serving certificate if needed, listen; the
+        server's URL. ServiceUnavailable when the port cannot be had or the store does not answer."""
         extra = [self.host] if self.host not in ("0.0.0.0", "::", "") else []
         if self.in_cluster_address:
             extra.append(self.in_cluster_address)
+        await adopt_cluster_ca(self._ca_store(), self.pki_dir)  # the cluster's one CA, in pki_dir
         self.pki = await asyncio.to_thread(ensure_pki, self.pki_dir, host_names([*extra, *self.names]))
         # handler_cancellation: a client that goes away cancels its handler, so an abandoned watch
         # or log stream ends at once instead of at its next event
@@ -313,6 +321,14 @@ class Gateway:
         self.url = f"https://{shown}:{self.port}"
         log.info("gateway.listening", url=self.url)
         return self.url
+
+    def _ca_store(self) -> Store:
+        """The store the cluster CA is kept in: sealed as the api seals Secrets when there are keys."""
+        if self.encryption_key_file is None:
+            return Store(self.bus)
+        from actors.api.encryption import EncryptingStore, KeyRing
+
+        return EncryptingStore(Store(self.bus), KeyRing.load_or_create(self.encryption_key_file))
 
     def start(self, sup: Supervisor) -> None:
         sup.spawn("gateway", self.run, restart=False)

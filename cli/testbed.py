@@ -83,9 +83,10 @@ def testbed_authorization() -> str:
 def prepare_host() -> None:
     """The kubelets' state dirs (of the default bed; the node-engines bed keeps them in volumes),
     and what both control planes mount, made before they start so they never race to make two: the
-    Secrets key file, and one cluster CA in each control plane's pki dir (each makes its own serving
-    certificate with it; with a CA each, the ConfigMap kube-root-ca.crt would change with the
-    leader)."""
+    Secrets key file, and one CA in each control plane's pki dir. (The gateways share the cluster
+    CA through the store themselves, actors/gateway/clusterca.py, so the pre-made one only spares
+    the bed a replaced-CA warning; it is kept until a bed whose images carry that code has run
+    without it.)"""
     from actors.api.encryption import KeyRing
     from actors.gateway.pki import Pki, make_ca
     from bus.auth import write_private

@@ -6,12 +6,13 @@ jetkube's gateways (one per control-plane process, on its own host) therefore sh
 the state bucket.
 
 Where: a Secret ``kube-system/jetkube-cluster-ca`` (type ``kubernetes.io/tls``, ``tls.crt`` and
-``tls.key``) under its own bucket key ``clusterca.kube-system.jetkube-cluster-ca``, a resource the
-api serves nothing for. So no api user reaches it, whatever RBAC grants (``view``, ``edit``, even
-``system:masters``: kube-apiserver never serves its CA key either); only the control plane's NATS
-user may write the bucket, and only it and ``admin`` (read-only, the raw list/watch path) may read
-it raw. With an encryption key file (``--encryption-key-file``; ``jetkube up`` always has one) the
-object is sealed as every Secret is (actors/api/encryption.py): raw readers see the envelope only.
+``tls.key``) under its own bucket key ``_clusterca.kube-system.jetkube-cluster-ca``, a resource
+the api serves nothing for and no CRD can be named (plurals have no ``_``). So no api user reaches
+it, whatever RBAC grants (``view``, ``edit``, even ``system:masters``: kube-apiserver never serves
+its CA key either); only the control plane's NATS user may write the bucket, and only it and
+``admin`` (read-only, the raw list/watch path) may read it raw. With an encryption key file
+(``--encryption-key-file``; ``jetkube up`` always has one) the object is sealed as every Secret
+is (actors/api/encryption.py): raw readers see the envelope only.
 
 Lifecycle (:func:`adopt_cluster_ca`, at every gateway start, before the serving certificate):
 
@@ -45,7 +46,9 @@ from schemas.errors import AlreadyExists, InternalError, NotFound, ServiceUnavai
 
 log = structlog.get_logger(__name__)
 
-RESOURCE = "clusterca"  # a bucket key prefix the api serves no resource for
+# A bucket key prefix no resource can ever have: plurals (built-in or a CRD's, the storage key) are
+# DNS labels, which have no "_"; so no CRD can claim the key and serve it (as _compaction's).
+RESOURCE = "_clusterca"
 NAMESPACE = "kube-system"
 NAME = "jetkube-cluster-ca"
 STORE_DEADLINE = 60.0  # how long a starting gateway waits for the store (seconds)

@@ -19,7 +19,7 @@ from actors.gateway.clusterca import (
     write_local,
 )
 from actors.gateway.pki import Pki, ensure_pki, make_ca
-from schemas.errors import InternalError
+from schemas.errors import BadRequest, FieldError, InternalError
 
 A = CaPair(*make_ca())
 B = CaPair(*make_ca())
@@ -86,3 +86,33 @@ def test_a_serving_certificate_of_another_ca_is_remade(tmp_path: Path) -> None:
     x509.load_pem_x509_certificate(again.serving_cert.read_bytes()).verify_directly_issued_by(
         x509.load_pem_x509_certificate(B.cert.encode())
     )
+
+
+def test_no_resource_can_be_named_as_the_cluster_cas_key() -> None:
+    """A CRD's plural is its storage key: one named ``_clusterca`` would serve the CA through the
+    api. Plurals are DNS labels, so it cannot be."""
+    from actors.gateway.clusterca import RESOURCE
+    from schemas.crd import crd_errors
+    from schemas.registry import lookup
+
+    crd = {
+        "metadata": {"name": f"{RESOURCE}.example.com"},
+        "spec": {
+            "group": "example.com",
+            "names": {"plural": RESOURCE, "singular": "ca", "kind": "Ca"},
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object"}},
+                }
+            ],
+        },
+    }
+    errors: list[FieldError] = []
+    crd_errors(crd, errors)
+    assert any("spec.names.plural" in str(e.field) for e in errors), errors
+    with pytest.raises(BadRequest):  # and the api serves nothing under it
+        lookup(RESOURCE)

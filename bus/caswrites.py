@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bus.codec import encode
 from bus.pipeline import WrongLastSequence, pipeline_for
 from bus.storeerrors import conflict
-from schemas.errors import JetkubeError
+from schemas.errors import Conflict, JetkubeError
 from schemas.status import now_rfc3339
 
 if TYPE_CHECKING:
@@ -63,6 +63,21 @@ def prepare_update(obj: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
+def batch_update(
+    store: Store, resource: str, new: dict[str, Any], old: dict[str, Any]
+) -> tuple[str, dict[str, Any], bytes, dict[str, str]] | Conflict:
+    """One update of a batch, as it goes out: its subject, the object stored, its payload and
+    headers; the Conflict when ``new`` was not made from ``old`` (another resourceVersion)."""
+    meta = new["metadata"]
+    rv = str(meta.get("resourceVersion") or "")
+    if rv != str(old["metadata"].get("resourceVersion")):
+        return conflict(resource, meta.get("name", ""))
+    stored = prepare_update(new, old)
+    subject = store._subject(resource, meta.get("namespace"), meta.get("name", ""))
+    headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
+    return subject, stored, encode(store._stored_form(stored)), headers
+
+
 async def update_batch_pipelined(
     store: Store,
     resource: str,
@@ -79,17 +94,13 @@ async def update_batch_pipelined(
         slots: list[dict[str, Any] | JetkubeError | None] = []
         sent: list[tuple[int, dict[str, Any], str, asyncio.Future[int]]] = []
         for new, old in items[i : i + window]:
-            meta = new["metadata"]
-            name = meta.get("name", "")
-            rv = str(meta.get("resourceVersion") or "")
-            if rv != str(old["metadata"].get("resourceVersion")):
-                slots.append(conflict(resource, name))
+            write = batch_update(store, resource, new, old)
+            if isinstance(write, Conflict):
+                slots.append(write)
                 continue
-            stored = prepare_update(new, old)
-            subject = store._subject(resource, meta.get("namespace"), name)
-            headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
-            fut = await pipeline.publish(subject, encode(store._stored_form(stored)), headers, urgent=False)
-            sent.append((len(slots), stored, name, fut))
+            subject, stored, payload, headers = write
+            fut = await pipeline.publish(subject, payload, headers, urgent=False)
+            sent.append((len(slots), stored, new["metadata"].get("name", ""), fut))
             slots.append(None)
         pipeline.flush_batch()  # the whole window in one write
         acks = await pipeline.settle([f for _, _, _, f in sent], timeout)

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bus.caswrites import EXPECTED_LAST, OP_HEADER, prepare_update
-from bus.codec import encode
+from bus.caswrites import batch_update
 from bus.conditional import MAX_WRITES, Condition, ConditionMoved, publish_conditional
 from bus.pipeline import WrongLastSequence
 from bus.storeerrors import conflict, translate
-from schemas.errors import JetkubeError
+from schemas.errors import Conflict, JetkubeError
 
 if TYPE_CHECKING:
     from bus.store import Store
@@ -61,17 +60,13 @@ async def update_batch_fenced(
     sent: list[tuple[int, dict[str, Any], str]] = []
     writes: list[tuple[str, bytes, dict[str, str]]] = []
     for new, old in items:
-        meta = new["metadata"]
-        name = meta.get("name", "")
-        rv = str(meta.get("resourceVersion") or "")
-        if rv != str(old["metadata"].get("resourceVersion")):
-            slots.append(conflict(resource, name))
+        write = batch_update(store, resource, new, old)
+        if isinstance(write, Conflict):
+            slots.append(write)
             continue
-        stored = prepare_update(new, old)
-        subject = store._subject(resource, meta.get("namespace"), name)
-        sent.append((len(slots), stored, name))
-        headers = {EXPECTED_LAST: rv, OP_HEADER: "update"}
-        writes.append((subject, encode(store._stored_form(stored)), headers))
+        subject, stored, payload, headers = write
+        sent.append((len(slots), stored, new["metadata"].get("name", "")))
+        writes.append((subject, payload, headers))
         slots.append(None)
     acks: list[int | WrongLastSequence] = []
     try:

@@ -39,7 +39,7 @@ import structlog
 from aiodocker.jsonstream import json_stream_stream
 from aiodocker.volumes import DockerVolume
 
-from actors.kubelet import docker_session
+from actors.kubelet import docker_network, docker_session
 from actors.kubelet import labels as L
 from actors.kubelet.docker_config import PAUSE_IMAGE, container_config, sandbox_config
 from actors.kubelet.docker_errors import ImageNeverPull, ImagePullError, docker_errors, translate, unreachable
@@ -66,7 +66,6 @@ DEFAULT_STATE_DIR = "/var/lib/jetkube/kubelet"
 DEFAULT_EVENT_ACTIONS = ("start", "die", "oom", "destroy")
 MAX_TERMINATION_MESSAGE = 4096  # bytes, as Kubernetes
 PULL_FAILURE_MEMORY = 60.0  # seconds a failed pull of a present image is not retried (policy Always)
-POD_NETWORK_WAIT = 10.0  # seconds a sandbox waits for the pod network (--pod-network flannel)
 
 
 class DockerRuntime:
@@ -91,6 +90,7 @@ class DockerRuntime:
         self._pause_ready = False  # the infra image was found or made (pause_image.py)
         # the Docker network of pods without hostNetwork (None: the engine's default bridge);
         # --pod-network flannel names its bridge here and clears the event until the bridge exists
+        # (docker_network.py)
         self.pod_network: str | None = None
         self.pod_network_ready = asyncio.Event()
         self.pod_network_ready.set()
@@ -294,95 +294,11 @@ class DockerRuntime:
             raise
         return cid
 
-    async def _pod_network(self) -> str | None:
-        if not self.pod_network_ready.is_set():
-            try:
-                await asyncio.wait_for(self.pod_network_ready.wait(), POD_NETWORK_WAIT)
-            except TimeoutError:
-                raise DockerError(
-                    "network is not ready: the pod network has no bridge yet (the Node has no "
-                    "spec.podCIDR: is the control plane's node IPAM running?)"
-                ) from None
-        return self.pod_network
-
-    async def ensure_bridge_network(
-        self,
-        name: str,
-        subnet: str,
-        gateway: str,
-        mtu: int,
-        labels: Mapping[str, str] | None = None,
-        *,
-        stop_attached: bool = False,
-    ) -> None:
-        """A Docker bridge network ``name`` on ``subnet`` without Docker's masquerade (the pod
-        network does its own). One with another subnet or MTU is removed and made again: refused,
-        DockerError, while containers are attached to it, unless ``stop_attached``, which stops
-        them first (the pods' sandboxes: their kubelet makes new ones on the new network)."""
-        options = {
-            "com.docker.network.bridge.enable_ip_masquerade": "false",
-            "com.docker.network.driver.mtu": str(mtu),
-        }
-        with docker_errors(f"inspect network {name}", self.engine):
-            try:
-                current = await self._docker.networks.get(name)
-                info = await current.show()
-            except aiodocker.DockerError as exc:
-                if exc.status != 404:
-                    raise
-                info = None
-        if info is not None:
-            configs = (info.get("IPAM") or {}).get("Config") or []
-            have = info.get("Options") or {}
-            same = any(c.get("Subnet") == subnet for c in configs) and all(
-                have.get(k) == v for k, v in options.items()
-            )
-            if same:
-                return
-            log.warning("pod_network.recreated", network=name, had=configs, subnet=subnet)
-            attached = sorted(info.get("Containers") or {})
-            if stop_attached and attached:
-                short = [c[:12] for c in attached]
-                log.warning("pod_network.sandboxes_stopped", network=name, containers=short)
-                for cid in attached:
-                    try:
-                        await self.stop(cid, grace_seconds=1)
-                    except NotFound:
-                        pass
-            with docker_errors(f"remove network {name}", self.engine):
-                await current.delete()
-        body = {
-            "Name": name,
-            "Driver": "bridge",
-            "CheckDuplicate": True,
-            "IPAM": {"Driver": "default", "Config": [{"Subnet": subnet, "Gateway": gateway}]},
-            "Options": options,
-            "Labels": {**self.cluster_labels, **dict(labels or {})},
-        }
-        with docker_errors(f"create network {name}", self.engine):
-            await self._docker.networks.create(body)
-
-    async def remove_network(self, name: str) -> None:
-        with docker_errors(f"remove network {name}", self.engine):
-            try:
-                await (await self._docker.networks.get(name)).delete()
-            except aiodocker.DockerError as exc:
-                if exc.status != 404:
-                    raise
-
-    async def sandbox_ip(self, sandbox_id: str, network: str | None = None) -> str:
-        with docker_errors(f"inspect sandbox {sandbox_id[:12]}", self.engine):
-            data = await self._docker.containers.container(sandbox_id).show()
-        settings = data.get("NetworkSettings") or {}
-        nets = settings.get("Networks") or {}
-        if network and network in nets:
-            return str(nets[network].get("IPAddress") or "")
-        if settings.get("IPAddress"):
-            return str(settings["IPAddress"])
-        for n in nets.values():
-            if n.get("IPAddress"):
-                return str(n["IPAddress"])
-        return ""
+    # The pod network (docker_network.py): functions of the runtime, bound here as its methods.
+    _pod_network = docker_network.wait_for_pod_network
+    ensure_bridge_network = docker_network.ensure_bridge_network
+    remove_network = docker_network.remove_network
+    sandbox_ip = docker_network.sandbox_ip
 
     async def create_container(
         self,

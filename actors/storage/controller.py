@@ -277,4 +277,3 @@ class PersistentVolumeController(Controller):
 
 def _bound(claim: Obj) -> bool:
     return ((claim.get("status") or {}).get("phase")) == "Bound"
-

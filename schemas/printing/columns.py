@@ -472,6 +472,8 @@ def revision_controller(obj: dict[str, Any]) -> str:
             kind = str(ref.get("kind") or "").lower()
             return f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
     return "<none>"
+
+
 TABLES["customresourcedefinitions"] = [
     Column("CREATED AT", lambda o, n: str(_get(o, "metadata", "creationTimestamp", default=""))),
 ]

@@ -1,7 +1,7 @@
 """``get hpa``'s columns, as Kubernetes (1.30 and later) prints them.
 
-    NAME   REFERENCE         TARGETS                         MINPODS   MAXPODS   REPLICAS   AGE
-    web    Deployment/web    cpu: 12%/50%, memory: 40Mi/1Gi  2         10        3          5m
+NAME   REFERENCE         TARGETS                         MINPODS   MAXPODS   REPLICAS   AGE
+web    Deployment/web    cpu: 12%/50%, memory: 40Mi/1Gi  2         10        3          5m
 """
 
 from __future__ import annotations

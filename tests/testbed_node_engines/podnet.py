@@ -213,6 +213,12 @@ async def echo_from(namespace: str, client: str, proto: str, ip: str) -> str:
     return out.strip() if code == 0 else ""
 
 
+async def reaches(namespace: str, client: str, ip: str, want_client_ip: str) -> bool:
+    """Whether pod ``client`` reaches the echo server at ``ip`` over TCP and is seen there from
+    ``want_client_ip`` (its own pod IP: no NAT between pods)."""
+    return await echo_from(namespace, client, "tcp", ip) == f"tcp from {want_client_ip}"
+
+
 async def wget_from(namespace: str, client: str, url: str) -> str:
     """The body busybox's wget fetched from ``url`` in the client pod ('' when it failed)."""
     code, out = await exec_in(namespace, client, "timeout", "5", "wget", "-qO-", url)

@@ -18,12 +18,12 @@ from cli.testbed import NETWORK, NODE_HOSTS, NODES, Testbed, docker
 from tests.testbed.helpers import bed_api, poll, ready_nodes
 from tests.testbed_node_engines.podnet import (
     drop_namespace,
-    echo_from,
     echo_pod,
     in_subnet,
     make_namespace,
     node_subnets,
     pod_ip,
+    reaches,
     running_pods,
     wait_bed_whole,
 )
@@ -31,10 +31,6 @@ from tests.testbed_node_engines.podnet import (
 pytestmark = [pytest.mark.testbed, pytest.mark.docker]
 
 N1, N2, N3 = NODES["node1"], NODES["node2"], NODES["node3"]
-
-
-async def reaches(ns: str, src: str, ip: str, want_src_ip: str) -> bool:
-    return await echo_from(ns, src, "tcp", ip) == f"tcp from {want_src_ip}"
 
 
 @pytest.mark.timeout(300)

@@ -20,12 +20,12 @@ from schemas.errors import NotFound
 from tests.testbed.helpers import bed_api, poll
 from tests.testbed_node_engines.podnet import (
     drop_namespace,
-    echo_from,
     echo_pod,
     in_subnet,
     make_namespace,
     node_subnets,
     pod_ip,
+    reaches,
     running_pods,
     wait_bed_whole,
 )
@@ -34,10 +34,6 @@ pytestmark = [pytest.mark.testbed, pytest.mark.docker]
 
 N1, N2, N3 = NODES["node1"], NODES["node2"], NODES["node3"]
 HOLD = "test.jetkube.local/hold"
-
-
-async def reaches(ns: str, src: str, ip: str, want_src_ip: str) -> bool:
-    return await echo_from(ns, src, "tcp", ip) == f"tcp from {want_src_ip}"
 
 
 def network_condition(node: dict) -> tuple[str, str] | None:

@@ -17,7 +17,7 @@ import pytest
 
 from bus.connection import Bus
 from bus.store import Store
-from tests.e2e.ingress.cluster import BUSYBOX, service, small_cluster
+from tests.e2e.ingress.cluster import busybox_pod, service, small_cluster
 from tests.integration.gateway.conftest import KUBECTL, VIEWER_TOKEN, Cluster
 from tests.waiting import wait_for
 
@@ -28,34 +28,17 @@ POD = "web-1"
 
 
 def two_port_pod(node: str) -> dict[str, Any]:
-    script = " && ".join(
-        [
-            "mkdir -p /www /alt",
-            f"echo {POD} > /www/index.html",
-            "echo second-port > /alt/index.html",
-            "seq 1 200000 > /www/big",
-            "httpd -p 8081 -h /alt",
-            "(nc -ll -p 9000 -e cat &)",  # an echo server: what comes in goes back, until eof
-            "exec httpd -f -p 80 -h /www",
-        ]
-    )
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": POD, "namespace": "default", "labels": {"app": "web"}},
-        "spec": {
-            "nodeName": node,
-            "containers": [
-                {
-                    "name": "httpd",
-                    "image": BUSYBOX,
-                    "imagePullPolicy": "IfNotPresent",
-                    "command": ["sh", "-c", script],
-                    "ports": [{"name": "http", "containerPort": 80}, {"name": "alt", "containerPort": 8081}],
-                }
-            ],
-        },
-    }
+    script = [
+        "mkdir -p /www /alt",
+        f"echo {POD} > /www/index.html",
+        "echo second-port > /alt/index.html",
+        "seq 1 200000 > /www/big",
+        "httpd -p 8081 -h /alt",
+        "(nc -ll -p 9000 -e cat &)",  # an echo server: what comes in goes back, until eof
+        "exec httpd -f -p 80 -h /www",
+    ]
+    ports = [{"name": "http", "containerPort": 80}, {"name": "alt", "containerPort": 8081}]
+    return busybox_pod(POD, node, {"app": "web"}, script, ports)
 
 
 @pytest.fixture

@@ -57,6 +57,14 @@ def httpd_pod(
         "seq 1 200000 > /www/big",
         f"exec httpd -f -p {port} -h /www",
     ]
+    return busybox_pod(name, node, labels, script, [{"name": "http", "containerPort": port}])
+
+
+def busybox_pod(
+    name: str, node: str, labels: dict[str, str], script: list[str], ports: list[dict[str, Any]]
+) -> dict:
+    """A pod in ``default`` on ``node`` whose one busybox container (``httpd``) runs the shell
+    steps of ``script`` one after the other and declares ``ports``."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -69,7 +77,7 @@ def httpd_pod(
                     "image": BUSYBOX,
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["sh", "-c", " && ".join(script)],
-                    "ports": [{"name": "http", "containerPort": port}],
+                    "ports": ports,
                 }
             ],
         },

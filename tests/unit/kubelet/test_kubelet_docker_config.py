@@ -30,7 +30,6 @@ def test_sandbox_publishes_host_ports_and_sets_dns_and_hostname():
     assert cfg["Labels"]["io.jetkube.type"] == "sandbox"
 
 
-
 def test_sandbox_asks_a_user_defined_network_for_the_address_the_pod_had():
     kw = {"node": "n1", "namespace": "p", "pod_name": "w", "pod_uid": "u", "hostname": "w"}
     kw["ip"] = "10.244.1.7"
@@ -40,6 +39,7 @@ def test_sandbox_asks_a_user_defined_network_for_the_address_the_pod_had():
     for network in (None, "bridge", "host", "none"):  # Docker refuses an address on these
         _, cfg = sandbox_config(network=network, **kw)
         assert "NetworkingConfig" not in cfg, network
+
 
 def test_sandbox_on_host_network_sets_no_hostname_or_ports():
     _, cfg = sandbox_config(

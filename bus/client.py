@@ -266,18 +266,25 @@ class ApiClient:
         grace_period_seconds: int | None = None,
         propagation_policy: str | None = None,
         resource_version: str | None = None,
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
     ) -> dict[str, Any]:
-        return await self.call(
-            "delete",
-            {
-                "resource": resource,
-                "namespace": namespace,
-                "name": name,
-                "gracePeriodSeconds": grace_period_seconds,
-                "propagationPolicy": propagation_policy,
-                "resourceVersion": resource_version,
-            },
-        )
+        """Delete; ``dry_run``: checked, answered, nothing changed; ``subresource="eviction"``:
+        a pod eviction (authorized as ``create pods/eviction``)."""
+        payload: dict[str, Any] = {
+            "resource": resource,
+            "namespace": namespace,
+            "name": name,
+            "gracePeriodSeconds": grace_period_seconds,
+            "propagationPolicy": propagation_policy,
+            "resourceVersion": resource_version,
+        }
+        if dry_run:
+            payload["dryRun"] = True
+        if subresource:
+            payload["subresource"] = subresource
+        return await self.call("delete", payload)
 
     async def version(self) -> dict[str, Any]:
         return await self.call("version", {})

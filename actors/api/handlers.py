@@ -277,6 +277,10 @@ class Api:
                 writer=writer,
             )
         if verb == "delete":
+            sub = payload.get("subresource")
+            if sub not in (None, "") and not (sub == "eviction" and info.plural == "pods"):
+                # an eviction is a pod delete authorized as ``create pods/eviction`` (authz/gate.py)
+                raise MethodNotAllowed(f'the subresource "{sub}" cannot be deleted')
             return await self.delete(
                 info,
                 ns,
@@ -284,6 +288,7 @@ class Api:
                 grace_period_seconds=payload.get("gracePeriodSeconds"),
                 propagation_policy=payload.get("propagationPolicy"),
                 resource_version=payload.get("resourceVersion"),
+                dry_run=dry_run,
             )
         raise MethodNotAllowed(f'the verb "{verb}" is not supported')
 
@@ -667,7 +672,11 @@ class Api:
         grace_period_seconds: int | None,
         propagation_policy: str | None,
         resource_version: str | None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
+        """Delete (or mark for deletion: finalizers, graceful pods). ``dry_run``: every check made
+        (existence, preconditions, protected namespaces, what the delete would do) and the answer
+        the delete would give returned; nothing written, no delete hook run."""
         if propagation_policy not in (None, "Background", "Foreground", "Orphan"):
             raise BadRequest(
                 f'propagationPolicy: Unsupported value: "{propagation_policy}": supported '
@@ -696,6 +705,8 @@ class Api:
             try:
                 if decision.action == "noop":
                     return old
+                if dry_run:  # dryRun=All: the object as the delete would leave (or remove) it
+                    return decision.obj if decision.action == "mark" else copy.deepcopy(old)
                 if decision.action == "mark":
                     return await self.store.update(info.plural, decision.obj, old=old)
                 removed = await self.store.delete(info.plural, ns, name, old=old)

@@ -35,6 +35,8 @@ from actors.gateway.wire import (
     PATCH_TYPES,
     USER,
     client_for,
+    delete_dry_run,
+    dry_run,
     dumps,
     field_manager,
     json_response,
@@ -53,14 +55,6 @@ DEFAULT_WATCH_TIMEOUT = 1800.0
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
-
-
-def _dry(query: Any) -> bool:
-    """``dryRun=All``: checked and admitted by the api, not written. Other values are refused."""
-    value = query.get("dryRun")
-    if value not in (None, "", "All"):
-        raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    return value == "All"
 
 
 def _int(query: Any, name: str) -> int | None:
@@ -104,7 +98,7 @@ class Rest:
                 "resource": target.info.plural,
                 "namespace": target.namespace or ApiClient._ns(body, None),
                 "body": body,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
             }
             return json_response(await api.call("create", payload), 201)
@@ -121,7 +115,7 @@ class Rest:
             payload = {
                 **self._payload(target),
                 "body": body,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
             }
             return json_response(await api.call("update", payload))
@@ -135,7 +129,7 @@ class Rest:
                 **self._payload(target),
                 "body": body,
                 "patchType": patch_type,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
             }
             if apply:
@@ -206,8 +200,7 @@ class Rest:
         q = request.query
         body = await read_body(request)
         opts = body if isinstance(body, dict) else {}
-        if q.get("dryRun") or opts.get("dryRun"):
-            raise BadRequest("dryRun: Unsupported value: deletes cannot be dry runs on jetkube")
+        dry = delete_dry_run(q, opts)
         grace = opts.get("gracePeriodSeconds")
         if grace is None:
             grace = _int(q, "gracePeriodSeconds")
@@ -232,6 +225,7 @@ class Rest:
             grace_period_seconds=grace,
             propagation_policy=policy,
             resource_version=pre.get("resourceVersion"),
+            dry_run=dry,
         )
 
     async def delete_collection(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:

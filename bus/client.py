@@ -79,7 +79,15 @@ class ApiClient:
         raw = bool(getattr(self.bus, "raw_reads", True))
         return raw and not self.impersonate and plural not in VIA_API_ALWAYS
 
-    async def call(self, verb: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        verb: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        warnings: list[str] | None = None,
+    ) -> Any:
+        """One api request; the reply's warnings (``fieldValidation: Warn``) go to ``warnings``."""
         if self.user:
             payload = {**payload, "user": self.user}
         if self.impersonate:
@@ -92,6 +100,7 @@ class ApiClient:
             timeout=timeout or self.timeout,
             retry=verb in SAFE_TO_RETRY,
             local=self.local,
+            warnings=warnings,
         )
 
     async def can_i(

@@ -20,6 +20,7 @@ reply. Rules kept here, as Kubernetes keeps them:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import functools
@@ -44,8 +45,9 @@ from actors.runtime.memguard import GUARD
 from bus.codec import encode
 from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
+from bus.rpc import warn
 from bus.store import Store
-from schemas.decode import normalize
+from schemas.decode import check_field_validation, normalize
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -84,6 +86,22 @@ DEFAULT_MANAGER = "jetkube"  # the field manager of a request that names none (N
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 FENCED_VERBS = frozenset({"create", "update", "patch", "delete"})
+# the request's ``fieldValidation`` (Strict, Warn, Ignore; None: unknown fields are 422 causes among
+# the others, as before the option existed), read where a write's body is decoded
+_FIELD_VALIDATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "field_validation", default=None
+)
+
+
+def _decode(body: dict[str, Any], default_namespace: str) -> dict[str, Any]:
+    """:func:`normalize` under the request's ``fieldValidation``; its warnings go to the reply."""
+    said: list[str] = []
+    obj = normalize(
+        body, default_namespace=default_namespace, field_validation=_FIELD_VALIDATION.get(), warnings=said
+    )
+    for text in said:
+        warn(text)
+    return obj
 
 
 def server_version() -> dict[str, str]:
@@ -198,7 +216,13 @@ class Api:
         code = 201 if verb == "create" else 200  # as the Kubernetes api-server counts them
         try:
             GUARD.check(verb)  # --memory-limit: 503 with the reason before the process would cross it
-            return await self._dispatch(verb, payload)
+            writes = verb in ("create", "update", "patch")
+            mode = check_field_validation(payload.get("fieldValidation")) if writes else None
+            token = _FIELD_VALIDATION.set(mode)
+            try:
+                return await self._dispatch(verb, payload)
+            finally:
+                _FIELD_VALIDATION.reset(token)
         except JetkubeError as err:
             code = err.code
             raise
@@ -417,7 +441,7 @@ class Api:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
         body["metadata"] = meta
-        obj = normalize(body, default_namespace=ns or "default")
+        obj = _decode(body, ns or "default")
         if lookup(obj["kind"]).plural != info.plural:
             raise BadRequest(f"the body is a {obj['kind']}, the request is for {info.plural}")
         meta = obj["metadata"]
@@ -519,7 +543,7 @@ class Api:
                 merged.pop("status", None)
         merged["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         sent = merged["metadata"].pop("managedFields", None)
-        new = normalize(merged, default_namespace=old_meta.get("namespace") or "default")
+        new = _decode(merged, old_meta.get("namespace") or "default")
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         for hook in self.update_hooks:
             new = await hook(info.plural, new, old)

@@ -39,10 +39,12 @@ from actors.gateway.wire import (
     dry_run,
     dumps,
     field_manager,
+    field_validation,
     json_response,
     read_body,
     status_response,
     unsupported_media,
+    with_warnings,
 )
 from bus.client import ApiClient
 from bus.connection import Bus
@@ -100,8 +102,10 @@ class Rest:
                 "body": body,
                 "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
-            return json_response(await api.call("create", payload), 201)
+            said: list[str] = []
+            return with_warnings(json_response(await api.call("create", payload, warnings=said), 201), said)
         if verb == "update":
             body = await read_body(request)
             if not isinstance(body, dict):
@@ -117,8 +121,10 @@ class Rest:
                 "body": body,
                 "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
-            return json_response(await api.call("update", payload))
+            said = []
+            return with_warnings(json_response(await api.call("update", payload, warnings=said)), said)
         if verb == "patch":
             apply = request.content_type == APPLY_PATCH
             patch_type = "apply" if apply else PATCH_TYPES.get(request.content_type)
@@ -131,6 +137,7 @@ class Rest:
                 "patchType": patch_type,
                 "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
             if apply:
                 payload["force"] = _flag(query.get("force"))
@@ -139,7 +146,8 @@ class Rest:
             status = 200
             if apply:  # 201 when the apply created it, as kube-apiserver answers
                 status = 201 if await self._missing(api, target) else 200
-            return json_response(await api.call("patch", payload), status)
+            said = []
+            return with_warnings(json_response(await api.call("patch", payload, warnings=said), status), said)
         if verb == "delete":
             return json_response(await self.delete(request, api, target, str(target.name)))
         if verb == "deletecollection":

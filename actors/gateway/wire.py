@@ -99,3 +99,19 @@ def delete_dry_run(query: Any, opts: dict[str, Any]) -> bool:
     if not isinstance(body, list) or any(v != "All" for v in body):
         raise BadRequest(f'dryRun: Unsupported value: "{body}": supported values: "All"')
     return True
+
+
+def field_validation(query: Any) -> str:
+    """``?fieldValidation=``: Strict, Warn or Ignore; Warn when absent, kube-apiserver's default
+    (kubectl sends Strict unless ``--validate=warn|false``)."""
+    from schemas.decode import check_field_validation
+
+    return check_field_validation(query.get("fieldValidation")) or "Warn"
+
+
+def with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
+    """Kubernetes' ``Warning: 299 - "text"`` headers (kubectl prints ``Warning: text``)."""
+    for text in warnings:
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{quoted}"')
+    return response

@@ -4,7 +4,8 @@ The api answers a list with every matching object; the gateway cuts it into page
 (namespace, name). The continue token is opaque to clients: base64 of the last key given and the
 revision of the first page. A later page is cut from a fresh list after that key, so it is
 consistent per object but not a snapshot at the first page's revision as etcd's is: an object
-created behind the cursor meanwhile is not listed, one deleted ahead of it is not either. kubectl
+created behind the cursor meanwhile is not listed, one deleted ahead of it is not either (the store
+keeps no past states to read: actors/api/paging.py). kubectl
 pages with ``limit=500`` and concatenates; informers list without a limit.
 """
 

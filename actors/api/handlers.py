@@ -37,7 +37,7 @@ from actors.api.fencing import fenced_write
 from actors.api.limits import check_body, check_key_part
 from actors.api.listing import stream_page_source
 from actors.api.noderelay import NodeRelay
-from actors.api.paging import decode_continue, encode_continue, page, parse_limit
+from actors.api.paging import decode_continue, encode_continue, item_key, page, parse_limit
 from actors.api.podstatus import initial_pod_status
 from actors.api.selectors import checked_selectors
 from actors.runtime.informer import Informer
@@ -362,9 +362,10 @@ class Api:
             if field_selector:
                 reqs = parse_field_selector(field_selector)
                 items = [e for e in items if matches_fields(e, reqs)]
+            matched = sum(1 for e in items if after is None or item_key(e) > after[1])
         else:
             # streamed, keeping only what the page can use (actors/api/listing.py)
-            items, revision, read = await stream_page_source(
+            items, revision, read, matched = await stream_page_source(
                 self.store,
                 info.plural,
                 ns,
@@ -387,6 +388,8 @@ class Api:
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if last is not None:
             meta["continue"] = encode_continue(revision, last)
+            if not label_selector and not field_selector:  # as kube-apiserver: none with selectors
+                meta["remainingItemCount"] = matched - len(items)
         return {"apiVersion": _api_version(info), "kind": _list_kind(info), "metadata": meta, "items": items}
 
     def _reply_budget(self) -> int:

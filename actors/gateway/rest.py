@@ -27,7 +27,7 @@ import structlog
 from aiohttp import web
 
 from actors.api.authz.rbac import Attributes, forbidden_message
-from actors.gateway import paging, table
+from actors.gateway import table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
 from actors.gateway.wire import (
@@ -185,14 +185,30 @@ class Rest:
 
     async def list(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
         q = request.query
-        listing = await api.list(
-            target.info.plural,
-            target.namespace,
-            q.get("labelSelector") or None,
-            q.get("fieldSelector") or None,
-        )
-        if q.get("limit") or q.get("continue"):
-            listing = paging.page(listing, _int(q, "limit"), q.get("continue") or None)
+        limit = _int(q, "limit")
+        if limit is not None and limit < 0:
+            raise BadRequest("limit: Invalid value: must be 0 or more")
+        if limit or q.get("continue"):
+            # one page of the api's own paging (actors/api/paging.py): read after the token's key
+            # without holding the whole list, and the same tokens as a NATS client's
+            listing = await api.call(
+                "list",
+                {
+                    "resource": target.info.plural,
+                    "namespace": target.namespace,
+                    "labelSelector": q.get("labelSelector") or None,
+                    "fieldSelector": q.get("fieldSelector") or None,
+                    "limit": limit,
+                    "continue": q.get("continue") or None,
+                },
+            )
+        else:
+            listing = await api.list(
+                target.info.plural,
+                target.namespace,
+                q.get("labelSelector") or None,
+                q.get("fieldSelector") or None,
+            )
         if table.wants_table(request.headers.get("Accept", "")):
             return json_response(
                 table.table(

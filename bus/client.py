@@ -79,7 +79,15 @@ class ApiClient:
         raw = bool(getattr(self.bus, "raw_reads", True))
         return raw and not self.impersonate and plural not in VIA_API_ALWAYS
 
-    async def call(self, verb: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        verb: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        warnings: list[str] | None = None,
+    ) -> Any:
+        """One api request; the reply's warnings (``fieldValidation: Warn``) go to ``warnings``."""
         if self.user:
             payload = {**payload, "user": self.user}
         if self.impersonate:
@@ -92,6 +100,7 @@ class ApiClient:
             timeout=timeout or self.timeout,
             retry=verb in SAFE_TO_RETRY,
             local=self.local,
+            warnings=warnings,
         )
 
     async def can_i(
@@ -266,18 +275,25 @@ class ApiClient:
         grace_period_seconds: int | None = None,
         propagation_policy: str | None = None,
         resource_version: str | None = None,
+        *,
+        dry_run: bool = False,
+        subresource: str | None = None,
     ) -> dict[str, Any]:
-        return await self.call(
-            "delete",
-            {
-                "resource": resource,
-                "namespace": namespace,
-                "name": name,
-                "gracePeriodSeconds": grace_period_seconds,
-                "propagationPolicy": propagation_policy,
-                "resourceVersion": resource_version,
-            },
-        )
+        """Delete; ``dry_run``: checked, answered, nothing changed; ``subresource="eviction"``:
+        a pod eviction (authorized as ``create pods/eviction``)."""
+        payload: dict[str, Any] = {
+            "resource": resource,
+            "namespace": namespace,
+            "name": name,
+            "gracePeriodSeconds": grace_period_seconds,
+            "propagationPolicy": propagation_policy,
+            "resourceVersion": resource_version,
+        }
+        if dry_run:
+            payload["dryRun"] = True
+        if subresource:
+            payload["subresource"] = subresource
+        return await self.call("delete", payload)
 
     async def version(self) -> dict[str, Any]:
         return await self.call("version", {})

@@ -1,7 +1,10 @@
 """Request/reply over NATS: the api's verbs and the kubelets' logs/exec.
 
 Wire format (public): a request is msgpack of a mapping; the reply is msgpack of
-``{"object": ...}`` on success or ``{"error": <Kubernetes Status>}`` on failure.
+``{"object": ...}`` on success or ``{"error": <Kubernetes Status>}`` on failure. A success may carry
+``"warnings": [text, ...]`` too (a handler's :func:`warn`: Kubernetes' ``Warning`` headers, e.g.
+``unknown field "spec.foo"`` under ``fieldValidation: Warn``); :func:`request` hands them to the
+caller's ``warnings`` list.
 
 Asking: :func:`request` sends on the connection's one reply inbox (:class:`bus.pipeline.Replies`);
 no subscriber is ServiceUnavailable naming the subject, no reply in time is Timeout.
@@ -26,6 +29,7 @@ are not, since their first attempt may have landed (a client resolves that by re
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -58,6 +62,16 @@ Handler = Callable[[str, dict[str, Any], Msg], Awaitable[Any]]
 MAX_REQUEST_BYTES = 3 * 1024 * 1024
 TOO_MANY_BACKOFF = 0.05  # the first wait after a 429, doubled each time up to 1 s
 DEADLINE_HEADER = "Jetkube-Deadline"
+_WARNINGS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("rpc_warnings", default=None)
+
+
+def warn(text: str) -> None:
+    """A warning for the reply of the request being answered (nothing outside a responder)."""
+    got = _WARNINGS.get()
+    if got is not None and text not in got:
+        got.append(text)
+
+
 MIN_ATTEMPT = 2.0  # a retried read's attempts last a third of its time-out, at least this long
 
 
@@ -80,8 +94,10 @@ async def request(
     timeout: float = 10.0,
     retry: bool = False,
     local: bool = False,
+    warnings: list[str] | None = None,
 ) -> Any:
-    """Send one request and return the reply's ``object``; a server error is raised again.
+    """Send one request and return the reply's ``object``; a server error is raised again. The
+    reply's warnings, if any, are added to ``warnings``.
 
     A 429 TooManyRequests (a replica far behind) is retried after a short, growing wait while the
     timeout allows, as client-go retries it; the last one is raised. With ``retry`` (only for
@@ -117,6 +133,8 @@ async def request(
         if not isinstance(reply, dict):
             raise InternalError(f"malformed reply on {subject}")
         if "error" not in reply:
+            if warnings is not None and isinstance(reply.get("warnings"), list):
+                warnings.extend(str(w) for w in reply["warnings"])
             return reply.get("object")
         err = from_status(reply["error"])
         backoff = min(TOO_MANY_BACKOFF * 2**attempt, 1.0)
@@ -217,8 +235,15 @@ class Responder:
             payload = decode(msg.data)
             if not isinstance(payload, dict):
                 raise BadRequest("the request must be a msgpack map")
-            result = await self.handler(verb, payload, msg)
+            said: list[str] = []
+            token = _WARNINGS.set(said)
+            try:
+                result = await self.handler(verb, payload, msg)
+            finally:
+                _WARNINGS.reset(token)
             reply: dict[str, Any] = {"object": result}
+            if said:
+                reply["warnings"] = said
         except JetkubeError as err:
             reply = {"error": err.to_status()}
         except Exception as err:

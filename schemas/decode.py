@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from schemas import convert, defaults, registry
 from schemas.errors import BadRequest, Invalid
 from schemas.validation import errors_for
-from schemas.validation.structural import translate
+from schemas.validation.structural import path_of, translate
 
 
 def _text_time(v: _dt.date) -> str:
@@ -83,19 +83,90 @@ def resource_info(obj: Any) -> registry.ResourceInfo:
     return info
 
 
-def normalize(obj: dict[str, Any], *, default_namespace: str | None = "default") -> dict[str, Any]:
+FIELD_VALIDATIONS = ("Ignore", "Strict", "Warn")
+
+
+def check_field_validation(value: Any) -> str | None:
+    """A request's ``fieldValidation``: one of Kubernetes' three, or None (the api's own default)."""
+    if value in (None, ""):
+        return None
+    if value not in FIELD_VALIDATIONS:
+        raise BadRequest(
+            f'fieldValidation: Unsupported value: "{value}": supported values: "Ignore", "Strict", "Warn"'
+        )
+    return str(value)
+
+
+def _drop(work: dict[str, Any], loc: tuple[Any, ...]) -> bool:
+    """Remove the field at ``loc`` (a pydantic error's location); False if it is not there."""
+    node: Any = work
+    for part in loc[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return False
+    if isinstance(node, dict) and loc and loc[-1] in node:
+        del node[loc[-1]]
+        return True
+    return False
+
+
+def _validate_fields(
+    info: registry.ResourceInfo,
+    work: dict[str, Any],
+    api_version: str,
+    field_validation: str | None,
+    warnings: list[str] | None,
+) -> None:
+    """The structural check, with Kubernetes' ``fieldValidation`` for unknown fields: ``Strict``
+    refuses them as strict decoding does (400), ``Warn`` drops each with a warning, ``Ignore`` drops
+    them silently; None (the NATS api's default) reports them among the other causes (422)."""
+    for _round in range(4):  # dropping a field never adds one; a few rounds cover nested models
+        try:
+            info.model.model_validate(work)
+            return
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False)
+            unknown = [tuple(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
+            if not unknown or field_validation is None:
+                raise Invalid(info.kind, _name_of(work), translate(exc)) from None
+            paths = [path_of(loc) for loc in unknown]
+            if field_validation == "Strict":
+                version = api_version.rsplit("/", 1)[-1]
+                listed = ", ".join(f'unknown field "{p}"' for p in paths)
+                raise BadRequest(
+                    f'{info.kind} in version "{version}" cannot be handled as a {info.kind}: '
+                    f"strict decoding error: {listed}"
+                ) from None
+            if not all(_drop(work, loc) for loc in unknown):
+                raise Invalid(info.kind, _name_of(work), translate(exc)) from None
+            if field_validation == "Warn" and warnings is not None:
+                texts = (f'unknown field "{p}"' for p in paths)
+                warnings.extend(t for t in texts if t not in warnings)
+    info.model.model_validate(work)
+
+
+def normalize(
+    obj: dict[str, Any],
+    *,
+    default_namespace: str | None = "default",
+    field_validation: str | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     """Parse, convert to the storage version, default and validate; the canonical dict.
 
-    Raises BadRequest (missing or unknown apiVersion/kind) or Invalid (causes name each field).
+    Raises BadRequest (missing or unknown apiVersion/kind; an unknown field under
+    ``field_validation="Strict"``) or Invalid (causes name each field). ``Warn``/``Ignore`` drop
+    unknown fields (``Warn`` adds ``unknown field "spec.foo"`` to ``warnings``).
     """
     info = resource_info(obj)
     work: dict[str, Any] = clean_copy(obj)
+    sent_version = str(work["apiVersion"])
     if work["apiVersion"] != info.api_version:
         convert.to_storage(work, info)
-    try:
-        info.model.model_validate(work)
-    except ValidationError as exc:
-        raise Invalid(info.kind, _name_of(work), translate(exc)) from None
+    _validate_fields(info, work, sent_version, field_validation, warnings)
     defaults.metadata(work, namespaced=info.namespaced, default_namespace=default_namespace)
     if info.custom is not None:  # a CRD's kind: pruned, defaulted and checked by its schema
         from schemas.crd import admit

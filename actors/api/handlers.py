@@ -20,6 +20,7 @@ reply. Rules kept here, as Kubernetes keeps them:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import functools
@@ -36,7 +37,7 @@ from actors.api.fencing import fenced_write
 from actors.api.limits import check_body, check_key_part
 from actors.api.listing import stream_page_source
 from actors.api.noderelay import NodeRelay
-from actors.api.paging import decode_continue, encode_continue, page, parse_limit
+from actors.api.paging import decode_continue, encode_continue, item_key, page, parse_limit
 from actors.api.podstatus import initial_pod_status
 from actors.api.selectors import checked_selectors
 from actors.runtime.informer import Informer
@@ -44,8 +45,9 @@ from actors.runtime.memguard import GUARD
 from bus.codec import encode
 from bus.events import events_snapshot, list_events, publish_event
 from bus.metrics import REQUESTS
+from bus.rpc import warn
 from bus.store import Store
-from schemas.decode import normalize
+from schemas.decode import check_field_validation, normalize
 from schemas.errors import (
     AlreadyExists,
     BadRequest,
@@ -84,6 +86,22 @@ DEFAULT_MANAGER = "jetkube"  # the field manager of a request that names none (N
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 
 FENCED_VERBS = frozenset({"create", "update", "patch", "delete"})
+# the request's ``fieldValidation`` (Strict, Warn, Ignore; None: unknown fields are 422 causes among
+# the others, as before the option existed), read where a write's body is decoded
+_FIELD_VALIDATION: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "field_validation", default=None
+)
+
+
+def _decode(body: dict[str, Any], default_namespace: str) -> dict[str, Any]:
+    """:func:`normalize` under the request's ``fieldValidation``; its warnings go to the reply."""
+    said: list[str] = []
+    obj = normalize(
+        body, default_namespace=default_namespace, field_validation=_FIELD_VALIDATION.get(), warnings=said
+    )
+    for text in said:
+        warn(text)
+    return obj
 
 
 def server_version() -> dict[str, str]:
@@ -198,7 +216,13 @@ class Api:
         code = 201 if verb == "create" else 200  # as the Kubernetes api-server counts them
         try:
             GUARD.check(verb)  # --memory-limit: 503 with the reason before the process would cross it
-            return await self._dispatch(verb, payload)
+            writes = verb in ("create", "update", "patch")
+            mode = check_field_validation(payload.get("fieldValidation")) if writes else None
+            token = _FIELD_VALIDATION.set(mode)
+            try:
+                return await self._dispatch(verb, payload)
+            finally:
+                _FIELD_VALIDATION.reset(token)
         except JetkubeError as err:
             code = err.code
             raise
@@ -277,6 +301,10 @@ class Api:
                 writer=writer,
             )
         if verb == "delete":
+            sub = payload.get("subresource")
+            if sub not in (None, "") and not (sub == "eviction" and info.plural == "pods"):
+                # an eviction is a pod delete authorized as ``create pods/eviction`` (authz/gate.py)
+                raise MethodNotAllowed(f'the subresource "{sub}" cannot be deleted')
             return await self.delete(
                 info,
                 ns,
@@ -284,6 +312,7 @@ class Api:
                 grace_period_seconds=payload.get("gracePeriodSeconds"),
                 propagation_policy=payload.get("propagationPolicy"),
                 resource_version=payload.get("resourceVersion"),
+                dry_run=dry_run,
             )
         raise MethodNotAllowed(f'the verb "{verb}" is not supported')
 
@@ -333,9 +362,10 @@ class Api:
             if field_selector:
                 reqs = parse_field_selector(field_selector)
                 items = [e for e in items if matches_fields(e, reqs)]
+            matched = sum(1 for e in items if after is None or item_key(e) > after[1])
         else:
             # streamed, keeping only what the page can use (actors/api/listing.py)
-            items, revision, read = await stream_page_source(
+            items, revision, read, matched = await stream_page_source(
                 self.store,
                 info.plural,
                 ns,
@@ -358,6 +388,8 @@ class Api:
         meta: dict[str, Any] = {"resourceVersion": str(revision)}
         if last is not None:
             meta["continue"] = encode_continue(revision, last)
+            if not label_selector and not field_selector:  # as kube-apiserver: none with selectors
+                meta["remainingItemCount"] = matched - len(items)
         return {"apiVersion": _api_version(info), "kind": _list_kind(info), "metadata": meta, "items": items}
 
     def _reply_budget(self) -> int:
@@ -412,7 +444,7 @@ class Api:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = generate_name(str(meta["generateName"]))
         body["metadata"] = meta
-        obj = normalize(body, default_namespace=ns or "default")
+        obj = _decode(body, ns or "default")
         if lookup(obj["kind"]).plural != info.plural:
             raise BadRequest(f"the body is a {obj['kind']}, the request is for {info.plural}")
         meta = obj["metadata"]
@@ -514,7 +546,7 @@ class Api:
                 merged.pop("status", None)
         merged["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         sent = merged["metadata"].pop("managedFields", None)
-        new = normalize(merged, default_namespace=old_meta.get("namespace") or "default")
+        new = _decode(merged, old_meta.get("namespace") or "default")
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
         for hook in self.update_hooks:
             new = await hook(info.plural, new, old)
@@ -667,7 +699,11 @@ class Api:
         grace_period_seconds: int | None,
         propagation_policy: str | None,
         resource_version: str | None,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
+        """Delete (or mark for deletion: finalizers, graceful pods). ``dry_run``: every check made
+        (existence, preconditions, protected namespaces, what the delete would do) and the answer
+        the delete would give returned; nothing written, no delete hook run."""
         if propagation_policy not in (None, "Background", "Foreground", "Orphan"):
             raise BadRequest(
                 f'propagationPolicy: Unsupported value: "{propagation_policy}": supported '
@@ -696,6 +732,8 @@ class Api:
             try:
                 if decision.action == "noop":
                     return old
+                if dry_run:  # dryRun=All: the object as the delete would leave (or remove) it
+                    return decision.obj if decision.action == "mark" else copy.deepcopy(old)
                 if decision.action == "mark":
                     return await self.store.update(info.plural, decision.obj, old=old)
                 removed = await self.store.delete(info.plural, ns, name, old=old)

@@ -39,14 +39,16 @@ async def stream_page_source(
     *,
     limit: int | None,
     after: str | None,
-) -> tuple[list[dict[str, Any]], int, int]:
-    """(the objects a page may be cut from, the snapshot's revision, objects read)."""
+) -> tuple[list[dict[str, Any]], int, int, int]:
+    """(the objects a page may be cut from, the snapshot's revision, objects read, objects that
+    matched after the continue key: what ``remainingItemCount`` is counted from)."""
     labels = parse_selector(label_selector) if label_selector else None
     fields = parse_field_selector(field_selector) if field_selector else None
     keep = None if limit is None else limit + 1
     items: list[dict[str, Any]] = []
     revision = 0
     read = 0
+    matched = 0
     async with contextlib.aclosing(store.watch(resource, namespace)) as events:
         async for event in events:
             if event.type == "BOOKMARK":
@@ -62,9 +64,10 @@ async def stream_page_source(
                 continue
             if fields is not None and not matches_fields(obj, fields):
                 continue
+            matched += 1
             items.append(obj)
             if keep is not None and len(items) >= 2 * keep + YIELD_EVERY:
                 items = first_in_key_order(items, keep)
     if keep is not None:
         items = first_in_key_order(items, keep)
-    return items, revision, read
+    return items, revision, read, matched

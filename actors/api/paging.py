@@ -6,10 +6,12 @@ follow, ``metadata.continue``: an opaque token (base64 of JSON) carrying the rev
 page and the last key given. The list's ``metadata.resourceVersion`` is the first page's revision on
 every page, so a watch from it afterwards misses nothing.
 
-Where jetkube differs: JetStream's KV cannot be read at a past revision, so pages after the first
-are read from the current state (keys after the last one given), not from the first page's
-snapshot; an object changed meanwhile shows its newer state, and a watch from the list's revision
-replays the change.
+Where jetkube differs: the state bucket keeps one message per key (history 1), so it cannot be
+read at a past revision (a batched direct get ``up_to_seq`` R leaves out every key written again
+after R: tests/integration/store/test_no_past_revision_reads.py). Pages after the first are read
+from the current state (keys after the last one given), not from the first page's snapshot; an
+object changed meanwhile shows its newer state, and a watch from the list's revision replays the
+change; a token is never too old (no 410).
 
 A page is also bounded in bytes: it never grows past ``budget`` (under the NATS message limit),
 each item's size counted as it is added, so a reply too big to send is never built. Past the

@@ -27,7 +27,7 @@ import structlog
 from aiohttp import web
 
 from actors.api.authz.rbac import Attributes, forbidden_message
-from actors.gateway import paging, table
+from actors.gateway import table
 from actors.gateway.paths import Target, parse, verb_of
 from actors.gateway.subresources import Subresources
 from actors.gateway.wire import (
@@ -35,12 +35,16 @@ from actors.gateway.wire import (
     PATCH_TYPES,
     USER,
     client_for,
+    delete_dry_run,
+    dry_run,
     dumps,
     field_manager,
+    field_validation,
     json_response,
     read_body,
     status_response,
     unsupported_media,
+    with_warnings,
 )
 from bus.client import ApiClient
 from bus.connection import Bus
@@ -53,14 +57,6 @@ DEFAULT_WATCH_TIMEOUT = 1800.0
 
 def _flag(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
-
-
-def _dry(query: Any) -> bool:
-    """``dryRun=All``: checked and admitted by the api, not written. Other values are refused."""
-    value = query.get("dryRun")
-    if value not in (None, "", "All"):
-        raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-    return value == "All"
 
 
 def _int(query: Any, name: str) -> int | None:
@@ -104,10 +100,12 @@ class Rest:
                 "resource": target.info.plural,
                 "namespace": target.namespace or ApiClient._ns(body, None),
                 "body": body,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
-            return json_response(await api.call("create", payload), 201)
+            said: list[str] = []
+            return with_warnings(json_response(await api.call("create", payload, warnings=said), 201), said)
         if verb == "update":
             body = await read_body(request)
             if not isinstance(body, dict):
@@ -121,10 +119,12 @@ class Rest:
             payload = {
                 **self._payload(target),
                 "body": body,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
-            return json_response(await api.call("update", payload))
+            said = []
+            return with_warnings(json_response(await api.call("update", payload, warnings=said)), said)
         if verb == "patch":
             apply = request.content_type == APPLY_PATCH
             patch_type = "apply" if apply else PATCH_TYPES.get(request.content_type)
@@ -135,8 +135,9 @@ class Rest:
                 **self._payload(target),
                 "body": body,
                 "patchType": patch_type,
-                "dryRun": _dry(query),
+                "dryRun": dry_run(query),
                 "fieldManager": field_manager(request),
+                "fieldValidation": field_validation(query),
             }
             if apply:
                 payload["force"] = _flag(query.get("force"))
@@ -145,7 +146,8 @@ class Rest:
             status = 200
             if apply:  # 201 when the apply created it, as kube-apiserver answers
                 status = 201 if await self._missing(api, target) else 200
-            return json_response(await api.call("patch", payload), status)
+            said = []
+            return with_warnings(json_response(await api.call("patch", payload, warnings=said), status), said)
         if verb == "delete":
             return json_response(await self.delete(request, api, target, str(target.name)))
         if verb == "deletecollection":
@@ -183,14 +185,30 @@ class Rest:
 
     async def list(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:
         q = request.query
-        listing = await api.list(
-            target.info.plural,
-            target.namespace,
-            q.get("labelSelector") or None,
-            q.get("fieldSelector") or None,
-        )
-        if q.get("limit") or q.get("continue"):
-            listing = paging.page(listing, _int(q, "limit"), q.get("continue") or None)
+        limit = _int(q, "limit")
+        if limit is not None and limit < 0:
+            raise BadRequest("limit: Invalid value: must be 0 or more")
+        if limit or q.get("continue"):
+            # one page of the api's own paging (actors/api/paging.py): read after the token's key
+            # without holding the whole list, and the same tokens as a NATS client's
+            listing = await api.call(
+                "list",
+                {
+                    "resource": target.info.plural,
+                    "namespace": target.namespace,
+                    "labelSelector": q.get("labelSelector") or None,
+                    "fieldSelector": q.get("fieldSelector") or None,
+                    "limit": limit,
+                    "continue": q.get("continue") or None,
+                },
+            )
+        else:
+            listing = await api.list(
+                target.info.plural,
+                target.namespace,
+                q.get("labelSelector") or None,
+                q.get("fieldSelector") or None,
+            )
         if table.wants_table(request.headers.get("Accept", "")):
             return json_response(
                 table.table(
@@ -206,8 +224,7 @@ class Rest:
         q = request.query
         body = await read_body(request)
         opts = body if isinstance(body, dict) else {}
-        if q.get("dryRun") or opts.get("dryRun"):
-            raise BadRequest("dryRun: Unsupported value: deletes cannot be dry runs on jetkube")
+        dry = delete_dry_run(q, opts)
         grace = opts.get("gracePeriodSeconds")
         if grace is None:
             grace = _int(q, "gracePeriodSeconds")
@@ -232,6 +249,7 @@ class Rest:
             grace_period_seconds=grace,
             propagation_policy=policy,
             resource_version=pre.get("resourceVersion"),
+            dry_run=dry,
         )
 
     async def delete_collection(self, request: web.Request, api: ApiClient, target: Target) -> web.Response:

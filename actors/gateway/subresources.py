@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from actors.gateway.paths import Target
-from actors.gateway.wire import PATCH_TYPES, field_manager, json_response, read_body
+from actors.gateway.wire import PATCH_TYPES, delete_dry_run, field_manager, json_response, read_body
 from actors.kubelet.server_client import node_logs
 from actors.kubelet.server_select import check_container, logs_precheck
 from bus.client import ApiClient
@@ -136,7 +136,7 @@ class Subresources:
         if plural == "pods" and sub == "log" and verb == "get":
             return await self.logs(request, api, target)
         if plural == "pods" and sub == "eviction" and verb == "create":
-            return json_response(await self.evict(api, target, await read_body(request)), 201)
+            return json_response(await self.evict(request, api, target, await read_body(request)), 201)
         if plural == "pods" and sub == "binding" and verb == "create":
             return json_response(await self.bind(api, target, await read_body(request)), 201)
         if plural in ("namespaces",) and sub == "finalize":
@@ -247,14 +247,20 @@ class Subresources:
                 reader.cancel()
         return response
 
-    async def evict(self, api: ApiClient, target: Target, body: Any) -> dict[str, Any]:
+    async def evict(self, request: web.Request, api: ApiClient, target: Target, body: Any) -> dict[str, Any]:
+        """An Eviction: the pod deleted with its deleteOptions, authorized by the api as
+        ``create pods/eviction`` (not ``delete pods``), as Kubernetes does."""
         opts = (body or {}).get("deleteOptions") or {} if isinstance(body, dict) else {}
+        if not isinstance(opts, dict):
+            raise BadRequest("deleteOptions: must be an object")
         await api.delete(
             "pods",
             str(target.name),
             target.namespace,
             grace_period_seconds=opts.get("gracePeriodSeconds"),
             resource_version=(opts.get("preconditions") or {}).get("resourceVersion"),
+            dry_run=delete_dry_run(request.query, opts),
+            subresource="eviction",
         )
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 

@@ -79,3 +79,39 @@ def unsupported_media(ctype: str) -> JetkubeError:
         "the body of the request was in an unknown format - accepted media types include: "
         f'{", ".join(PATCH_TYPES)} {APPLY_PATCH} (got "{ctype}")'
     )
+
+
+def dry_run(query: Any) -> bool:
+    """``dryRun=All``: checked and admitted by the api, not written. Other values are refused."""
+    value = query.get("dryRun")
+    if value not in (None, "", "All"):
+        raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+    return value == "All"
+
+
+def delete_dry_run(query: Any, opts: dict[str, Any]) -> bool:
+    """A delete's dry run: ``?dryRun=All`` or DeleteOptions' ``dryRun: ["All"]`` (what kubectl
+    ``delete --dry-run=server`` and an Eviction's deleteOptions send)."""
+    dry = dry_run(query)
+    body = opts.get("dryRun")
+    if body in (None, []):
+        return dry
+    if not isinstance(body, list) or any(v != "All" for v in body):
+        raise BadRequest(f'dryRun: Unsupported value: "{body}": supported values: "All"')
+    return True
+
+
+def field_validation(query: Any) -> str:
+    """``?fieldValidation=``: Strict, Warn or Ignore; Warn when absent, kube-apiserver's default
+    (kubectl sends Strict unless ``--validate=warn|false``)."""
+    from schemas.decode import check_field_validation
+
+    return check_field_validation(query.get("fieldValidation")) or "Warn"
+
+
+def with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
+    """Kubernetes' ``Warning: 299 - "text"`` headers (kubectl prints ``Warning: text``)."""
+    for text in warnings:
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{quoted}"')
+    return response

@@ -58,9 +58,16 @@ class FencedApiClient(ApiClient):
         super().__init__(bus, **kwargs)
         self.fence = fence
 
-    async def call(self, verb: str, payload: dict[str, Any], *, timeout: float | None = None) -> Any:
+    async def call(
+        self,
+        verb: str,
+        payload: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        warnings: list[str] | None = None,
+    ) -> Any:
         if verb not in UNFENCED_VERBS:
             token = self.fence.token()
             if token is not None:
                 payload = {**payload, "fence": token}
-        return await super().call(verb, payload, timeout=timeout)
+        return await super().call(verb, payload, timeout=timeout, warnings=warnings)

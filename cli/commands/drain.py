@@ -16,9 +16,9 @@ A plan with errors (DaemonSet pods without ``--ignore-daemonsets``, unmanaged po
 cordoned and kubectl's error block is printed, exit 1. Past ``--timeout`` the same block names the
 pod still waited for.
 
-Differences from kubectl: jetkube has no eviction subresource nor PodDisruptionBudgets, so an
-eviction is a graceful delete of the pod (``--grace-period``, default the pod's own), which is what
-the eviction API does once the budgets allow it.
+Differences from kubectl: jetkube has no PodDisruptionBudgets, so an eviction (authorized as
+``create pods/eviction``, as Kubernetes does) is a graceful delete of the pod (``--grace-period``,
+default the pod's own), which is what the eviction API does once the budgets allow it.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ async def drain_node(
         ns, name, uid = pod_key(pod)
         echo(f"evicting pod {ns}/{name}")
         try:
-            await api.delete("pods", name, ns, grace_period_seconds=opts.grace_period)
+            await api.delete("pods", name, ns, grace_period_seconds=opts.grace_period, subresource="eviction")
         except NotFound:
             pass
         waiting.append((ns, name, uid))

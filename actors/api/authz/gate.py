@@ -87,6 +87,10 @@ def attributes_of(verb: str, payload: dict[str, Any]) -> Attributes:
     if verb == "create" and not name and isinstance(payload.get("body"), dict):
         name = ""  # Kubernetes authorizes a create without the name
     sub = payload.get("subresource") if verb in ("update", "patch", "get") else None
+    if verb == "delete" and payload.get("subresource") == "eviction":
+        # an Eviction is a create of the pod's eviction subresource, as Kubernetes authorizes it
+        # (kubectl drain; the default edit role grants it); the api then deletes the pod
+        verb, sub = "create", "eviction"
     return Attributes(
         verb=verb,
         resource=info.plural,

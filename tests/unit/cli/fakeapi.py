@@ -131,8 +131,12 @@ class FakeApi:
         namespace: str | None = None,
         grace_period_seconds: int | None = None,
         propagation_policy: str | None = None,
+        *,
+        subresource: str | None = None,
     ) -> dict[str, Any]:
         self.calls.append(("delete", resource, name, str(grace_period_seconds), str(propagation_policy)))
+        if subresource:
+            self.calls.append(("delete-subresource", resource, name, subresource, ""))
         key = self._key(resource, namespace, name)
         if key not in self.objects:
             raise self._missing(resource, name)

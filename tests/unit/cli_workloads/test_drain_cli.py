@@ -60,6 +60,7 @@ def test_drain_evicts_managed_pods(cli, fake_api) -> None:
     ]
     assert fake_api.objects[("nodes", None, "n1")]["spec"]["unschedulable"] is True
     assert ("delete", "pods", "web-1", "5", "None") in fake_api.calls
+    assert ("delete-subresource", "pods", "web-1", "eviction", "") in fake_api.calls  # create pods/eviction
     assert ("pods", "default", "elsewhere") in fake_api.objects and (
         "pods",
         "default",

@@ -171,37 +171,3 @@ def test_exec_exit_codes_become_the_status_kubectl_reads() -> None:
         "NonZeroExitCode",
         [{"reason": "ExitCode", "message": "3"}],
     )
-
-
-def _cm(ns: str, name: str) -> dict:
-    return {"metadata": {"namespace": ns, "name": name}}
-
-
-def test_paging_walks_the_list_in_key_order_with_continue_tokens() -> None:
-    from actors.gateway.paging import page
-
-    listing = {
-        "kind": "ConfigMapList",
-        "metadata": {"resourceVersion": "42"},
-        "items": [_cm("b", "x"), _cm("a", "z"), _cm("a", "y"), _cm("c", "w"), _cm("b", "v")],
-    }
-    first = page(listing, 2, None)
-    assert [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in first["items"]] == [
-        ("a", "y"),
-        ("a", "z"),
-    ]
-    assert first["metadata"]["remainingItemCount"] == 3
-    second = page(listing, 2, first["metadata"]["continue"])
-    assert [i["metadata"]["name"] for i in second["items"]] == ["v", "x"]
-    last = page(listing, 2, second["metadata"]["continue"])
-    assert [i["metadata"]["name"] for i in last["items"]] == ["w"]
-    assert "continue" not in last["metadata"] and last["metadata"]["resourceVersion"] == "42"
-    assert len(page(listing, 0, None)["items"]) == 5
-
-
-def test_a_forged_continue_token_is_a_bad_request() -> None:
-    from actors.gateway.paging import page
-    from schemas.errors import BadRequest
-
-    with pytest.raises(BadRequest, match="continue"):
-        page({"items": []}, 2, "not-a-token")

@@ -138,8 +138,12 @@ async def test_statefulset_pods_come_up_in_order_each_with_its_claim(cluster: An
         c["metadata"]["name"] for c in (await api.list("persistentvolumeclaims", "default"))["items"]
     )
     assert claims_left == ["www-web-0", "www-web-1", "www-web-2"]
-    status = (await api.get("statefulsets", "web", "default"))["status"]
-    assert status["replicas"] == 1 and status["readyReplicas"] == 1
+
+    async def status_says_one() -> bool:  # the controller writes status after the deletes
+        status = (await api.get("statefulsets", "web", "default")).get("status") or {}
+        return status.get("replicas") == 1 and status.get("readyReplicas") == 1
+
+    await wait_for(status_says_one, 30, "status.replicas and readyReplicas 1")
 
     # deleted, the StatefulSet takes its pods with it (garbage collection) and leaves the claims
     await api.delete("statefulsets", "web", namespace="default")

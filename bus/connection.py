@@ -187,7 +187,10 @@ class Bus:
             async with asyncio.timeout(DRAIN_SECONDS):
                 await self.nc.drain()
         except (TimeoutError, nats.errors.Error, OSError):
-            await self.nc.close()
+            try:
+                await self.nc.close()
+            except OSError as err:  # nats-py flushes what is pending into a transport already lost
+                log.debug("nats.close_on_lost_connection", error=str(err))
 
     async def __aenter__(self) -> Bus:
         return self

@@ -25,7 +25,11 @@ so its i-th of n messages has sequence ``last - (n - 1 - i)``.
 strace: 645 fsyncs one by one, 80 in batches of 32), but the server answers an atomic batch's
 commit 13-19 ms after it arrives whatever its size (a plain publish: 0.13 ms lazy, 0.73 ms
 durable). With N writers that caps the rate at about N / 15 ms (about 2,100/s for 32 clients),
-below what one fsync per write gives on this machine's disk.
+below what one fsync per write gives on this machine's disk. At the api (12-07, after the api's
+EncryptingStore was made to carry the setting: before, the api never grouped), batches cut the
+nats-server's fsyncs from 3.00 to 2.28 per create at 32 clients, yet the rate stayed the same
+(220/s grouped, 227/s one by one): for a one-replica file stream the server stages each atomic
+batch in a file store of its own, created and deleted around the commit (``newBatchStore``).
 """
 
 from __future__ import annotations

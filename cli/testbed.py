@@ -46,6 +46,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from bus.auth import ADMIN, CONTROLPLANE, VIEWER, authorization_block, node_user
+from bus.embedded import DEFAULT_SYNC_INTERVAL
 from schemas.errors import JetkubeError, ServiceUnavailable, Timeout
 
 PROJECT = "jetkube-testbed"
@@ -453,7 +454,7 @@ def up_cmd(
             help="The NATS servers' fsync policy: 'always' (durable before acknowledged, the default) "
             "or a duration such as 2m (JETKUBE_SYNC_INTERVAL for compose).",
         ),
-    ] = "always",
+    ] = DEFAULT_SYNC_INTERVAL,
 ) -> None:
     """Build the images and start the test bed; wait until its three nodes are Ready."""
     try:

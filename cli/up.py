@@ -20,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from bus.embedded import DEFAULT_SYNC_INTERVAL
 from cli.proxy import ProxyModeOpt
 from cli.serving import LogLevelOpt, MemoryLimitOpt, served, start_process
 from schemas.errors import BadRequest, JetkubeError
@@ -63,7 +64,7 @@ async def run_up(
     networking: bool = True,
     proxy_mode: str = "iptables",
     tls: tuple[Path, Path, Path | None] | None = None,
-    sync_interval: str = "always",
+    sync_interval: str = DEFAULT_SYNC_INTERVAL,
     hollow_nodes: int = 0,
     apiserver_port: int = 0,
     cluster_cidr: str = "10.244.0.0/16",
@@ -384,7 +385,7 @@ def up(
             help="JetStream's fsync policy: 'always' (durable before acknowledged, the default) "
             "or a duration such as 2m (faster; a power cut loses what was not yet flushed).",
         ),
-    ] = "always",
+    ] = DEFAULT_SYNC_INTERVAL,
     apiserver_port: Annotated[int, APISERVER_PORT_OPT] = 6443,
     cluster_cidr: Annotated[str, CLUSTER_CIDR_OPT] = "10.244.0.0/16",
     node_cidr_mask_size: Annotated[int, NODE_CIDR_MASK_OPT] = 24,

@@ -448,6 +448,7 @@ class EncryptingStore(Store):
         self.direct_reads = base.direct_reads  # leader reads on a replicated bucket (bus/store.py)
         self.watch_check_after = base.watch_check_after
         self.atomic_fences = base.atomic_fences  # fenced writes atomic with their check (bus/conditional.py)
+        self.group_commit = base.group_commit  # concurrent writes share an fsync (bus/groupcommit.py)
         self.keyring = keyring
 
     async def stored_key_ids(self) -> dict[str, str | None]:

@@ -1,8 +1,9 @@
 """Power loss: nats-server on a filesystem that forgets every byte not fsynced (tests/powerloss/lazyfs.py,
 in the spirit of Jepsen's LazyFS), the power cut in the middle of concurrent writes, restarted: every
-acknowledged write must be there with ``sync_interval: always``. The same cut with NATS's lazy
-policy (``2m``) loses acknowledged writes, which shows that the filesystem does cut what a power
-loss would.
+acknowledged write must be there with the default configuration (the embedded server's and
+``jetkube up``'s ``sync_interval``, the store's default write path), and with the opt-in group
+commit (``JETKUBE_GROUP_COMMIT=1``). The same cut with NATS's lazy policy (``2m``) loses
+acknowledged writes, which shows that the filesystem does cut what a power loss would.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ from bus.store import Store
 from schemas.errors import JetkubeError, NotFound
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+def up_default_sync_interval() -> str:
+    """``jetkube up``'s --sync-interval when none is given."""
+    import inspect
+
+    from cli.up import up
+
+    default = inspect.signature(up).parameters["sync_interval"].default
+    return str(getattr(default, "default", default))
+
+
 WRITERS = 16
 
 
@@ -123,11 +136,21 @@ async def _missing(url: str, names: set[str]) -> list[str]:
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize(("policy", "loses"), [("always", False), ("2m", True)])
+@pytest.mark.parametrize(
+    ("policy", "group_commit", "loses"),
+    [("default", None, False), ("always", "1", False), ("2m", "0", True)],
+    ids=["default", "group-commit", "lazy"],
+)
 async def test_acknowledged_writes_survive_a_power_cut_only_when_synced(
-    lazyfs: Path, policy: str, loses: bool
+    lazyfs: Path, monkeypatch: pytest.MonkeyPatch, policy: str, group_commit: str | None, loses: bool
 ) -> None:
-    server = EmbeddedNats(data_dir=lazyfs, port=free_port(), sync_interval=policy)
+    if group_commit is None:  # the default: what `jetkube up` and a Store with no settings do
+        monkeypatch.delenv("JETKUBE_GROUP_COMMIT", raising=False)
+        server = EmbeddedNats(data_dir=lazyfs, port=free_port())
+        assert server.sync_interval == up_default_sync_interval()
+    else:
+        monkeypatch.setenv("JETKUBE_GROUP_COMMIT", group_commit)  # read by Store.open
+        server = EmbeddedNats(data_dir=lazyfs, port=free_port(), sync_interval=policy)
     server.start()
     try:
         acked = await _write_and_cut(server.url, 300, lambda: _kill_and_cut(server, lazyfs))
@@ -135,7 +158,8 @@ async def test_acknowledged_writes_survive_a_power_cut_only_when_synced(
         missing = await _missing(server.url, acked)
     finally:
         server.stop()
-    print(f"sync_interval {policy}: {len(acked)} acknowledged, {len(missing)} missing after the cut")
+    label = f"{policy}, group commit" if group_commit == "1" else policy
+    print(f"{label}: {len(acked)} acknowledged, {len(missing)} missing after the cut")
     if loses:
         assert missing, f"the lazy policy lost nothing of {len(acked)}: the cut did not bite"
     else:

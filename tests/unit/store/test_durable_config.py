@@ -26,3 +26,26 @@ def test_good_sync_intervals(value: str) -> None:
 def test_bad_sync_intervals_name_the_flag(value: str) -> None:
     with pytest.raises(BadRequest, match="--sync-interval: must be 'always' or a duration"):
         check_sync_interval(value)
+
+
+def _option_default(func: object, name: str) -> str:
+    import inspect
+
+    default = inspect.signature(func).parameters[name].default  # type: ignore[arg-type]
+    return str(getattr(default, "default", default))
+
+
+def test_every_way_of_starting_nats_is_durable_by_default() -> None:
+    """`jetkube up`, `jetkube testbed up` and the compose files default to fsync before acknowledging
+    (`controlplane` starts no server: it writes to the test bed's, or to `jetkube up`'s)."""
+    from cli.testbed import up_cmd
+    from cli.up import run_up, up
+
+    assert _option_default(up, "sync_interval") == "always"
+    assert _option_default(run_up, "sync_interval") == "always"
+    assert _option_default(up_cmd, "sync_interval") == "always"
+    root = Path(__file__).resolve().parents[3]
+    for compose in ("compose.yaml", "compose.node-engines.yaml"):
+        text = (root / compose).read_text()
+        assert text.count("SYNC_INTERVAL: '\"${JETKUBE_SYNC_INTERVAL:-always}\"'") == 3, compose
+    assert "sync_interval: $SYNC_INTERVAL" in (root / "images/testbed/nats.conf").read_text()

@@ -20,12 +20,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bus.connection import Bus
 from bus.embedded import EmbeddedNats, free_port
 from bus.store import Store
 
 TESTS = Path(__file__).resolve().parent
+
+# Property tests check what they find, not how fast: on a loaded CI machine (-n 3 on 2 cores)
+# Hypothesis' per-example deadline and its "generation is slow" health check fail tests that are
+# right. Examples are still bounded by each test's own settings and the run's timeout.
+settings.register_profile("jetkube", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("jetkube")
 
 
 def _xdist_group(item: pytest.Item) -> str | None:

@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bus.embedded import EmbeddedNats, free_port
+from bus.embedded import DEFAULT_SYNC_INTERVAL, EmbeddedNats, check_sync_interval, free_port
 from cli.localcluster import wait_api
+from schemas.errors import BadRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 IDENTITY = "bench-controlplane"
@@ -42,11 +43,23 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
+def sync_interval() -> str:
+    """nats-server's fsync policy for a benchmark: ``JETKUBE_BENCH_SYNC_INTERVAL`` (``2m`` is the lazy
+    policy of the figures before 12-07), else jetkube's default (``always``)."""
+    value = os.environ.get("JETKUBE_BENCH_SYNC_INTERVAL", "").strip()
+    if not value:
+        return DEFAULT_SYNC_INTERVAL
+    try:
+        return check_sync_interval(value)
+    except BadRequest as err:
+        raise BadRequest(f"JETKUBE_BENCH_SYNC_INTERVAL: {err.message.split(': ', 1)[-1]}") from err
+
+
 class Topology:
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="jetkube-bench-")
         self.dir = Path(self._tmp.name)
-        self.nats = EmbeddedNats(data_dir=self.dir / "nats", port=free_port())
+        self.nats = EmbeddedNats(data_dir=self.dir / "nats", port=free_port(), sync_interval=sync_interval())
         self.controlplane: subprocess.Popen[bytes] | None = None
         self.hollow: subprocess.Popen[str] | None = None
 

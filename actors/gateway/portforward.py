@@ -165,7 +165,38 @@ class StreamWriter:
 Relay = Callable[[Bus, str, dict[str, Any], asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-class PortForwardSession:
+class WsOutbox:
+    """What both port-forward sessions share: messages to the client queued and sent in order by one
+    task (``sender``), ``drain`` to wait for them, ``broken`` once the client's socket failed."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.outgoing: asyncio.Queue[bytes] = asyncio.Queue()
+        self.broken = False
+
+    def send(self, message: bytes) -> None:
+        self.outgoing.put_nowait(message)
+
+    async def drain(self) -> None:
+        if not self.broken:
+            await self.outgoing.join()
+        if self.broken:
+            raise ConnectionResetError("the port-forward connection to the client is closed")
+
+    async def sender(self) -> None:
+        while True:
+            message = await self.outgoing.get()
+            try:
+                if not self.broken:
+                    await self.ws.send_bytes(message)
+            except (ConnectionError, RuntimeError) as err:
+                log.debug("portforward.send_failed", error=str(err))
+                self.broken = True
+            finally:
+                self.outgoing.task_done()
+
+
+class PortForwardSession(WsOutbox):
     """``relay`` is ``forward_connection`` (tests pass their own); ``reset_grace`` and
     ``pair_timeout`` default to RESET_GRACE and PAIR_TIMEOUT."""
 
@@ -180,7 +211,7 @@ class PortForwardSession:
         reset_grace: float = RESET_GRACE,
         pair_timeout: float = PAIR_TIMEOUT,
     ) -> None:
-        self.ws = ws
+        super().__init__(ws)
         self.bus = bus
         self.node = node
         self.pod = pod  # {namespace, pod, uid}
@@ -192,38 +223,15 @@ class PortForwardSession:
         self.deflate = spdy.HeaderCompressor()
         self.streams: dict[int, Stream] = {}
         self.pairs: dict[str, Pair] = {}
-        self.outgoing: asyncio.Queue[bytes] = asyncio.Queue()
-        self.broken = False
         self.last_stream = 0
         self.tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ sending
 
-    def send(self, frame: bytes) -> None:
-        self.outgoing.put_nowait(frame)
-
-    async def drain(self) -> None:
-        if not self.broken:
-            await self.outgoing.join()
-        if self.broken:
-            raise ConnectionResetError("the port-forward connection to the client is closed")
-
     def finish(self, stream: Stream) -> None:
         if not stream.local_done:
             stream.local_done = True
             self.send(spdy.encode_data(stream.id, b"", fin=True))
-
-    async def sender(self) -> None:
-        while True:
-            frame = await self.outgoing.get()
-            try:
-                if not self.broken:
-                    await self.ws.send_bytes(frame)
-            except (ConnectionError, RuntimeError) as err:
-                log.debug("portforward.send_failed", error=str(err))
-                self.broken = True
-            finally:
-                self.outgoing.task_done()
 
     # ------------------------------------------------------------------ receiving
 
@@ -453,7 +461,7 @@ class ChannelWriter:
             await self.session.drain()
 
 
-class ChannelSession:
+class ChannelSession(WsOutbox):
     """One ``v4.channel.k8s.io`` WebSocket: one relayed connection per port, all dialled at once.
     A relay's error goes to its port's error channel; the WebSocket closes when every relay has
     ended, or the relays are cancelled when the client closes it first."""
@@ -468,36 +476,13 @@ class ChannelSession:
         *,
         relay: Relay = forward_connection,
     ) -> None:
-        self.ws = ws
+        super().__init__(ws)
         self.bus = bus
         self.node = node
         self.pod = pod
         self.ports = ports
         self.relay = relay
         self.inboxes = [Inbox() for _ in ports]
-        self.outgoing: asyncio.Queue[bytes] = asyncio.Queue()
-        self.broken = False
-
-    def send(self, message: bytes) -> None:
-        self.outgoing.put_nowait(message)
-
-    async def drain(self) -> None:
-        if not self.broken:
-            await self.outgoing.join()
-        if self.broken:
-            raise ConnectionResetError("the port-forward connection to the client is closed")
-
-    async def sender(self) -> None:
-        while True:
-            message = await self.outgoing.get()
-            try:
-                if not self.broken:
-                    await self.ws.send_bytes(message)
-            except (ConnectionError, RuntimeError) as err:
-                log.debug("portforward.send_failed", error=str(err))
-                self.broken = True
-            finally:
-                self.outgoing.task_done()
 
     async def forward(self, index: int) -> None:
         port, inbox = self.ports[index], self.inboxes[index]

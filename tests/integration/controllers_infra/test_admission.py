@@ -160,14 +160,15 @@ async def test_limit_range_defaults(admitted: Any) -> None:
         },
     )
 
-    async def defaulted() -> bool:
-        pod = await api.create("pods", cpu_pod("d", None))
-        return pod["spec"]["containers"][0]["resources"] == {
-            "limits": {"cpu": "500m"},
-            "requests": {"cpu": "500m"},
-        }
+    want = {"limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}}
+
+    async def defaulted() -> bool:  # a dry run: an attempt before admission saw the range stores nothing
+        pod = await api.create("pods", cpu_pod("d", None), dry_run=True)
+        return pod["spec"]["containers"][0]["resources"] == want
 
     await eventually(defaulted, timeout=5)
+    pod = await api.create("pods", cpu_pod("d", None))
+    assert pod["spec"]["containers"][0]["resources"] == want
     with pytest.raises(Forbidden, match="maximum cpu usage per Container is 1, but limit is 2"):
         pod = cpu_pod("big", None)
         pod["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "2"}}

@@ -32,8 +32,12 @@ def ready(node: dict) -> bool:
 
 async def test_up_hollow_nodes_and_a_fleet_from_elsewhere_run_pods(cluster: LocalCluster) -> None:
     creds = cluster.data_dir / "credentials" / "hollow-nodes.json"
+
+    async def banner() -> bool:  # up writes the file, then prints how to use it; the api answers before
+        return "jetkube hollow-nodes --credentials" in cluster.log_path.read_text()
+
+    await wait_for(banner, 60, "up's banner naming the hollow nodes' credentials")
     assert creds.stat().st_mode & 0o077 == 0  # owner only
-    assert "jetkube hollow-nodes --credentials" in cluster.log_path.read_text()
 
     # another process, only the file: no --server, no other secret
     fleet = await asyncio.create_subprocess_exec(

@@ -355,6 +355,14 @@ class FlannelAgent:
         self.syncs += 1
         return changes
 
+    def _settled(self) -> condition.NetworkState:
+        """UP only for the subnet the host is set up on: a Node registered again says nothing of
+        its network until node IPAM gave it a subnet and this agent moved onto it (a pod started in
+        between would take an address of the old bridge)."""
+        node = self.nodes.get(self.node_name)
+        current = plan.node_subnet(node) if node else None
+        return condition.UP if current is not None and current == self.subnet else condition.NO_POD_CIDR
+
     async def run(self) -> None:
         try:
             await self.setup()
@@ -393,7 +401,7 @@ class FlannelAgent:
             except NetworkCommandError as exc:
                 applied = None
                 log.warning("flannel.sync_failed", node=self.node_name, error=exc.message)
-            await self.report(problem or condition.UP)
+            await self.report(problem or self._settled())
             self.ready.set()
             try:
                 await asyncio.wait_for(self._wake.wait(), min(self.settings.resync_period, ADDRESS_CHECK))

@@ -46,10 +46,11 @@ from aiohttp import WSMsgType, web
 
 from actors.gateway import spdy
 from actors.gateway.paths import Target
+from actors.gateway.wire import require_pod_right
 from actors.kubelet.portforward import forward_connection
 from bus.client import ApiClient
 from bus.connection import Bus
-from schemas.errors import BadRequest, Forbidden, JetkubeError
+from schemas.errors import BadRequest, JetkubeError
 
 log = structlog.get_logger(__name__)
 
@@ -556,12 +557,7 @@ async def portforward_websocket(
     request: web.Request, bus: Bus, api: ApiClient, target: Target
 ) -> web.StreamResponse:
     ns = target.namespace or "default"
-    allowed = await api.can_i("create", "pods/portforward", ns, target.name)
-    if not allowed.get("allowed"):
-        raise Forbidden(
-            f'pods "{target.name}" is forbidden: User "{api.impersonate}" cannot create resource '
-            f'"pods/portforward" in API group "" in the namespace "{ns}"'
-        )
+    await require_pod_right(api, "create", "pods/portforward", ns, target.name)
     pod = await api.get("pods", str(target.name), ns)
     node = (pod.get("spec") or {}).get("nodeName")
     if not node:

@@ -26,12 +26,13 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from actors.gateway.paths import Target
+from actors.gateway.wire import require_pod_right
 from actors.kubelet.server_select import check_container
 from actors.kubelet.session_client import Session, open_session
 from actors.kubelet.session_protocol import terminal_size
 from bus.client import ApiClient
 from bus.connection import Bus
-from schemas.errors import BadRequest, Forbidden, JetkubeError
+from schemas.errors import BadRequest, JetkubeError
 
 log = structlog.get_logger(__name__)
 
@@ -125,12 +126,7 @@ async def _open_pod_stream(
     """The checks both exec and attach make before the upgrade (their errors are HTTP answers):
     RBAC ``create pods/<subresource>``, the pod, its container, a running phase, a node."""
     ns = target.namespace or "default"
-    allowed = await api.can_i("create", f"pods/{subresource}", ns, target.name)
-    if not allowed.get("allowed"):
-        raise Forbidden(
-            f'pods "{target.name}" is forbidden: User "{api.impersonate}" cannot create resource '
-            f'"pods/{subresource}" in API group "" in the namespace "{ns}"'
-        )
+    await require_pod_right(api, "create", f"pods/{subresource}", ns, target.name)
     pod = await api.get("pods", str(target.name), ns)
     container = check_container(pod, request.query.get("container") or None)
     phase = (pod.get("status") or {}).get("phase")

@@ -24,12 +24,19 @@ from typing import Any
 from aiohttp import web
 
 from actors.gateway.paths import Target
-from actors.gateway.wire import PATCH_TYPES, delete_dry_run, field_manager, json_response, read_body
+from actors.gateway.wire import (
+    PATCH_TYPES,
+    delete_dry_run,
+    field_manager,
+    json_response,
+    read_body,
+    require_pod_right,
+)
 from actors.kubelet.server_client import node_logs
 from actors.kubelet.server_select import check_container, logs_precheck
 from bus.client import ApiClient
 from bus.connection import Bus
-from schemas.errors import BadRequest, Conflict, Forbidden, MethodNotAllowed, NotFound
+from schemas.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
 from schemas.labels import selector_from_dict, selector_from_map
 from schemas.patch import apply_patch
 
@@ -189,12 +196,7 @@ class Subresources:
     async def logs(self, request: web.Request, api: ApiClient, target: Target) -> web.StreamResponse:
         q = request.query
         ns = target.namespace or "default"
-        allowed = await api.can_i("get", "pods/log", ns, target.name)
-        if not allowed.get("allowed"):
-            raise Forbidden(
-                f'pods "{target.name}" is forbidden: User "{api.impersonate}" cannot get resource "pods/log" '
-                f'in API group "" in the namespace "{ns}"'
-            )
+        await require_pod_right(api, "get", "pods/log", ns, target.name)
         pod = await api.get("pods", str(target.name), ns)
         container = check_container(pod, q.get("container") or None)
         previous = q.get("previous") in ("true", "1")

@@ -13,7 +13,7 @@ from actors.gateway import protobuf
 from bus.auth import UserInfo
 from bus.client import ApiClient
 from bus.connection import Bus
-from schemas.errors import BadRequest, JetkubeError
+from schemas.errors import BadRequest, Forbidden, JetkubeError
 from schemas.managedfields import manager_from_user_agent
 
 PATCH_TYPES = {
@@ -115,3 +115,14 @@ def with_warnings(response: web.Response, warnings: list[str]) -> web.Response:
         quoted = text.replace("\\", "\\\\").replace('"', '\\"')
         response.headers.add("Warning", f'299 - "{quoted}"')
     return response
+
+
+async def require_pod_right(api: ApiClient, verb: str, resource: str, ns: str, name: str | None) -> None:
+    """Forbidden, worded as kube-apiserver's, unless the request's user may ``verb`` the pod
+    subresource ``resource`` (``pods/exec``, ``pods/log``...) of pod ``name``."""
+    allowed = await api.can_i(verb, resource, ns, name)
+    if not allowed.get("allowed"):
+        raise Forbidden(
+            f'pods "{name}" is forbidden: User "{api.impersonate}" cannot {verb} resource "{resource}" '
+            f'in API group "" in the namespace "{ns}"'
+        )
